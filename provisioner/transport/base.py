@@ -1,0 +1,52 @@
+"""The connection contract: the runner talks to a host only through this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Become:
+    """Run as another user via sudo. The password never goes on argv."""
+
+    user: str = "root"
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class Connection(Protocol):
+    """One per host, reused for a whole run; connects lazily on first use."""
+
+    host: str
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run a POSIX sh script (LC_ALL=C) and return its exit code and output.
+
+        Raises TransportError subclasses when the host cannot be reached;
+        a non-zero exit code is a Result, not an exception.
+        """
+        ...
+
+    def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        """Write bytes to a path as the login user (no become)."""
+        ...
+
+    def close(self) -> None: ...
