@@ -7,6 +7,7 @@ from typing import Any
 from provisioner.modules.base import Module
 
 _REGISTRY: dict[str, type[Module[Any, Any]]] = {}
+_loaded = False
 
 
 def register(cls: type[Module[Any, Any]]) -> type[Module[Any, Any]]:
@@ -17,6 +18,8 @@ def register(cls: type[Module[Any, Any]]) -> type[Module[Any, Any]]:
 
 def registry() -> dict[str, type[Module[Any, Any]]]:
     """All modules by name and alias (imports the built-in ones once)."""
-    if not _REGISTRY:
+    global _loaded
+    if not _loaded:
+        _loaded = True
         from provisioner.modules import builtin  # noqa: F401  (registers on import)
     return _REGISTRY

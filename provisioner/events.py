@@ -1,0 +1,94 @@
+"""What the runner tells the outside world. `report` consumes these; nothing below the CLI prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    OK = "ok"
+    CHANGED = "changed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    host: str
+    play: str
+    task: str
+    module: str
+    status: Status
+    summary: tuple[str, ...] = ()
+    diff: str | None = None
+    msg: str = ""
+    item: str = ""
+    ignored: bool = False
+    check: bool = False
+    handler: bool = False
+    where: str = ""
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def would_change(self) -> bool:
+        return self.check and self.status is Status.CHANGED
+
+
+@dataclass(frozen=True)
+class PlayStarted:
+    play: str
+    hosts: tuple[str, ...]
+    check: bool
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    host: str
+    task: str
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    unreachable: bool = False
+
+    def count(self, result: TaskResult) -> None:
+        if result.status is Status.UNREACHABLE:
+            self.unreachable = True
+        elif result.status is Status.FAILED and result.ignored:
+            self.ignored += 1
+        elif result.status is Status.FAILED:
+            self.failed += 1
+        elif result.status is Status.CHANGED:
+            self.changed += 1
+        elif result.status is Status.SKIPPED:
+            self.skipped += 1
+        else:
+            self.ok += 1
+
+
+@dataclass
+class RunSummary:
+    check: bool
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+    results: list[TaskResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok; 2 a task failed; 4 a host was unreachable (both: 6)."""
+        code = 0
+        if any(s.failed for s in self.hosts.values()):
+            code |= 2
+        if any(s.unreachable for s in self.hosts.values()):
+            code |= 4
+        return code
+
+
+Event = PlayStarted | TaskStarted | TaskResult

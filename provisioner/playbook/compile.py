@@ -1,0 +1,145 @@
+"""Play × Host → the tasks that host will run: variables, Jinja2, when, loop.
+
+Preparing a task is pure (no host is touched), so the runner can prepare
+tasks ahead of time to batch their probes, and `validate` can prepare every
+task for every host to report errors before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner.errors import InputError, Location, ModuleArgsError, PlaybookError
+from provisioner.modules import registry
+from provisioner.modules.base import Args, Module, ModuleContext
+from provisioner.modules.controller import CONTROLLER_MODULES
+from provisioner.playbook.schema import PlaySpec, TaskSpec
+from provisioner.templating import Templar
+from provisioner.yamlmarks import load_yaml
+
+NO_ITEM = object()
+
+
+@dataclass
+class Prepared:
+    """One unit of work for one host: a task, or one loop item of it."""
+
+    task: TaskSpec
+    item: Any
+    args: dict[str, Any]
+    module: Module[Any, Any] | None  # None: a controller module (debug, assert)
+    controller_args: Args | None
+    skipped: str | None = None  # the reason, when `when` is false
+
+    @property
+    def label(self) -> str:
+        if self.item is NO_ITEM:
+            return ""
+        return str(self.item.get("name", self.item) if isinstance(self.item, dict) else self.item)
+
+
+def load_vars_files(play: PlaySpec, base_dir: Path, templar: Templar) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in play.vars_files:
+        rendered = str(templar.render(name, play.loc))
+        path = (base_dir / rendered).resolve()
+        if not path.is_file():
+            raise PlaybookError(
+                f"vars_files: no such file '{rendered}' (looked at {path})", play.loc
+            )
+        data = load_yaml(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise PlaybookError(
+                "a vars file must be a mapping of names to values", Location(str(path))
+            )
+        out.update(data)
+    return out
+
+
+def host_variables(
+    play: PlaySpec,
+    base_dir: Path,
+    inventory_vars: Mapping[str, Any],
+    magic: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Precedence, low to high: inventory < play vars < vars_files < extra vars.
+
+    Registered results, task vars and the loop item go on top at run time
+    (see `prepare`), with extra vars still winning.
+    """
+    variables: dict[str, Any] = {**inventory_vars, **magic, **play.vars}
+    variables.update(load_vars_files(play, base_dir, Templar({**variables, **extra_vars})))
+    variables.update(extra_vars)
+    return variables
+
+
+def _templar(base: Mapping[str, Any], extra_vars: Mapping[str, Any], **layers: Any) -> Templar:
+    merged = dict(base)
+    for layer in layers.values():
+        merged.update(layer)
+    merged.update(extra_vars)
+    return Templar(merged)
+
+
+def build_module(
+    task: TaskSpec, args: dict[str, Any], templar: Templar, base_dir: Path
+) -> tuple[Module[Any, Any] | None, Args | None]:
+    if task.module in CONTROLLER_MODULES:
+        try:
+            return None, CONTROLLER_MODULES[task.module].model_validate(args)
+        except Exception as exc:
+            raise ModuleArgsError(f"{task.module}: {exc}", task.loc) from None
+    ctx = ModuleContext(base_dir=base_dir, render=lambda text: str(templar.render(text, task.loc)))
+    try:
+        return registry()[task.module].from_dict(args, ctx), None
+    except ModuleArgsError as exc:
+        raise ModuleArgsError(exc.message, task.loc) from None
+
+
+def prepare(
+    task: TaskSpec,
+    variables: Mapping[str, Any],
+    registered: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+    base_dir: Path,
+) -> list[Prepared]:
+    """Evaluate loop and when, render arguments, build the module(s).
+
+    Raises TemplateError/ModuleArgsError (with the task's location) when a
+    template fails or the rendered arguments are invalid.
+    """
+    templar = _templar(variables, extra_vars, registered=registered, task=task.vars)
+    items: list[Any] = [NO_ITEM]
+    if task.loop is not None:
+        loop = templar.render(task.loop, task.loc)
+        if not isinstance(loop, list):
+            raise InputError(f"loop must give a list, got {type(loop).__name__}", task.loc)
+        items = loop
+    out: list[Prepared] = []
+    for item in items:
+        item_templar = templar if item is NO_ITEM else templar.child({"item": item})
+        false = next((c for c in task.when if not item_templar.truthy(c, task.loc)), None)
+        if false is not None:
+            out.append(Prepared(task, item, {}, None, None, skipped=f"when: {false} was false"))
+            continue
+        args = item_templar.render(task.args, task.loc)
+        module, controller_args = build_module(task, args, item_templar, base_dir)
+        out.append(Prepared(task, item, args, module, controller_args))
+    return out
+
+
+def task_templar(
+    task: TaskSpec,
+    variables: Mapping[str, Any],
+    registered: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+    item: Any = NO_ITEM,
+) -> Templar:
+    templar = _templar(variables, extra_vars, registered=registered, task=task.vars)
+    return templar if item is NO_ITEM else templar.child({"item": item})

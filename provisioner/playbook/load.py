@@ -1,0 +1,230 @@
+"""Playbook YAML → validated Playbook, with every error pointing at file:line:col.
+
+All errors of a file are collected and raised together, so `provision validate`
+shows them in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from provisioner.errors import InputError, Location, PlaybookError, PlaybookErrors
+from provisioner.modules import registry
+from provisioner.modules.base import Args
+from provisioner.modules.controller import CONTROLLER_MODULES
+from provisioner.playbook.schema import PLAY_KEYWORDS, TASK_KEYWORDS, PlaySpec, Playbook, TaskSpec
+from provisioner.templating import is_template
+from provisioner.yamlmarks import MarkedDict, load_yaml
+
+FREE_FORM = ("command", "shell")
+
+
+def module_names() -> list[str]:
+    return sorted({*registry(), *CONTROLLER_MODULES})
+
+
+def args_model(module: str) -> type[Args]:
+    if module in CONTROLLER_MODULES:
+        return CONTROLLER_MODULES[module]
+    return registry()[module].args_model
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def _loc(node: Any, fallback: Location) -> Location:
+    loc = getattr(node, "loc", None)
+    return loc if isinstance(loc, Location) else fallback
+
+
+def _key_loc(mapping: Any, key: str, fallback: Location) -> Location:
+    if isinstance(mapping, MarkedDict):
+        return mapping.key_loc(key)
+    return fallback
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[PlaybookError] = []
+
+    def add(self, message: str, where: Location) -> None:
+        self.errors.append(PlaybookError(message, where))
+
+    def pydantic(self, exc: ValidationError, raw: Any, where: Location, what: str) -> None:
+        for err in exc.errors():
+            path = [p for p in err["loc"] if isinstance(p, str)]
+            field = path[0] if path else ""
+            place = _key_loc(raw, field, where) if field else where
+            if err["type"] == "extra_forbidden":
+                self.add(f"unknown {what} keyword '{field}'", place)
+            elif err["type"] == "missing":
+                self.add(f"{what} is missing '{field}'", place)
+            else:
+                self.add(f"{what} '{'.'.join(map(str, err['loc']))}': {err['msg']}", place)
+
+
+def _free_form(module: str, value: Any, where: Location) -> dict[str, Any]:
+    """`command: echo hi` and Ansible's `yum: name=x state=present` shorthand."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        if module in FREE_FORM:
+            return {"cmd": str(value)}
+        out: dict[str, Any] = {}
+        for word in shlex.split(value):
+            key, eq, val = word.partition("=")
+            if not eq:
+                raise InputError(f"{module}: expected key=value arguments, got '{word}'", where)
+            out[key] = val
+        return out
+    raise InputError(f"{module}: arguments must be a mapping", where)
+
+
+def _check_module_args(
+    module: str, args: dict[str, Any], raw_args: Any, where: Location, out: _Collector
+) -> None:
+    """Validate arguments now where they are literal; templated values wait for run time."""
+    model = args_model(module)
+    try:
+        model.model_validate(args)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            place = _key_loc(raw_args, field, where) if field else where
+            value = args.get(field)
+            if err["type"] == "extra_forbidden":
+                fields = list(model.model_fields)
+                out.add(
+                    f"{module}: unknown argument '{field}'{_did_you_mean(field, fields)}", place
+                )
+            elif err["type"] == "missing":
+                out.add(f"{module}: missing required argument '{field}'", place)
+            elif not (isinstance(value, str) and is_template(value)) and not _has_template(value):
+                out.add(f"{module}: argument '{field}': {err['msg']}", place)
+
+
+def _has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, list):
+        return any(_has_template(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_template(v) for v in value.values())
+    return False
+
+
+def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> TaskSpec | None:
+    if not isinstance(raw, dict):
+        out.add("a task must be a mapping (name, module, keywords)", where)
+        return None
+    where = _loc(raw, where)
+    known = module_names()
+    modules = [k for k in raw if k not in TASK_KEYWORDS]
+    good = [k for k in modules if k in known]
+    for key in modules:
+        if key not in known:
+            hint = _did_you_mean(str(key), known + list(TASK_KEYWORDS))
+            out.add(f"unknown module or task keyword '{key}'{hint}", _key_loc(raw, key, where))
+    if not good:
+        if not modules:
+            out.add("task has no module (for example: package, service, copy, command)", where)
+        return None
+    if len(good) > 1:
+        out.add(f"task names more than one module: {', '.join(good)}", where)
+        return None
+    module = good[0]
+    mod_where = _key_loc(raw, module, where)
+    try:
+        args = _free_form(module, raw[module], mod_where)
+    except InputError as exc:
+        out.add(exc.message, mod_where)
+        return None
+    _check_module_args(module, args, raw[module], mod_where, out)
+    fields = {k: v for k, v in raw.items() if k != module}
+    if "with_items" in fields:
+        fields["loop"] = fields.pop("with_items")
+    try:
+        return TaskSpec.model_validate(
+            {**fields, "module": module, "args": args, "loc": where, "is_handler": handler}
+        )
+    except ValidationError as exc:
+        out.pydantic(exc, raw, where, "task")
+        return None
+
+
+def _tasks(raw: Any, key: str, where: Location, out: _Collector) -> list[TaskSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        out.add(f"'{key}' must be a list of tasks", where)
+        return []
+    specs = []
+    for item in raw:
+        spec = parse_task(item, _loc(item, where), out, handler=(key == "handlers"))
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def parse_play(raw: Any, where: Location, out: _Collector) -> PlaySpec | None:
+    if not isinstance(raw, dict):
+        out.add("a play must be a mapping with 'hosts' and 'tasks'", where)
+        return None
+    where = _loc(raw, where)
+    for key in raw:
+        if key not in PLAY_KEYWORDS:
+            hint = _did_you_mean(str(key), list(PLAY_KEYWORDS))
+            out.add(f"unknown play keyword '{key}'{hint}", _key_loc(raw, key, where))
+    fields = {k: v for k, v in raw.items() if k in PLAY_KEYWORDS}
+    tasks = _tasks(fields.pop("tasks", None), "tasks", _key_loc(raw, "tasks", where), out)
+    handlers = _tasks(
+        fields.pop("handlers", None), "handlers", _key_loc(raw, "handlers", where), out
+    )
+    try:
+        return PlaySpec.model_validate(
+            {**fields, "tasks": tasks, "handlers": handlers, "loc": where}
+        )
+    except ValidationError as exc:
+        out.pydantic(exc, raw, where, "play")
+        return None
+
+
+def load_playbook(path: Path) -> Playbook:
+    """Load and validate a playbook; raise PlaybookErrors listing every problem."""
+    where = Location(str(path))
+    if not path.is_file():
+        raise PlaybookErrors([PlaybookError("playbook file not found", where)])
+    try:
+        data = load_yaml(path)
+    except InputError as exc:
+        raise PlaybookErrors([PlaybookError(exc.message, exc.where or where)]) from None
+    out = _Collector()
+    if not isinstance(data, list):
+        out.add("a playbook is a list of plays (each with 'hosts' and 'tasks')", _loc(data, where))
+        raise PlaybookErrors(out.errors)
+    plays = [p for p in (parse_play(raw, _loc(raw, where), out) for raw in data) if p is not None]
+    _check_references(plays, out)
+    if out.errors:
+        raise PlaybookErrors(out.errors)
+    return Playbook(path=str(path), plays=plays)
+
+
+def _check_references(plays: list[PlaySpec], out: _Collector) -> None:
+    """A notify that names no handler is a typo that would silently do nothing."""
+    for play in plays:
+        names = {h.name for h in play.handlers if h.name}
+        names |= {listen for h in play.handlers for listen in h.listen}
+        for task in play.tasks:
+            for target in task.notify:
+                if target not in names and not is_template(target):
+                    hint = _did_you_mean(target, sorted(names))
+                    out.add(f"notify names no handler '{target}'{hint}", task.loc)

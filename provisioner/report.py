@@ -1,0 +1,150 @@
+"""Events → what a person reads (rich, streaming) or one JSON document.
+
+With `--output json`, stdout carries the JSON document and nothing else; the
+human-readable progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from provisioner.events import Event, PlayStarted, RunSummary, Status, TaskResult, TaskStarted
+
+STYLE = {
+    Status.OK: "green",
+    Status.CHANGED: "yellow",
+    Status.SKIPPED: "cyan",
+    Status.FAILED: "bold red",
+    Status.UNREACHABLE: "bold magenta",
+}
+
+
+def status_word(result: TaskResult) -> str:
+    if result.status is Status.FAILED and result.ignored:
+        return "failed (ignored)"
+    if result.would_change:
+        return "would change" if result.module not in ("command", "shell") else "would run"
+    return result.status.value
+
+
+class TerminalReport:
+    """Streams one line per host and task as results arrive, then a recap."""
+
+    def __init__(self, console: Console, *, diff: bool, verbose: int = 0) -> None:
+        self.console = console
+        self.diff = diff
+        self.verbose = verbose
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PlayStarted):
+            mode = "  [dim](dry run: nothing will change)[/dim]" if event.check else ""
+            hosts = ", ".join(event.hosts) or "no hosts matched"
+            self.console.print(
+                f"\n[bold]PLAY {escape(event.play)}[/bold] [dim]· {escape(hosts)}[/dim]{mode}"
+            )
+        elif isinstance(event, TaskStarted):
+            if self.verbose:
+                self.console.print(f"[dim]  {escape(event.host)}: {escape(event.task)} …[/dim]")
+        else:
+            self.result(event)
+
+    def result(self, res: TaskResult) -> None:
+        style = STYLE[res.status]
+        item = f" [dim]({escape(res.item)})[/dim]" if res.item else ""
+        handler = "[dim]handler[/dim] " if res.handler else ""
+        word = status_word(res)
+        self.console.print(
+            f"  [{style}]{word:<12}[/{style}] {escape(res.host):<14} {handler}{escape(res.task)}{item}"
+        )
+        show_detail = res.status is not Status.OK or self.verbose
+        if res.status is Status.CHANGED and not (self.diff or res.check):
+            show_detail = self.verbose > 0
+        if show_detail:
+            for line in res.summary:
+                self.console.print(
+                    f"      {escape(line)}",
+                    style="yellow" if res.status is Status.CHANGED else None,
+                )
+            if res.diff and (self.diff or res.check):
+                self.print_diff(res.diff)
+        if res.msg and (
+            res.status in (Status.FAILED, Status.UNREACHABLE)
+            or self.verbose
+            or res.module in ("debug", "assert")
+        ):
+            self.console.print(
+                f"      {escape(res.msg)}", style="red" if res.status is Status.FAILED else None
+            )
+        if self.verbose > 1 and res.stdout:
+            self.console.print(f"      [dim]{escape(res.stdout.rstrip())}[/dim]")
+
+    def print_diff(self, diff: str) -> None:
+        for line in diff.rstrip("\n").splitlines():
+            style = None
+            if line.startswith("+") and not line.startswith("+++"):
+                style = "green"
+            elif line.startswith("-") and not line.startswith("---"):
+                style = "red"
+            elif line.startswith("@@"):
+                style = "cyan"
+            self.console.print(f"      {escape(line)}", style=style, highlight=False)
+
+    def recap(self, summary: RunSummary) -> None:
+        title = "RECAP (dry run: would change)" if summary.check else "RECAP"
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+        for col in ("host", "ok", "changed", "failed", "skipped", "ignored", "unreachable"):
+            table.add_column(col, justify="left" if col == "host" else "right")
+        for name, st in summary.hosts.items():
+            table.add_row(
+                name,
+                str(st.ok),
+                f"[yellow]{st.changed}[/yellow]" if st.changed else "0",
+                f"[red]{st.failed}[/red]" if st.failed else "0",
+                str(st.skipped),
+                str(st.ignored),
+                "[magenta]yes[/magenta]" if st.unreachable else "no",
+            )
+        self.console.print()
+        self.console.print(table)
+
+
+def to_json(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "check": summary.check,
+        "hosts": {
+            name: {
+                "ok": st.ok,
+                "changed": st.changed,
+                "failed": st.failed,
+                "skipped": st.skipped,
+                "ignored": st.ignored,
+                "unreachable": st.unreachable,
+            }
+            for name, st in summary.hosts.items()
+        },
+        "results": [
+            {
+                "host": r.host,
+                "play": r.play,
+                "task": r.task,
+                "module": r.module,
+                "status": r.status.value,
+                "item": r.item or None,
+                "changes": list(r.summary),
+                "diff": r.diff,
+                "msg": r.msg,
+                "ignored": r.ignored,
+                "handler": r.handler,
+            }
+            for r in summary.results
+        ],
+    }
+
+
+def dump_json(summary: RunSummary) -> str:
+    return json.dumps(to_json(summary), indent=2, ensure_ascii=False)

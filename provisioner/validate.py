@@ -1,0 +1,72 @@
+"""`provision validate`: compile every task for every host, touching no host.
+
+Templates that use a registered result cannot be rendered before the run;
+they are checked for syntax only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.errors import ProvisionError
+from provisioner.inventory import Inventory
+from provisioner.playbook.compile import host_variables, prepare
+from provisioner.playbook.schema import Playbook
+from provisioner.runner import select_hosts
+from provisioner.templating import environment
+
+
+def validate(
+    playbook: Playbook,
+    inventory: Inventory | None,
+    extra_vars: Mapping[str, Any],
+    login_user: str = "root",
+) -> list[str]:
+    """Every problem found, as 'where: message' lines (empty: all good)."""
+    problems: list[str] = []
+    base_dir = Path(playbook.path).resolve().parent
+    registers = {t.register_as for p in playbook.plays for t in p.tasks if t.register_as}
+    for play in playbook.plays:
+        for task in [*play.tasks, *play.handlers]:
+            problems.extend(_syntax(task.args, str(task.loc)))
+        if inventory is None:
+            continue
+        hosts = select_hosts(inventory, play, None)
+        if not hosts:
+            problems.append(f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory")
+        for host in hosts:
+            magic = {
+                "inventory_hostname": host.name,
+                "login_user": login_user,
+                "group_names": list(host.group_names),
+                "ansible_check_mode": True,
+            }
+            try:
+                variables = host_variables(play, base_dir, host.vars, magic, extra_vars)
+            except ProvisionError as exc:
+                problems.append(f"{exc} (host {host.name})")
+                continue
+            for task in [*play.tasks, *play.handlers]:
+                try:
+                    prepare(task, variables, {}, extra_vars, base_dir)
+                except ProvisionError as exc:
+                    if any(r in str(exc) for r in registers):
+                        continue  # needs a result that only the run produces
+                    problems.append(f"{exc} (host {host.name})")
+    return list(dict.fromkeys(problems))
+
+
+def _syntax(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        try:
+            environment().parse(value)
+        except Exception as exc:
+            return [f"{where}: template syntax error in {value!r}: {exc}"]
+        return []
+    if isinstance(value, list):
+        return [p for v in value for p in _syntax(v, where)]
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _syntax(v, where)]
+    return []

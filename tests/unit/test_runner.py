@@ -1,0 +1,328 @@
+"""Runner behaviour on 'hosts' that are temp directories driven by a real local sh.
+
+The modules here are tiny test modules (a file holding a value); the
+real modules have their own table tests. What is asserted is what a user sees:
+statuses, counts, exit codes, round trips, and the files on the 'host'.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner.errors import ConnectError, MissingDependency
+from provisioner.events import RunSummary, Status, TaskResult
+from provisioner.inventory import Host, load_inventory
+from provisioner.modules import register
+from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.playbook.load import load_playbook
+from provisioner.runner import RunOptions, Runner, split_batch
+from provisioner.transport.base import Become, Result
+
+
+class FlagArgs(Args):
+    path: str
+    value: str
+    needs: str | None = None  # a file that must exist first (like a unit a package brings)
+    sloppy: bool = False  # write the wrong value: never converges
+
+
+@dataclass(frozen=True)
+class FlagState:
+    value: str | None
+
+
+@register
+class Flag(Module[FlagArgs, FlagState]):
+    name = "test_flag"
+    args_model = FlagArgs
+
+    def probe(self) -> str:
+        p = shlex.quote(self.args.path)
+        need = ""
+        if self.args.needs:
+            need = f"[ -e {shlex.quote(self.args.needs)} ] || echo MISSING; "
+        return f"{need}if [ -f {p} ]; then echo present; cat {p}; else echo absent; fi"
+
+    def parse(self, stdout: str, exit_code: int) -> FlagState:
+        lines = stdout.splitlines()
+        if lines and lines[0] == "MISSING":
+            raise MissingDependency(f"file {self.args.needs}")
+        if lines[0] == "absent":
+            return FlagState(None)
+        return FlagState("\n".join(lines[1:]))
+
+    def plan(self, current: FlagState) -> Change | None:
+        if current.value == self.args.value:
+            return None
+        return Change((f"value: {current.value} → {self.args.value}",))
+
+    def commands(self, change: Change) -> list[Op]:
+        value = self.args.value + ("-oops" if self.args.sloppy else "")
+        return [Op(f"printf '%s\\n' {shlex.quote(value)} > {shlex.quote(self.args.path)}")]
+
+
+class ShHost:
+    """A 'host' that is a directory on this machine, run through a real sh."""
+
+    def __init__(self, name: str, root: Path, down: bool = False) -> None:
+        self.host = name
+        self.root = root
+        self.down = down
+        self.runs: list[str] = []
+        self.closed = 0
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        if self.down:
+            raise ConnectError(self.host, "connection refused")
+        self.runs.append(script)
+        proc = subprocess.run(
+            ["sh", "-c", script], cwd=self.root, capture_output=True, text=True, check=False
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        Path(path).write_bytes(data)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.fixture()
+def lab(tmp_path: Path) -> dict[str, Any]:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    h1: {host: 127.0.0.1}\n    h2: {host: 127.0.0.1}\n")
+    hosts = {}
+    for name in ("h1", "h2"):
+        (tmp_path / name).mkdir()
+        hosts[name] = ShHost(name, tmp_path / name)
+    return {"dir": tmp_path, "inventory": inv, "hosts": hosts}
+
+
+def play(tmp: Path, body: str) -> Path:
+    path = tmp / "play.yml"
+    path.write_text(body)
+    return path
+
+
+def run(lab: dict[str, Any], book: Path, **opts: Any) -> RunSummary:
+    hosts: dict[str, ShHost] = lab["hosts"]
+
+    def connect(host: Host) -> ShHost:
+        return hosts[host.name]
+
+    runner = Runner(load_playbook(book), load_inventory(lab["inventory"]), connect, RunOptions(**opts))
+    return runner.run()
+
+
+def statuses(summary: RunSummary, host: str) -> list[str]:
+    return [f"{r.task}:{r.status.value}" for r in summary.results if r.host == host]
+
+
+THREE_FLAGS = """
+- hosts: all
+  tasks:
+    - name: a
+      test_flag: {path: a, value: "1"}
+    - name: b
+      test_flag: {path: b, value: "2"}
+    - name: c
+      test_flag: {path: c, value: "3"}
+"""
+
+
+def test_apply_converges_and_rerun_is_one_round_trip(lab: dict[str, Any]) -> None:
+    book = play(lab["dir"], THREE_FLAGS)
+    first = run(lab, book)
+    assert statuses(first, "h1") == ["a:changed", "b:changed", "c:changed"]
+    assert (lab["dir"] / "h1" / "b").read_text() == "2\n"
+    assert first.exit_code == 0
+    h1: ShHost = lab["hosts"]["h1"]
+    h1.runs.clear()
+    second = run(lab, book)
+    assert statuses(second, "h1") == ["a:ok", "b:ok", "c:ok"]
+    assert second.hosts["h1"].changed == 0
+    assert len(h1.runs) == 1, "a no-change rerun costs one round trip per host"
+
+
+def test_dry_run_changes_nothing_and_predicts_apply(lab: dict[str, Any]) -> None:
+    (lab["dir"] / "h1" / "b").write_text("2\n")  # one task already converged
+    book = play(lab["dir"], THREE_FLAGS)
+    dry = run(lab, book, check=True)
+    assert not (lab["dir"] / "h1" / "a").exists()
+    would = [r.task for r in dry.results if r.host == "h1" and r.status is Status.CHANGED]
+    assert would == ["a", "c"]
+    assert all(r.check for r in dry.results)
+    real = run(lab, book)
+    changed = [r.task for r in real.results if r.host == "h1" and r.status is Status.CHANGED]
+    assert changed == would
+
+
+def test_task_that_does_not_converge_fails_not_changed(lab: dict[str, Any]) -> None:
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - name: bad\n      test_flag: {path: x, value: v, sloppy: true}\n"
+        "    - name: after\n      test_flag: {path: y, value: v}\n",
+    )
+    summary = run(lab, book)
+    [bad] = [r for r in summary.results if r.task == "bad"]
+    assert bad.status is Status.FAILED
+    assert "did not converge" in bad.msg
+    assert not (lab["dir"] / "h1" / "y").exists(), "a failed task stops that host"
+    assert summary.exit_code == 2
+
+
+def test_missing_dependency_from_planned_change_is_would_change(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  tasks:
+    - name: install
+      test_flag: {path: unit, value: "u"}
+    - name: start
+      test_flag: {path: started, value: "yes", needs: unit}
+"""
+    book = play(lab["dir"], body)
+    dry = run(lab, book, check=True)
+    [start] = [r for r in dry.results if r.task == "start"]
+    assert start.status is Status.CHANGED
+    assert "install" in start.msg and "unit" in start.msg
+    assert dry.exit_code == 0
+    applied = run(lab, book)
+    assert statuses(applied, "h1") == ["install:changed", "start:changed"]
+
+
+def test_missing_dependency_without_planned_change_fails_in_dry_run(lab: dict[str, Any]) -> None:
+    body = "- hosts: h1\n  tasks:\n    - name: start\n      test_flag: {path: s, value: y, needs: unit}\n"
+    dry = run(lab, play(lab["dir"], body), check=True)
+    assert dry.results[-1].status is Status.FAILED
+    assert "file unit not found" in dry.results[-1].msg
+
+
+def test_unreachable_host_does_not_stop_others(lab: dict[str, Any]) -> None:
+    lab["hosts"]["h2"].down = True
+    summary = run(lab, play(lab["dir"], THREE_FLAGS))
+    assert summary.hosts["h2"].unreachable
+    assert summary.hosts["h1"].changed == 3
+    assert summary.exit_code == 4
+
+
+def test_handlers_run_once_when_notified(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  tasks:
+    - name: conf one
+      test_flag: {path: c1, value: "1"}
+      notify: restart
+    - name: conf two
+      test_flag: {path: c2, value: "2"}
+      notify: restart
+  handlers:
+    - name: restart
+      test_flag: {path: restarted, value: "{{ 'yes' }}"}
+"""
+    book = play(lab["dir"], body)
+    first = run(lab, book)
+    handlers = [r for r in first.results if r.handler]
+    assert [r.status for r in handlers] == [Status.CHANGED]
+    (lab["dir"] / "h1" / "restarted").unlink()
+    second = run(lab, book)
+    assert not [r for r in second.results if r.handler], "nothing changed: no handler"
+
+
+def test_when_loop_and_register(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  vars:
+    names: [p, q]
+  tasks:
+    - name: files
+      test_flag: {path: "{{ item }}", value: "{{ item }}!"}
+      loop: "{{ names }}"
+      register: made
+    - name: only when changed
+      test_flag: {path: flag, value: "seen"}
+      when: made.changed
+    - name: never
+      test_flag: {path: never, value: "x"}
+      when: inventory_hostname == 'h2'
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert [(r.item, r.status.value) for r in summary.results if r.task == "files"] == [
+        ("p", "changed"),
+        ("q", "changed"),
+    ]
+    assert (lab["dir"] / "h1" / "q").read_text() == "q!\n"
+    assert (lab["dir"] / "h1" / "flag").exists()
+    assert not (lab["dir"] / "h1" / "never").exists()
+
+
+def test_limit_and_tags_touch_only_what_they_name(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: all
+  tasks:
+    - name: tagged
+      test_flag: {path: t, value: "1"}
+      tags: [web]
+    - name: untagged
+      test_flag: {path: u, value: "1"}
+"""
+    summary = run(lab, play(lab["dir"], body), limit="h2", tags=frozenset({"web"}))
+    assert {r.host for r in summary.results} == {"h2"}
+    assert (lab["dir"] / "h2" / "t").exists()
+    assert not (lab["dir"] / "h2" / "u").exists()
+    assert not (lab["dir"] / "h1" / "t").exists()
+
+
+def test_command_in_dry_run_is_would_run_and_not_run(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  tasks:
+    - name: make marker
+      command: touch marker
+    - name: read-only check
+      command: cat marker
+      changed_when: false
+"""
+    book = play(lab["dir"], body)
+    dry = run(lab, book, check=True)
+    assert [r.status for r in dry.results] == [Status.CHANGED, Status.SKIPPED]
+    assert not (lab["dir"] / "h1" / "marker").exists()
+    real = run(lab, book)
+    assert [r.status for r in real.results] == [Status.CHANGED, Status.OK]
+
+
+def test_assert_and_debug_run_on_the_controller(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  vars: {n: 3}
+  tasks:
+    - debug: {msg: "n is {{ n }}"}
+    - assert: {that: ["n > 5"], fail_msg: "n too small"}
+    - name: after
+      test_flag: {path: z, value: "1"}
+"""
+    summary = run(lab, play(lab["dir"], body))
+    results: list[TaskResult] = summary.results
+    assert results[0].msg == "n is 3"
+    assert results[1].status is Status.FAILED and results[1].msg == "n too small"
+    assert len(results) == 2
+    assert lab["hosts"]["h1"].runs == [], "controller-only tasks never touch the host"
+
+
+def test_split_batch_handles_missing_trailing_newline() -> None:
+    mark = "@@m@@"
+    out = f"\n{mark} 0 begin\nabc\n{mark} 0 end 0\n\n{mark} 1 begin\nx\n\n{mark} 1 end 3\n"
+    assert split_batch(out, mark, 2) == [("abc", 0), ("x\n", 3)]
+    assert split_batch("garbage", mark, 1) is None
