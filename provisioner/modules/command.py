@@ -1,0 +1,155 @@
+"""command and shell: run something; only `creates`/`removes` make them idempotent.
+
+`command` runs an argv with no shell: a string `cmd` is split with
+shlex.split and every word re-quoted, so `$HOME`, `;` or `*` reach the
+program literally. `shell` hands the text to `sh -c`. Neither is re-probed
+after it runs (`probe_after_apply = False`): there is nothing to probe.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from pydantic import field_validator, model_validator
+
+from provisioner.errors import MissingDependency, ProbeError
+from provisioner.modules import register
+from provisioner.modules._sh import facts, join, op_script, parse_queries, q, q_always, subshell
+from provisioner.modules.base import Args, Change, Module, Op
+
+
+class _GuardArgs(Args):
+    creates: str | None = None
+    removes: str | None = None
+    chdir: str | None = None
+
+
+class ShellArgs(_GuardArgs):
+    cmd: str
+
+    @field_validator("cmd")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("cmd must not be empty")
+        return value
+
+
+class CommandArgs(_GuardArgs):
+    cmd: str | None = None
+    argv: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CommandArgs:
+        if (self.cmd is None) == (self.argv is None):
+            raise ValueError("give exactly one of 'cmd' or 'argv'")
+        if self.cmd is not None:
+            try:
+                words = shlex.split(self.cmd)
+            except ValueError as exc:
+                raise ValueError(f"cannot split cmd {self.cmd!r}: {exc}") from None
+        else:
+            words = list(self.argv or [])
+        if not words or not words[0]:
+            raise ValueError("the command is empty")
+        return self
+
+    def words(self) -> list[str]:
+        return shlex.split(self.cmd) if self.cmd is not None else list(self.argv or [])
+
+
+@dataclass(frozen=True)
+class Guards:
+    chdir_exists: bool
+    creates_exists: bool | None
+    removes_exists: bool | None
+
+
+GA = TypeVar("GA", bound=_GuardArgs)
+
+
+class _RunModule(Module[GA, Guards]):
+    probe_after_apply: ClassVar[bool] = False
+
+    def probe(self) -> str:
+        a = self.args
+        lines = []
+        if a.chdir is not None:
+            lines.append(f"cd -- {q(a.chdir)} 2>/dev/null && echo chdir=yes || echo chdir=no")
+        # creates/removes are tested after cd, so relative paths mean chdir/PATH.
+        if a.creates is not None:
+            lines.append(
+                f"if [ -e {q(a.creates)} ]; then echo creates=yes; else echo creates=no; fi"
+            )
+        if a.removes is not None:
+            lines.append(
+                f"if [ -e {q(a.removes)} ]; then echo removes=yes; else echo removes=no; fi"
+            )
+        return subshell(*lines) if lines else ":"
+
+    def parse(self, stdout: str, exit_code: int) -> Guards:
+        f = facts(parse_queries(stdout)[""].lines)
+        a = self.args
+
+        def flag(key: str, wanted: bool) -> bool | None:
+            if not wanted:
+                return None
+            if f.get(key) not in ("yes", "no"):
+                raise ProbeError(f"{self.name}: probe did not report '{key}': {stdout[:200]!r}")
+            return f[key] == "yes"
+
+        return Guards(
+            chdir_exists=flag("chdir", a.chdir is not None) is not False,
+            creates_exists=flag("creates", a.creates is not None),
+            removes_exists=flag("removes", a.removes is not None),
+        )
+
+    def plan(self, current: Guards) -> Change | None:
+        if current.creates_exists or current.removes_exists is False:
+            return None
+        if not current.chdir_exists:
+            raise MissingDependency(f"directory {self.args.chdir}")
+        text = self.display()
+        if "\n" in text:  # a summary line is one line
+            text = text.split("\n", 1)[0] + " …"
+        return Change(summary=(f"run: {text}",))
+
+    @abstractmethod
+    def display(self) -> str:
+        """The command as the user wrote it."""
+
+    @abstractmethod
+    def run_line(self) -> str:
+        """The sh line that runs it."""
+
+    def commands(self, change: Change) -> list[Op]:
+        lines = [] if self.args.chdir is None else [f"cd -- {q(self.args.chdir)}"]
+        return [Op(op_script(*lines, self.run_line()))]
+
+
+@register
+class CommandModule(_RunModule[CommandArgs]):
+    name = "command"
+    args_model = CommandArgs
+
+    def display(self) -> str:
+        return self.args.cmd if self.args.cmd is not None else join(self.args.words())
+
+    def run_line(self) -> str:
+        first, *rest = self.args.words()
+        return " ".join([q_always(first), *(q(w) for w in rest)])
+
+
+@register
+class ShellModule(_RunModule[ShellArgs]):
+    name = "shell"
+    args_model = ShellArgs
+
+    def display(self) -> str:
+        return self.args.cmd
+
+    def run_line(self) -> str:
+        return f"sh -c {q(self.args.cmd)}"

@@ -1,0 +1,183 @@
+"""get_url: download a URL to a file on the host (curl, or wget without curl).
+
+A present file counts as converged unless `checksum` says otherwise, or
+`force` is set: then the probe fetches the URL itself (to stdout, hashed,
+nothing written) and downloads again only if the content differs, so force
+still converges. The download goes to a temp file next to dest and is
+checked against `checksum` before it replaces dest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import field_validator
+
+from provisioner.errors import ProbeError
+from provisioner.modules import register
+from provisioner.modules._files import (
+    DEFAULT_MODE,
+    HASHES,
+    AbsPath,
+    Account,
+    ContentState,
+    Mode,
+    WritePlan,
+    attr_changes,
+    attrs_op,
+    content_probe,
+    install_lines,
+    parse_content,
+    require_accounts,
+    require_writable,
+)
+from provisioner.modules._sh import facts, op_script, q
+from provisioner.modules.base import Args, Change, Module, Op
+
+HEX_LEN = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+CURL_ERRORS = {
+    6: "could not resolve host",
+    7: "could not connect",
+    22: "HTTP error",
+    28: "timed out",
+    35: "TLS handshake failed",
+    60: "TLS certificate not trusted",
+}
+
+
+class GetUrlArgs(Args):
+    url: str
+    dest: AbsPath
+    mode: Mode = None
+    owner: Account = None
+    group: Account = None
+    checksum: str | None = None
+    force: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"(https?|ftp|file)://", value) or any(c.isspace() for c in value):
+            raise ValueError(f"url {value!r} must be http(s)://, ftp:// or file:// without spaces")
+        return value
+
+    @field_validator("checksum")
+    @classmethod
+    def _checksum(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        algo, _, digest = value.partition(":")
+        algo, digest = algo.strip().lower(), digest.strip().lower()
+        if algo not in HASHES or not re.fullmatch(rf"[0-9a-f]{{{HEX_LEN.get(algo, 0)}}}", digest):
+            raise ValueError(f"checksum must be ALGO:HEX with ALGO one of {', '.join(HASHES)}")
+        return f"{algo}:{digest}"
+
+    @property
+    def algo(self) -> str:
+        return self.checksum.split(":")[0] if self.checksum else "sha256"
+
+    @property
+    def digest(self) -> str | None:
+        return self.checksum.split(":")[1] if self.checksum else None
+
+
+def fetch(url: str, to: str | None) -> str:
+    """sh that downloads url to the file `to` (a sh word) or to stdout."""
+    curl = ["curl", "-fsSL", *(["-o", to] if to else []), q(url)]
+    wget = ["wget", "-q", "-O", to or "-", q(url)]
+    return (
+        f"if command -v curl >/dev/null 2>&1; then {' '.join(curl)}; "
+        f"elif command -v wget >/dev/null 2>&1; then {' '.join(wget)}; "
+        "else echo 'get_url: neither curl nor wget is installed' >&2; (exit 127); fi"
+    )
+
+
+@dataclass(frozen=True)
+class UrlState:
+    file: ContentState
+    remote: str | None = None  # digest of what the URL serves now (force only)
+
+
+@dataclass(frozen=True)
+class GetPlan:
+    download: bool
+    write: WritePlan
+
+
+@register
+class GetUrlModule(Module[GetUrlArgs, UrlState]):
+    name = "get_url"
+    args_model = GetUrlArgs
+
+    def probe(self) -> str:
+        a = self.args
+        extra: tuple[str, ...] = ()
+        if a.force and a.checksum is None:
+            # What would a download bring? Hashed on the fly; nothing is written.
+            extra = (
+                f'if [ -f "$r" ]; then {{ {{ {fetch(a.url, None)}; echo "fetch_rc=$?" >&3; }}'
+                f" | {a.algo}sum | cut -d ' ' -f 1 | sed 's/^/remote=/'; }} 3>&1; fi",
+            )
+        return content_probe(
+            a.dest, algo=a.algo, limit=None, owner=a.owner, group=a.group, extra=extra
+        )
+
+    def parse(self, stdout: str, exit_code: int) -> UrlState:
+        state, queries = parse_content(stdout, self.args.dest, self.name)
+        f = facts(queries[""].lines)
+        if "fetch_rc" not in f:
+            return UrlState(state)
+        rc = int(f["fetch_rc"]) if f["fetch_rc"].isdigit() else -1
+        if rc != 0:
+            why = CURL_ERRORS.get(rc, f"exit {rc}")
+            raise ProbeError(f"get_url: cannot fetch {self.args.url}: {why}")
+        return UrlState(state, f.get("remote"))
+
+    def plan(self, current: UrlState) -> Change | None:
+        a, cur = self.args, current.file
+        require_writable(cur)
+        require_accounts(cur, a.owner, a.group)
+        target = cur.real or cur.path
+        if cur.kind == "absent" or cur.attrs is None:
+            write = WritePlan(target, None, a.mode or DEFAULT_MODE, a.owner, a.group)
+            return Change((f"+ {a.dest}",), payload=GetPlan(True, write))
+        lines, mode, owner, group = attr_changes(cur.attrs, a.mode, a.owner, a.group)
+        stale = ""
+        if a.digest is not None and cur.digest != a.digest:
+            stale = "checksum differs"
+        elif current.remote is not None and current.remote != cur.digest:
+            stale = "remote content differs"
+        if stale:
+            write = WritePlan(target, None, a.mode, a.owner, a.group, cur.attrs)
+            return Change((f"~ {a.dest} ({stale})", *lines), payload=GetPlan(True, write))
+        if not lines:
+            return None
+        return Change(
+            tuple(lines), payload=GetPlan(False, WritePlan(target, None, mode, owner, group))
+        )
+
+    def commands(self, change: Change) -> list[Op]:
+        p = change.payload
+        if not isinstance(p, GetPlan):
+            raise TypeError("get_url: foreign payload")
+        w = p.write
+        if not p.download:
+            return [attrs_op(w.path, w.mode, w.owner, w.group)]
+        a = self.args
+        fill = [fetch(a.url, '"$tmp"')]
+        if a.digest is not None:
+            fill += [
+                f'sum=$({a.algo}sum < "$tmp" | cut -d " " -f 1)',
+                f'if [ "$sum" != {a.digest} ]; then',
+                f'  echo "get_url: checksum mismatch for {_dq(a.url)}:'
+                f' expected {a.checksum}, got {a.algo}:$sum" >&2',
+                "  exit 1",
+                "fi",
+            ]
+        return [Op(op_script(*install_lines(w, fill)))]
+
+
+def _dq(text: str) -> str:
+    """Text safe inside a double-quoted sh string (for messages)."""
+    return re.sub(r'([\\"$`])', r"\\\1", text)

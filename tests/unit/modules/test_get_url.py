@@ -1,0 +1,164 @@
+"""get_url: real downloads with curl from file:// URLs in a temp dir."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.get_url import GetUrlModule
+from tests.unit.modules.host import converge, observe, run_op, sh
+
+BODY = b"#!/bin/sh\necho docker-compose 2.27.1\n"
+SUM = "sha256:" + hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    """The 'remote' file, served as file://."""
+    (tmp_path / "www").mkdir()
+    f = tmp_path / "www" / "docker-compose"
+    f.write_bytes(BODY)
+    return f
+
+
+@pytest.fixture
+def dest_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "bin"
+    d.mkdir()
+    return d
+
+
+def test_download_verify_and_converge(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "docker-compose"
+    module = GetUrlModule.from_dict(
+        {"url": served.as_uri(), "dest": str(dest), "mode": "0755", "checksum": SUM}
+    )
+    first, again = converge(module, tmp_path)
+    assert first is not None and first.summary == (f"+ {dest}",)
+    assert again is None
+    assert dest.read_bytes() == BODY and stat.S_IMODE(dest.stat().st_mode) == 0o755
+    assert [p.name for p in dest_dir.iterdir()] == ["docker-compose"]
+
+
+def test_checksum_mismatch_fails_and_leaves_nothing(
+    tmp_path: Path, served: Path, dest_dir: Path
+) -> None:
+    dest = dest_dir / "docker-compose"
+    wrong = "sha256:" + "0" * 64
+    module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": wrong})
+    change = module.plan(observe(module))
+    assert change is not None
+    (op,) = module.commands(change)
+    r = run_op(op, lambda s, e=None: sh(s, env=e), tmp_path)
+    assert r.rc == 1
+    assert (
+        f"get_url: checksum mismatch for {served.as_uri()}: expected {wrong}, got {SUM}" in r.stderr
+    )
+    assert list(dest_dir.iterdir()) == []
+
+
+def test_present_file_without_checksum_is_left_alone(served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "docker-compose"
+    dest.write_bytes(b"older\n")
+    module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest)})
+    assert module.plan(observe(module)) is None
+
+
+def test_checksum_differs_downloads_again(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "docker-compose"
+    dest.write_bytes(b"older\n")
+    dest.chmod(0o700)
+    module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": SUM})
+    first, again = converge(module, tmp_path)
+    assert first is not None and first.summary == (f"~ {dest} (checksum differs)",)
+    assert again is None and dest.read_bytes() == BODY
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o700  # kept: the task sets no mode
+
+
+def test_sha512_checksum(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "f"
+    s512 = "SHA512: " + hashlib.sha512(BODY).hexdigest().upper()
+    first, again = converge(
+        GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": s512}),
+        tmp_path,
+    )
+    assert first is not None and again is None
+
+
+def test_force_compares_with_what_the_url_serves(
+    tmp_path: Path, served: Path, dest_dir: Path
+) -> None:
+    dest = dest_dir / "docker-compose"
+    dest.write_bytes(BODY)
+    module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "force": True})
+    assert module.plan(observe(module)) is None  # same bytes: force still converges
+    served.write_bytes(BODY + b"# new release\n")
+    first, again = converge(module, tmp_path)
+    assert first is not None and first.summary == (f"~ {dest} (remote content differs)",)
+    assert again is None and dest.read_bytes() == BODY + b"# new release\n"
+
+
+def test_force_with_unreachable_url(tmp_path: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "x"
+    dest.write_bytes(b"x")
+    module = GetUrlModule.from_dict(
+        {"url": (tmp_path / "gone").as_uri(), "dest": str(dest), "force": True}
+    )
+    with pytest.raises(ProbeError, match="cannot fetch"):
+        observe(module)
+
+
+def test_mode_only(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "docker-compose"
+    dest.write_bytes(BODY)
+    dest.chmod(0o644)
+    module = GetUrlModule.from_dict(
+        {"url": served.as_uri(), "dest": str(dest), "mode": "0755", "checksum": SUM}
+    )
+    first, again = converge(module, tmp_path)
+    assert first is not None and first.summary == ("mode: 0644 → 0755",) and again is None
+
+
+def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    bin_dir = tmp_path / "nocurl"
+    bin_dir.mkdir()
+    tools = (
+        "sh mktemp cat chmod chown mv rm sha256sum cut readlink stat sed base64 tr getent".split()
+    )
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found
+        (bin_dir / tool).symlink_to(found)
+    # A wget that serves file:// like the real one serves http:// (wget -q -O FILE URL).
+    (bin_dir / "wget").write_text(
+        '#!/bin/sh\n[ "$1 $2" = "-q -O" ] || exit 2\nexec cat "${4#file://}" > "$3"\n'
+    )
+    (bin_dir / "wget").chmod(0o755)
+    dest = dest_dir / "docker-compose"
+    module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": SUM})
+    first, again = converge(
+        module, tmp_path, run=lambda s, e=None: sh(s, env={**(e or {}), "PATH": str(bin_dir)})
+    )
+    assert first is not None and again is None and dest.read_bytes() == BODY
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        ({"url": "docker.com/x", "dest": "/x"}, "must be http"),
+        ({"url": "http://a b", "dest": "/x"}, "without spaces"),
+        ({"url": "http://a", "dest": "/x", "checksum": "sha256:abc"}, "ALGO:HEX"),
+        ({"url": "http://a", "dest": "/x", "checksum": "crc32:abcdef01"}, "ALGO:HEX"),
+        ({"url": "http://a", "dest": "x"}, "absolute"),
+        ({"url": "http://a", "dest": "/x", "timeout": 3}, "unknown argument 'timeout'"),
+    ],
+)
+def test_bad_args(raw: dict[str, Any], match: str) -> None:
+    with pytest.raises(ModuleArgsError, match=match):
+        GetUrlModule.from_dict(raw)

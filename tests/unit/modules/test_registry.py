@@ -1,0 +1,67 @@
+"""The registry, and rules every module's shell follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provisioner.modules import registry
+from provisioner.modules._sh import parse_queries, query
+from tests.unit.modules.host import sh, syntax_ok
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "package": {"name": ["docker-ce", "containerd.io"], "state": "latest"},
+    "yum_repository": {"name": "docker-ce-stable", "baseurl": "https://download.docker.com/x"},
+    "get_url": {"url": "https://example.com/f", "dest": "/usr/local/bin/f", "force": True},
+    "rpm_key": {"key": "https://download.docker.com/linux/centos/gpg"},
+    "service": {"name": "docker", "state": "started", "enabled": True},
+    "user": {"name": "student", "groups": ["docker"]},
+    "group": {"name": "docker"},
+    "file": {"path": "/etc/docker", "state": "directory", "owner": "root"},
+    "copy": {"dest": "/etc/docker/daemon.json", "content": "{}\n", "group": "docker"},
+    "lineinfile": {
+        "path": "/etc/selinux/config",
+        "regexp": "^SELINUX=",
+        "line": "SELINUX=permissive",
+    },
+    "command": {"cmd": "docker info", "creates": "/x", "chdir": "/"},
+    "shell": {"cmd": "docker info | head", "removes": "/x"},
+}
+
+
+def test_every_module_is_registered() -> None:
+    # A subset: other tests may register fakes of their own.
+    assert {*SAMPLES, "template", "yum", "dnf", "systemd"} <= set(registry())
+    assert all(registry()[n].__module__.startswith("provisioner.modules.") for n in SAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_probe_is_a_contained_read_only_snippet(name: str) -> None:
+    probe = registry()[name].from_dict(SAMPLES[name]).probe()
+    assert syntax_ok(probe)
+    # A subshell: no `exit`, `set` or function of one probe leaks into the batch.
+    assert probe.startswith("(\n") and probe.endswith("\n)")
+    assert "$PROVISION_SRC" not in probe
+
+
+def test_probes_batch_without_interfering() -> None:
+    """Concatenated like the runner does, each probe runs and the batch goes on."""
+    probes = [
+        registry()[n].from_dict(SAMPLES[n]).probe() for n in ("file", "command", "lineinfile")
+    ]
+    r = sh("\n".join([*probes, "echo END"]))
+    assert r.rc == 0 and r.stdout.endswith("END\n")
+
+
+def test_queries_round_trip() -> None:
+    script = "\n".join([query("a", "printf 'x\\ny\\n'"), "echo k=v", query("b", "false")])
+    qs = parse_queries(sh(script).stdout)
+    assert qs["a"].lines == ("x", "y") and qs["a"].rc == 0
+    assert qs["b"].lines == () and qs["b"].rc == 1
+    assert qs[""].lines == ("k=v",)
+
+
+def test_unfinished_query_has_no_rc() -> None:
+    qs = parse_queries("@@ a\nline\n")
+    assert qs["a"].lines == ("line",) and qs["a"].rc is None
