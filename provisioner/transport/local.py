@@ -1,0 +1,108 @@
+"""The local transport: the same contract as SSH, run on the controller with subprocess."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import signal
+import subprocess
+
+from provisioner.errors import ConnectError, TimeoutError_, TransportError
+from provisioner.transport import sudo
+from provisioner.transport.base import Become, Result
+
+__all__ = ["LocalConnection"]
+
+log = logging.getLogger(__name__)
+
+
+def current_user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+class LocalConnection:
+    """Runs scripts with ``sh -c`` on this machine; become goes through sudo
+    unless we already are the become user."""
+
+    def __init__(self, name: str = "localhost") -> None:
+        self.host = name
+
+    def __repr__(self) -> str:
+        return f"LocalConnection({self.host!r})"
+
+    def __enter__(self) -> LocalConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        data = sudo.build_stdin(become, stdin)  # also refuses password + stdin, as SSH does
+        if become is not None and (become.user or "root") == current_user():
+            become = None  # already that user: no sudo needed
+            data = stdin
+        argv = sudo.build_argv(script, become)
+        env = dict(os.environ, LC_ALL="C")
+        log.debug("%s: run%s: %s", self.host, f" (become {become.user})" if become else "", script)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # so a timeout can kill the whole group
+            )
+        except OSError as e:
+            raise ConnectError(self.host, f"cannot run {argv[0]} locally: {e}") from e
+        try:
+            out, err = proc.communicate(input=data, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            _kill_group(proc)
+            proc.communicate()
+            raise TimeoutError_(
+                self.host,
+                f"a local command did not finish within {timeout:g}s and was killed; "
+                "raise the task's timeout if it needs longer.",
+            ) from e
+        except BaseException:
+            _kill_group(proc)
+            proc.communicate()
+            raise
+        return sudo.finish(self.host, become, proc.returncode, out, err)
+
+    def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        """Write `data` to `path`, setting `mode` before the data goes in."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            try:
+                os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise TransportError(self.host, f"cannot write {path}: {e.strerror or e}") from e
+
+    def close(self) -> None:
+        pass
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

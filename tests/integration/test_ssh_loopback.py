@@ -1,0 +1,531 @@
+"""SSHConnection against a real OpenSSH sshd on 127.0.0.1 (lab: needs root and sshd).
+
+Each sshd is started by a fixture with its own config, host key, authorized
+keys and pid file in the test's tmp dir, listens on a free loopback port, and
+is stopped by its PID at the end. CI needs Debian's `openssh-server` (and
+`sudo` for the become tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+
+from provisioner.errors import AuthError, BecomeError, ConnectError, HostKeyError, TimeoutError_
+from provisioner.transport.base import Become, Result
+from provisioner.transport.ssh import SSHConnection, SSHSettings
+from tests.unit.transport.odd_scripts import ODD_SCRIPTS
+
+SSHD = "/usr/sbin/sshd"
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(not os.path.exists(SSHD), reason="needs openssh-server (sshd)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+]
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def keygen(path: Path, kind: str = "ed25519") -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f", str(path)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return path.with_suffix(".pub").read_text().strip()
+
+
+@dataclass
+class Sshd:
+    port: int
+    dir: Path
+    host_pub: str  # "ssh-ed25519 AAAA..."
+    client_key: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def log(self) -> str:
+        return (self.dir / "sshd.log").read_text(errors="replace")
+
+    def known_hosts_line(self) -> str:
+        return f"[127.0.0.1]:{self.port} {self.host_pub}\n"
+
+
+def start_sshd(base: Path, *, sftp: bool = True, extra: str = "") -> Sshd:
+    base.mkdir(parents=True, exist_ok=True)
+    host_pub = keygen(base / "host_ed25519")
+    client_pub = keygen(base / "id_client")
+    keys_dir = base / "authorized_keys"
+    keys_dir.mkdir()
+    (keys_dir / "root").write_text(client_pub + "\n")
+    port = free_port()
+    config = base / "sshd_config"
+    config.write_text(
+        f"""
+HostKey {base}/host_ed25519
+PidFile {base}/sshd.pid
+AuthorizedKeysFile {keys_dir}/%u .ssh/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowTcpForwarding yes
+LogLevel VERBOSE
+MaxStartups 50
+{"Subsystem sftp internal-sftp" if sftp else ""}
+{extra}
+"""
+    )
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
+    log = open(base / "sshd.log", "wb")  # noqa: SIM115 - lives as long as sshd
+    proc = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config), "-p", str(port), "-o", "ListenAddress=127.0.0.1"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+    )
+    log.close()
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd exited: {(base / 'sshd.log').read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(
+                    f"sshd did not listen: {(base / 'sshd.log').read_text()}"
+                ) from None
+            time.sleep(0.05)
+    return Sshd(port, base, host_pub, base / "id_client", proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop exactly the sshd we started, by its PID."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HOME and no agent: only what a test gives is used."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("HOME", str(h))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return h
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    server = start_sshd(tmp_path / "sshd")
+    yield server
+    stop(server.proc)
+
+
+@pytest.fixture
+def known_hosts(tmp_path: Path, sshd: Sshd) -> Path:
+    path = tmp_path / "known_hosts"
+    path.write_text(sshd.known_hosts_line())
+    return path
+
+
+Connect = Callable[..., SSHConnection]
+
+
+@pytest.fixture
+def connect(home: Path, sshd: Sshd, known_hosts: Path) -> Iterator[Connect]:
+    made: list[SSHConnection] = []
+
+    def make(**kw: Any) -> SSHConnection:
+        base: dict[str, Any] = {
+            "name": "loop",
+            "address": "127.0.0.1",
+            "port": sshd.port,
+            "user": "root",
+            "key_filename": str(sshd.client_key),
+            "known_hosts": str(known_hosts),
+            "connect_timeout": 5.0,
+            "ssh_config": None,
+        }
+        base.update(kw)
+        conn = SSHConnection(SSHSettings(**base))
+        made.append(conn)
+        return conn
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def test_key_auth_with_strict_known_hosts(connect: Connect) -> None:
+    conn = connect()
+    res = conn.run('id -un; echo "$LC_ALL"; echo err >&2; exit 3')
+    assert res == Result(3, "root\nC\n", "err\n")
+
+
+@pytest.mark.parametrize(("script", "expected"), ODD_SCRIPTS)
+def test_odd_scripts_over_ssh(connect: Connect, script: str, expected: str) -> None:
+    assert connect().run(script) == Result(0, expected, "")
+
+
+def test_one_connection_is_reused(connect: Connect, sshd: Sshd) -> None:
+    conn = connect()
+    first = conn.run("echo $SSH_CONNECTION").stdout
+    for _ in range(5):
+        assert conn.run("echo $SSH_CONNECTION").stdout == first
+    conn.put(b"x", "/tmp/provisioner-reuse-test")
+    assert sshd.log.count("Accepted publickey") == 1
+
+
+def test_put_and_mode(connect: Connect, tmp_path: Path) -> None:
+    conn = connect()
+    target = tmp_path / "remote" / "file"
+    target.parent.mkdir()
+    conn.put(b"secret\n", str(target))
+    assert target.read_bytes() == b"secret\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    big = os.urandom(3_000_000)
+    conn.put(big, str(target), mode=0o644)
+    assert target.read_bytes() == big
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert (
+        conn.run(f"sha256sum {target}").stdout.split()[0]
+        == __import__("hashlib").sha256(big).hexdigest()
+    )
+
+
+def test_put_failure(connect: Connect, tmp_path: Path) -> None:
+    from provisioner.errors import TransportError
+
+    with pytest.raises(TransportError, match="cannot write .*/missing/f"):
+        connect().put(b"x", str(tmp_path / "missing" / "f"))
+
+
+def test_big_output_on_both_streams(connect: Connect) -> None:
+    res = connect().run("head -c 3000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero >&2")
+    assert len(res.stdout) == 3_000_000 and set(res.stdout) == {"a"}
+    assert len(res.stderr) == 2_000_000
+
+
+def test_big_stdin_while_output_flows(connect: Connect) -> None:
+    data = os.urandom(2_000_000)
+    res = connect().run("cat; cat /dev/null >&2; echo end >&2", stdin=data)
+    # would deadlock if stdin were sent before output is read
+    assert len(res.stdout) > 1_000_000 and res.stderr == "end\n"
+    res = connect().run("wc -c", stdin=data)
+    assert res.stdout.strip() == "2000000"
+
+
+def test_timeout_then_still_usable(connect: Connect) -> None:
+    conn = connect()
+    start = time.monotonic()
+    with pytest.raises(TimeoutError_, match="did not finish within 1s"):
+        conn.run("sleep 30", timeout=1)
+    assert time.monotonic() - start < 5
+    assert conn.run("echo ok", timeout=5).stdout == "ok\n"
+
+
+def test_dropped_connection_mid_command_then_reconnect(connect: Connect) -> None:
+    conn = connect()
+    kill_my_session = (
+        "p=$PPID; while :; do case $(cat /proc/$p/comm) in sshd*) break;; esac; "
+        "p=$(cut -d' ' -f4 /proc/$p/stat); done; kill -9 $p; sleep 10"
+    )
+    with pytest.raises(ConnectError, match="lost"):
+        conn.run(kill_my_session, timeout=20)
+    assert conn.run("echo back").stdout == "back\n"
+
+
+def test_connection_refused_on_closed_port(connect: Connect) -> None:
+    port = free_port()
+    with pytest.raises(ConnectError, match=f"refused by 127.0.0.1:{port}"):
+        connect(port=port).run("true")
+
+
+def test_unknown_host_key_strict_refused(connect: Connect, tmp_path: Path) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    with pytest.raises(HostKeyError, match="not known"):
+        connect(known_hosts=str(empty)).run("true")
+    assert not empty.exists()
+
+
+def test_changed_host_key_refused(connect: Connect, sshd: Sshd, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong_known_hosts"
+    other = paramiko.ECDSAKey.generate()
+    wrong.write_text(
+        f"[127.0.0.1]:{sshd.port} {other.get_name()} {other.get_base64()}\n"
+        f"[127.0.0.1]:{sshd.port} ssh-ed25519 {paramiko.ECDSAKey.generate().get_base64()}\n"
+    )
+    real_fp = subprocess.run(
+        ["ssh-keygen", "-lf", str(sshd.dir / "host_ed25519.pub")], capture_output=True, text=True
+    ).stdout.split()[1]
+    for policy in ("strict", "accept-new"):
+        with pytest.raises(HostKeyError) as exc:
+            connect(known_hosts=str(wrong), host_key_policy=policy).run("true")
+        msg = str(exc.value)
+        assert "CHANGED" in msg and real_fp in msg and f"{wrong}:2" in msg
+    # off: anything goes, nothing saved
+    before = wrong.read_text()
+    assert connect(known_hosts=str(wrong), host_key_policy="off").run("echo in").stdout == "in\n"
+    assert wrong.read_text() == before
+
+
+def test_accept_new_writes_known_hosts(connect: Connect, sshd: Sshd, tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "known_hosts"
+    assert connect(known_hosts=str(path), host_key_policy="accept-new").run("true").ok
+    assert path.read_text() == sshd.known_hosts_line()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # OpenSSH's own client agrees with what was written
+    out = subprocess.run(
+        ["ssh-keygen", "-F", f"[127.0.0.1]:{sshd.port}", "-f", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0
+    assert connect(known_hosts=str(path), host_key_policy="strict").run("true").ok
+
+
+def test_accept_new_defaults_to_user_known_hosts(connect: Connect, sshd: Sshd, home: Path) -> None:
+    conn = connect(known_hosts=None, host_key_policy="accept-new")
+    assert conn.run("true").ok
+    assert (home / ".ssh" / "known_hosts").read_text() == sshd.known_hosts_line()
+    assert stat.S_IMODE((home / ".ssh").stat().st_mode) == 0o700
+
+
+def test_wrong_key_is_an_auth_error(connect: Connect, tmp_path: Path) -> None:
+    keygen(tmp_path / "id_other")
+    with pytest.raises(AuthError) as exc:
+        connect(key_filename=str(tmp_path / "id_other")).run("true")
+    msg = str(exc.value)
+    assert "'root'" in msg and "id_other" in msg and "authorized_keys" in msg
+
+
+def test_no_credentials_is_an_auth_error(connect: Connect) -> None:
+    with pytest.raises(AuthError, match="failed"):
+        connect(key_filename=None).run("true")
+
+
+def test_ssh_config_and_proxyjump(connect: Connect, sshd: Sshd, home: Path) -> None:
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "config").write_text(
+        f"""
+Host target
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User root
+    IdentityFile {sshd.client_key}
+    ProxyJump jumpbox
+
+Host chain
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User root
+    IdentityFile {sshd.client_key}
+    ProxyJump jumpbox,root@127.0.0.1:{sshd.port}
+
+Host jumpbox
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User root
+    IdentityFile {sshd.client_key}
+
+Host 127.0.0.1
+    IdentityFile {sshd.client_key}
+"""
+    )
+    before = sshd.log.count("Accepted publickey")
+    conn = connect(
+        address="target", port=22, user=None, key_filename=None, ssh_config="~/.ssh/config"
+    )
+    assert conn.run("id -un").stdout == "root\n"
+    assert sshd.log.count("Accepted publickey") == before + 2  # the jump host, then the target
+    conn.put(b"via jump", "/tmp/provisioner-jump-test")
+    assert Path("/tmp/provisioner-jump-test").read_bytes() == b"via jump"
+    os.unlink("/tmp/provisioner-jump-test")
+    chain = connect(
+        address="chain", port=22, user=None, key_filename=None, ssh_config="~/.ssh/config"
+    )
+    assert chain.run("echo two hops").stdout == "two hops\n"
+    assert sshd.log.count("Accepted publickey") == before + 5
+
+
+def test_become_without_password(connect: Connect) -> None:
+    if shutil.which("sudo") is None:
+        pytest.skip("needs sudo")
+    res = connect().run("id -un; echo $LC_ALL", become=Become("nobody"))
+    assert res == Result(0, "nobody\nC\n", "")
+
+
+@pytest.fixture
+def sftpless(tmp_path: Path, home: Path) -> Iterator[Sshd]:
+    server = start_sshd(tmp_path / "nosftp", sftp=False)
+    yield server
+    stop(server.proc)
+
+
+def test_put_falls_back_to_cat_without_sftp(sftpless: Sshd, tmp_path: Path) -> None:
+    kh = tmp_path / "kh"
+    kh.write_text(sftpless.known_hosts_line())
+    conn = SSHConnection(
+        SSHSettings(
+            name="nosftp",
+            address="127.0.0.1",
+            port=sftpless.port,
+            user="root",
+            key_filename=str(sftpless.client_key),
+            known_hosts=str(kh),
+            ssh_config=None,
+        )
+    )
+    try:
+        target = tmp_path / "out"
+        data = os.urandom(500_000)
+        conn.put(data, str(target), mode=0o640)
+        assert target.read_bytes() == data
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+        conn.put(b"again", str(target), mode=0o400)  # read-only mode still writable once
+        assert target.read_bytes() == b"again"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o400
+    finally:
+        conn.close()
+
+
+# --- sudo with a password: a throwaway user who must give one -----------------
+
+SUDO_USER = "provsshtest"
+SUDO_PASSWORD = "it's a 'secret' $(pass)"
+
+
+@pytest.fixture
+def sudo_user(sshd: Sshd) -> Iterator[str]:
+    if shutil.which("sudo") is None or shutil.which("useradd") is None:
+        pytest.skip("needs sudo and useradd")
+    subprocess.run(["userdel", "-r", SUDO_USER], capture_output=True)
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", SUDO_USER], check=True)
+    sudoers = Path(f"/etc/sudoers.d/{SUDO_USER}")
+    try:
+        subprocess.run(["chpasswd"], input=f"{SUDO_USER}:{SUDO_PASSWORD}".encode(), check=True)
+        sudoers.write_text(f"{SUDO_USER} ALL=(ALL) ALL\n")
+        sudoers.chmod(0o440)
+        # sshd reads the user's keys as that user, who cannot enter our tmp dir
+        pub = sshd.client_key.with_suffix(".pub").read_text()
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                SUDO_USER,
+                "--",
+                "sh",
+                "-c",
+                "mkdir -p ~/.ssh && cat > ~/.ssh/authorized_keys",
+            ],
+            input=pub.encode(),
+            check=True,
+        )
+        yield SUDO_USER
+    finally:
+        sudoers.unlink(missing_ok=True)
+        # sshd's session processes end just after the client closes: retry a little
+        for _ in range(50):
+            gone = subprocess.run(["userdel", "-r", SUDO_USER], capture_output=True)
+            if gone.returncode in (0, 6):  # 6: no such user
+                break
+            time.sleep(0.1)
+
+
+def test_become_with_password(sudo_user: str, connect: Connect, sshd: Sshd) -> None:
+    # sudo_user first: its teardown (userdel) then runs after the connection is closed
+    conn = connect(user=sudo_user)
+    assert conn.run("id -un").stdout == f"{sudo_user}\n"
+    res = conn.run("id -un; cat; echo end", become=Become("root", SUDO_PASSWORD))
+    assert res == Result(0, "root\nend\n", "")
+    with pytest.raises(BecomeError, match="needs a password") as exc1:
+        conn.run("true", become=Become("root"))
+    with pytest.raises(BecomeError, match="rejected") as exc2:
+        conn.run("true", become=Become("root", "wrong " + SUDO_PASSWORD))
+    for e in (exc1.value, exc2.value):
+        assert e.host == "loop" and SUDO_PASSWORD not in str(e)
+    assert SUDO_PASSWORD not in sshd.log
+    # the connection survives sudo refusals
+    assert conn.run("echo still").stdout == "still\n"
+
+
+def test_become_login_user_needs_no_sudo(connect: Connect) -> None:
+    # root logging in as root: no sudo, so stdin is the script's
+    res = connect().run("id -un; cat", become=Become("root"), stdin=b"in")
+    assert res == Result(0, "root\nin", "")
+
+
+def test_hosts_in_parallel_threads(connect: Connect, tmp_path: Path) -> None:
+    conns = [connect(name=f"h{i}") for i in range(4)]
+
+    def work(i: int) -> list[str]:
+        c = conns[i]
+        out = []
+        for j in range(10):
+            c.put(f"{i}-{j}".encode(), str(tmp_path / f"f{i}"))
+            out.append(c.run(f"cat {tmp_path}/f{i}; echo").stdout)
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(4)))
+    assert results == [[f"{i}-{j}\n" for j in range(10)] for i in range(4)]
+
+
+@pytest.mark.parametrize("kind", ["ecdsa", "rsa"])
+def test_known_key_type_is_asked_for_first(
+    kind: str, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server has ed25519 and another key; known_hosts lists only the other one."""
+    extra_dir = tmp_path / "extra"
+    extra_dir.mkdir()
+    pub = keygen(extra_dir / f"host_{kind}", kind)
+    server = start_sshd(tmp_path / "two_keys", extra=f"HostKey {extra_dir}/host_{kind}")
+    try:
+        kh = tmp_path / "kh"
+        kh.write_text(f"[127.0.0.1]:{server.port} {pub}\n")
+        conn = SSHConnection(
+            SSHSettings(
+                name="two",
+                address="127.0.0.1",
+                port=server.port,
+                user="root",
+                key_filename=str(server.client_key),
+                known_hosts=str(kh),
+                ssh_config=None,
+            )
+        )
+        try:
+            assert conn.run("echo ok").stdout == "ok\n"
+        finally:
+            conn.close()
+    finally:
+        stop(server.proc)

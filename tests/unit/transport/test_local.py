@@ -1,0 +1,105 @@
+"""LocalConnection end to end, with a real sh (and sudo, where present)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from provisioner.errors import TimeoutError_, TransportError
+from provisioner.transport.base import Become, Connection, Result
+from provisioner.transport.local import LocalConnection
+
+from .odd_scripts import ODD_SCRIPTS
+
+
+@pytest.fixture
+def conn() -> LocalConnection:
+    return LocalConnection("ctl")
+
+
+def test_is_a_connection(conn: LocalConnection) -> None:
+    c: Connection = conn
+    assert c.host == "ctl"
+
+
+def test_output_and_exit_code(conn: LocalConnection) -> None:
+    assert conn.run("echo out; echo err >&2; exit 4") == Result(4, "out\n", "err\n")
+
+
+@pytest.mark.parametrize(("script", "expected"), ODD_SCRIPTS)
+def test_odd_scripts(conn: LocalConnection, script: str, expected: str) -> None:
+    assert conn.run(script) == Result(0, expected, "")
+
+
+def test_c_locale_even_if_the_caller_has_another(
+    conn: LocalConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    assert conn.run('echo "$LC_ALL"').stdout == "C\n"
+
+
+def test_stdin_is_fed(conn: LocalConnection) -> None:
+    assert conn.run("wc -c", stdin=b"x" * 100_000).stdout.strip() == "100000"
+
+
+def test_no_stdin_means_empty_stdin(conn: LocalConnection) -> None:
+    assert conn.run("cat; echo done").stdout == "done\n"
+
+
+def test_big_output_on_both_streams(conn: LocalConnection) -> None:
+    # 2 MB on stdout and on stderr at once: would deadlock if read one after the other
+    res = conn.run("head -c 2000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero >&2")
+    assert len(res.stdout) == 2_000_000 and len(res.stderr) == 2_000_000
+
+
+def test_invalid_utf8_is_replaced(conn: LocalConnection) -> None:
+    assert conn.run("printf 'a\\377b'").stdout == "a\ufffdb"
+
+
+def test_timeout_kills_the_whole_process_group(conn: LocalConnection, tmp_path: Path) -> None:
+    marker = tmp_path / "late"
+    start = time.monotonic()
+    with pytest.raises(TimeoutError_, match="within 0.5s") as exc:
+        conn.run(f"(sleep 2; touch {marker}) & sleep 30", timeout=0.5)
+    assert exc.value.host == "ctl"
+    assert time.monotonic() - start < 5
+    time.sleep(2.5)
+    assert not marker.exists()
+
+
+def test_put_writes_with_mode(conn: LocalConnection, tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    conn.put(b"secret\n", str(target))
+    assert target.read_bytes() == b"secret\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    conn.put(b"public\n", str(target), mode=0o644)
+    assert target.read_bytes() == b"public\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_put_failure_names_the_host(conn: LocalConnection, tmp_path: Path) -> None:
+    with pytest.raises(TransportError, match=r"^ctl: cannot write .*/missing/f"):
+        conn.put(b"x", str(tmp_path / "missing" / "f"))
+
+
+def test_become_current_user_runs_directly(conn: LocalConnection) -> None:
+    me = conn.run("id -un").stdout.strip()
+    assert conn.run("id -un; cat", become=Become(me), stdin=b"in") == Result(0, me + "\nin", "")
+    # the password is not needed, and not fed to the script either
+    assert conn.run("id -un; cat", become=Become(me, "pw")) == Result(0, me + "\n", "")
+    with pytest.raises(ValueError):
+        conn.run("cat", become=Become(me, "pw"), stdin=b"in")
+
+
+@pytest.mark.skipif(shutil.which("sudo") is None or os.geteuid() != 0, reason="needs sudo and root")
+def test_become_other_user_through_sudo(conn: LocalConnection) -> None:
+    res = conn.run('id -un; echo "$HOME" ; echo "$LC_ALL"', become=Become("nobody"))
+    assert res.exit_code == 0
+    assert res.stdout.splitlines()[0] == "nobody"
+    assert res.stdout.splitlines()[2] == "C"
+    assert res.stderr == ""
