@@ -1,0 +1,72 @@
+"""python -m tests.lab up [N] | down | status | reset HOST"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from .api import Lab
+from .config import INVENTORY, KNOWN_HOSTS, SSH_KEY
+from .system import LabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.lab",
+        description="The built-in lab: EL-like hosts (sshd, systemd, dnf) in namespaces.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every command")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build (cached) and boot N hosts, write the inventory")
+    up.add_argument("n", nargs="?", type=int, default=3, help="number of hosts (default 3)")
+    sub.add_parser("down", help="stop and remove everything the lab made")
+    sub.add_parser("status", help="show the hosts and whether they answer")
+    reset = sub.add_parser("reset", help="make one host fresh again (same host keys)")
+    reset.add_argument("host", help="e.g. lab01")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    started = time.monotonic()
+    try:
+        if args.command == "up":
+            lab = Lab.up(args.n)
+            for host in lab.hosts:
+                print(f"{host.name}  {host.ip}")
+            print(f"inventory:   {INVENTORY}")
+            print(f"ssh key:     {SSH_KEY}")
+            print(f"known_hosts: {KNOWN_HOSTS}")
+            print(
+                f"try: ssh -i {SSH_KEY} -o UserKnownHostsFile={KNOWN_HOSTS} "
+                f"{lab.user}@{lab.hosts[0].ip}"
+            )
+        elif args.command == "down":
+            Lab.down()
+            print("lab down")
+        elif args.command == "status":
+            lab = Lab.load()
+            print(f"repository server: {'up' if lab.http_running() else 'DOWN'} ({lab.repo_url})")
+            for s in lab.status():
+                state = s.system or ("no ssh" if s.running else "stopped")
+                print(f"{s.name}  {s.ip:<12} {state}")
+        elif args.command == "reset":
+            Lab.load().reset(args.host)
+            print(f"{args.host} reset")
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted; run `python -m tests.lab down` to clean up", file=sys.stderr)
+        return 130
+    if args.command in ("up", "reset"):
+        print(f"({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The files a running lab hands to provisioner: inventories/lab.yml and .lab/known_hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .config import INVENTORY, KNOWN_HOSTS, LOGIN_USER, REPO_BASE_URL, SSH_KEY
+from .state import HostState
+
+
+def render(hosts: Iterable[HostState]) -> str:
+    lines = [
+        "all:",
+        "  vars:",
+        f"    user: {LOGIN_USER}",
+        f"    ssh_key: {SSH_KEY}",
+        f"    known_hosts: {KNOWN_HOSTS}",
+        f"    lab_repo_base: {REPO_BASE_URL}",
+        "  children:",
+        "    lab:",
+        "      hosts:",
+    ]
+    lines += [f"        {h.name}: {{host: {h.ip}}}" for h in hosts]
+    return "\n".join(lines) + "\n"
+
+
+def write(hosts: Iterable[HostState]) -> None:
+    INVENTORY.parent.mkdir(parents=True, exist_ok=True)
+    tmp = INVENTORY.with_suffix(".tmp")
+    tmp.write_text(render(hosts))
+    tmp.replace(INVENTORY)
+
+
+def write_known_hosts(lines: Iterable[str]) -> None:
+    KNOWN_HOSTS.parent.mkdir(parents=True, exist_ok=True)
+    KNOWN_HOSTS.write_text("".join(f"{line}\n" for line in lines))
+
+
+def remove() -> None:
+    for path in (INVENTORY, KNOWN_HOSTS):
+        path.unlink(missing_ok=True)
