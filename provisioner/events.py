@@ -1,4 +1,4 @@
-"""What the runner tells the outside world. `report` consumes these; nothing below the CLI prints."""
+"""What the runner tells the outside world; `report` consumes it. Only the CLI prints."""
 
 from __future__ import annotations
 

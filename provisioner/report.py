@@ -59,7 +59,8 @@ class TerminalReport:
         handler = "[dim]handler[/dim] " if res.handler else ""
         word = status_word(res)
         self.console.print(
-            f"  [{style}]{word:<12}[/{style}] {escape(res.host):<14} {handler}{escape(res.task)}{item}"
+            f"  [{style}]{word:<12}[/{style}] {escape(res.host):<14} "
+            f"{handler}{escape(res.task)}{item}"
         )
         show_detail = res.status is not Status.OK or self.verbose
         if res.status is Status.CHANGED and not (self.diff or res.check):

@@ -44,7 +44,7 @@ from provisioner.playbook.compile import (
     prepare,
     task_templar,
 )
-from provisioner.playbook.schema import PlaySpec, Playbook, TaskSpec
+from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
 from provisioner.transport.base import Become, Connection, Result
 
 log = logging.getLogger(__name__)
@@ -166,13 +166,13 @@ class Runner:
 
     def _run_host(self, play: PlaySpec, host: Host, tasks: list[TaskSpec]) -> None:
         registered = self._registered.setdefault(host.name, {})
-        magic = {
-            "inventory_hostname": host.name,
-            "group_names": list(host.group_names),
-            "login_user": self.login_user(host),
-            "ansible_check_mode": self.options.check,
-        }
         try:
+            magic = {
+                "inventory_hostname": host.name,
+                "group_names": list(host.group_names),
+                "login_user": self.login_user(host),
+                "ansible_check_mode": self.options.check,
+            }
             variables = host_variables(
                 play, self.base_dir, host.vars, magic, self.options.extra_vars
             )
@@ -282,9 +282,8 @@ class HostWorker:
         res = self.r._connection(self.host).run("".join(body), become=become)
         outputs = split_batch(res.stdout, mark, len(unique))
         if outputs is None:
-            raise ProbeError(
-                f"probe batch failed (exit {res.exit_code}): {res.stderr.strip() or res.stdout[-500:]}"
-            )
+            detail = res.stderr.strip() or res.stdout[-500:]
+            raise ProbeError(f"probe batch failed (exit {res.exit_code}): {detail}")
         for script, (stdout, code) in zip(unique, outputs, strict=True):
             self.cache[(script, become)] = Result(code, stdout, res.stderr)
 
@@ -478,7 +477,9 @@ class HostWorker:
         templar = task_templar(
             task, self.variables, self.registered, self.r.options.extra_vars, unit.item
         )
-        scope = templar.child({**outcome, **({task.register_as: outcome} if task.register_as else {})})
+        scope = templar.child(
+            {**outcome, **({task.register_as: outcome} if task.register_as else {})}
+        )
         try:
             if task.failed_when is not None:
                 outcome["failed"] = all(scope.truthy(c, task.loc) for c in task.failed_when)
@@ -518,7 +519,10 @@ def run_op(conn: Connection, script: str, upload: bytes | None, become: Become |
         return conn.run(script, become=become)
     path = f"/tmp/.provisioner-{uuid.uuid4().hex}"
     conn.put(upload, path, 0o600)
-    wrapped = f"PROVISION_SRC={path}\nexport PROVISION_SRC\n( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
+    wrapped = (
+        f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
+        f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
+    )
     return conn.run(wrapped, become=become)
 
 

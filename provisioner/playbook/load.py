@@ -17,7 +17,7 @@ from provisioner.errors import InputError, Location, PlaybookError, PlaybookErro
 from provisioner.modules import registry
 from provisioner.modules.base import Args
 from provisioner.modules.controller import CONTROLLER_MODULES
-from provisioner.playbook.schema import PLAY_KEYWORDS, TASK_KEYWORDS, PlaySpec, Playbook, TaskSpec
+from provisioner.playbook.schema import PLAY_KEYWORDS, TASK_KEYWORDS, Playbook, PlaySpec, TaskSpec
 from provisioner.templating import is_template
 from provisioner.yamlmarks import MarkedDict, load_yaml
 

@@ -21,7 +21,7 @@ from provisioner.inventory import Host, load_inventory
 from provisioner.modules import register
 from provisioner.modules.base import Args, Change, Module, Op
 from provisioner.playbook.load import load_playbook
-from provisioner.runner import RunOptions, Runner, split_batch
+from provisioner.runner import Runner, RunOptions, split_batch
 from provisioner.transport.base import Become, Result
 
 
@@ -123,7 +123,9 @@ def run(lab: dict[str, Any], book: Path, **opts: Any) -> RunSummary:
     def connect(host: Host) -> ShHost:
         return hosts[host.name]
 
-    runner = Runner(load_playbook(book), load_inventory(lab["inventory"]), connect, RunOptions(**opts))
+    runner = Runner(
+        load_playbook(book), load_inventory(lab["inventory"]), connect, RunOptions(**opts)
+    )
     return runner.run()
 
 
@@ -173,7 +175,8 @@ def test_dry_run_changes_nothing_and_predicts_apply(lab: dict[str, Any]) -> None
 def test_task_that_does_not_converge_fails_not_changed(lab: dict[str, Any]) -> None:
     book = play(
         lab["dir"],
-        "- hosts: h1\n  tasks:\n    - name: bad\n      test_flag: {path: x, value: v, sloppy: true}\n"
+        "- hosts: h1\n  tasks:\n    - name: bad\n"
+        "      test_flag: {path: x, value: v, sloppy: true}\n"
         "    - name: after\n      test_flag: {path: y, value: v}\n",
     )
     summary = run(lab, book)
@@ -204,7 +207,10 @@ def test_missing_dependency_from_planned_change_is_would_change(lab: dict[str, A
 
 
 def test_missing_dependency_without_planned_change_fails_in_dry_run(lab: dict[str, Any]) -> None:
-    body = "- hosts: h1\n  tasks:\n    - name: start\n      test_flag: {path: s, value: y, needs: unit}\n"
+    body = (
+        "- hosts: h1\n  tasks:\n    - name: start\n"
+        "      test_flag: {path: s, value: y, needs: unit}\n"
+    )
     dry = run(lab, play(lab["dir"], body), check=True)
     assert dry.results[-1].status is Status.FAILED
     assert "file unit not found" in dry.results[-1].msg

@@ -1,0 +1,223 @@
+"""The `provision` command: apply, validate, inventory."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+
+from provisioner.connect import Connector, login_user_of
+from provisioner.errors import InputError, PlaybookErrors, ProvisionError
+from provisioner.inventory import SECRET_VARS, Inventory, load_inventory, localhost_inventory
+from provisioner.playbook.load import load_playbook
+from provisioner.report import TerminalReport, dump_json
+from provisioner.runner import Runner, RunOptions
+from provisioner.validate import validate as validate_playbook
+from provisioner.yamlmarks import load_yaml
+
+app = typer.Typer(
+    help="Agentless, idempotent provisioning over SSH, with an honest dry run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+InventoryOpt = Annotated[
+    Path | None, typer.Option("-i", "--inventory", help="Inventory file (YAML, Ansible shape).")
+]
+ExtraVarsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-e", "--extra-vars", help="key=value, @file.yml or a JSON/YAML mapping; repeatable."
+    ),
+]
+
+
+def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values or []:
+        if value.startswith("@"):
+            data = load_yaml(Path(value[1:]))
+            if not isinstance(data, dict):
+                raise InputError(f"-e {value}: the file must hold a mapping")
+            out.update(data)
+        elif value.lstrip().startswith("{"):
+            try:
+                data = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise InputError(f"-e: not a valid mapping: {exc}") from None
+            out.update(data)
+        else:
+            key, eq, val = value.partition("=")
+            if not eq or not key.isidentifier():
+                raise InputError(f"-e {value!r}: expected key=value, @file.yml or a mapping")
+            out[key] = val
+    return out
+
+
+def _inventory(path: Path | None) -> Inventory:
+    return load_inventory(path) if path is not None else localhost_inventory()
+
+
+def _fail(exc: ProvisionError) -> typer.Exit:
+    if isinstance(exc, PlaybookErrors):
+        for error in exc.errors:
+            err.print(f"[red]error:[/red] {error}")
+        err.print(f"{len(exc.errors)} error(s); nothing was changed.")
+    else:
+        err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+def _logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), stream=sys.stderr, format="%(name)s: %(message)s"
+    )
+    # paramiko logs every failed auth attempt and socket error itself; we
+    # report those as one line per host. Its DEBUG (packets) is for -vvv.
+    paramiko_level = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.WARNING}
+    logging.getLogger("paramiko").setLevel(paramiko_level.get(verbose, logging.DEBUG))
+
+
+@app.command()
+def apply(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: InventoryOpt = None,
+    check: Annotated[
+        bool, typer.Option("--check", "-C", help="Dry run: show what would change, change nothing.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", "-D", help="Show file diffs and one-line changes.")
+    ] = False,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")
+    ] = None,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
+    ] = None,
+    skip_tags: Annotated[
+        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
+    ] = None,
+    start_at_task: Annotated[
+        str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
+    ] = None,
+    extra_vars: ExtraVarsOpt = None,
+    ask_become_pass: Annotated[
+        bool,
+        typer.Option(
+            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
+        ),
+    ] = False,
+    forks: Annotated[
+        int, typer.Option("--forks", "-f", min=1, help="Hosts worked on in parallel.")
+    ] = 10,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
+    ] = "text",
+    accept_new_host_keys: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-host-keys",
+            help="Trust and save keys of hosts never seen before (a changed key is still refused).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
+    ] = 0,
+) -> None:
+    """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
+    _logging(verbose)
+    if output not in ("text", "json"):
+        err.print("[red]error:[/red] --output must be 'text' or 'json'")
+        raise typer.Exit(1)
+    try:
+        book = load_playbook(playbook)
+        inv = _inventory(inventory)
+        options = RunOptions(
+            check=check,
+            forks=forks,
+            limit=limit,
+            tags=frozenset(t.strip() for t in (tags or "").split(",") if t.strip()),
+            skip_tags=frozenset(t.strip() for t in (skip_tags or "").split(",") if t.strip()),
+            start_at_task=start_at_task,
+            extra_vars=parse_extra_vars(extra_vars),
+        )
+        problems = validate_playbook(book, inv, options.extra_vars)
+        if problems:
+            for problem in problems:
+                err.print(f"[red]error:[/red] {problem}")
+            err.print(f"{len(problems)} error(s); nothing was changed.")
+            raise typer.Exit(1)
+        if ask_become_pass:
+            options.become_password = getpass.getpass("BECOME password: ")
+    except ProvisionError as exc:
+        raise _fail(exc) from None
+    human = Console(stderr=(output == "json"), highlight=False)
+    report = TerminalReport(human, diff=diff or check, verbose=verbose)
+    connector = Connector(accept_new_host_keys=accept_new_host_keys)
+    runner = Runner(book, inv, connector, options, listener=report, login_user=login_user_of)
+    summary = runner.run()
+    report.recap(summary)
+    if output == "json":
+        sys.stdout.write(dump_json(summary) + "\n")
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def validate(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: InventoryOpt = None,
+    extra_vars: ExtraVarsOpt = None,
+) -> None:
+    """Load and compile a playbook for every host; report every error; touch no host."""
+    try:
+        book = load_playbook(playbook)
+        inv = load_inventory(inventory) if inventory is not None else None
+        problems = validate_playbook(book, inv, parse_extra_vars(extra_vars))
+    except ProvisionError as exc:
+        raise _fail(exc) from None
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}")
+    if problems:
+        err.print(f"{len(problems)} error(s).")
+        raise typer.Exit(1)
+    tasks = sum(len(p.tasks) for p in book.plays)
+    err.print(f"[green]ok[/green]: {playbook}: {len(book.plays)} play(s), {tasks} task(s)")
+
+
+@app.command("inventory")
+def inventory_cmd(
+    inventory: Annotated[Path, typer.Option("-i", "--inventory", help="Inventory file.")],
+    list_: Annotated[
+        bool, typer.Option("--list", help="Print hosts, groups and variables as JSON (default).")
+    ] = False,
+    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern.")] = None,
+) -> None:
+    """Show an inventory as the tool sees it (secrets hidden)."""
+    try:
+        inv = load_inventory(inventory)
+        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+    except ProvisionError as exc:
+        raise _fail(exc) from None
+    doc = {
+        "groups": {g.name: {"hosts": g.hosts, "children": g.children} for g in inv.groups.values()},
+        "hosts": {
+            h.name: {k: ("********" if k in SECRET_VARS else v) for k, v in h.vars.items()}
+            for h in hosts
+        },
+    }
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()

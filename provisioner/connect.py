@@ -1,0 +1,65 @@
+"""From an inventory host to an open-on-demand connection, and who logs in."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Literal
+
+from provisioner.errors import InventoryError
+from provisioner.inventory import Host
+from provisioner.transport.base import Connection
+from provisioner.transport.local import LocalConnection, current_user
+from provisioner.transport.ssh import SSHConnection, SSHSettings, resolve_target
+from provisioner.transport.sshconfig import SSHConfigError
+
+__all__ = ["Connector", "login_user_of", "ssh_settings"]
+
+
+def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettings:
+    spec = host.connection
+    if not spec.host_key_checking:
+        policy: Literal["strict", "accept-new", "off"] = "off"
+    elif accept_new_host_keys:
+        policy = "accept-new"
+    else:
+        policy = "strict"
+    return SSHSettings(
+        name=host.name,
+        address=spec.address,
+        port=spec.port,
+        user=spec.user,
+        key_filename=spec.ssh_key,
+        password=spec.password,
+        known_hosts=spec.known_hosts,
+        host_key_policy=policy,
+    )
+
+
+class Connector:
+    """Callable the runner uses to get one connection per host. Connections
+    open lazily, on the first command, inside the host's worker thread."""
+
+    def __init__(self, *, accept_new_host_keys: bool = False) -> None:
+        self.accept_new_host_keys = accept_new_host_keys
+
+    def __call__(self, host: Host) -> Connection:
+        if host.connection.connection == "local":
+            return LocalConnection(host.name)
+        return SSHConnection(ssh_settings(host, accept_new_host_keys=self.accept_new_host_keys))
+
+
+def login_user_of(host: Host) -> str:
+    """The user the tool logs in as: what `{{ login_user }}` means.
+
+    Resolved on the controller, so it is the SSH user even inside a sudo
+    shell on the target (where $USER is root).
+    """
+    spec = host.connection
+    if spec.connection == "local":
+        return current_user()
+    if spec.user:
+        return spec.user
+    try:
+        return resolve_target(ssh_settings(host)).endpoint.user or getpass.getuser()
+    except SSHConfigError as exc:
+        raise InventoryError(f"host {host.name}: {exc}") from None

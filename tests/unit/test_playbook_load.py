@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provisioner.errors import PlaybookErrors
+from provisioner.inventory import load_inventory
+from provisioner.playbook.load import load_playbook
+from provisioner.validate import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp: Path, text: str) -> Path:
+    path = tmp / "site.yml"
+    path.write_text(text)
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(PlaybookErrors) as exc:
+        load_playbook(path)
+    return [str(e) for e in exc.value.errors]
+
+
+def test_the_docker_playbook_loads_and_validates_against_an_inventory(tmp_path: Path) -> None:
+    book = load_playbook(ROOT / "playbooks" / "docker-ce.yml")
+    assert [t.module for t in book.plays[0].tasks][:4] == [
+        "package",
+        "yum_repository",
+        "package",
+        "service",
+    ]
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5, user: alice}\n")
+    assert validate(book, load_inventory(inv), {}, login_user="alice") == []
+
+
+def test_unknown_module_names_line_and_suggests(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - name: x\n      pakage: {name: vim}\n",
+    )
+    [msg] = errors_of(path)
+    assert f"{path}:4:7" in msg
+    assert "did you mean 'package'" in msg
+
+
+def test_unknown_module_argument_names_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - service:\n        name: docker\n        enabeld: true\n",
+    )
+    [msg] = errors_of(path)
+    assert f"{path}:5:9" in msg
+    assert "enabeld" in msg and "did you mean 'enabled'" in msg
+
+
+def test_every_error_is_reported_in_one_pass(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  taks: []\n"
+        "- hosts: all\n  tasks:\n    - name: two modules\n      command: ls\n      shell: ls\n"
+        "    - name: no module\n      become: true\n",
+    )
+    msgs = errors_of(path)
+    assert len(msgs) == 3
+    assert any(":2:3" in m and "did you mean 'tasks'" in m for m in msgs)
+    assert any("more than one module" in m for m in msgs)
+    assert any(":8:7" in m and "no module" in m for m in msgs)
+
+
+def test_wrong_keyword_type_points_at_the_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: ls\n      ignore_errors: maybe\n",
+    )
+    [msg] = errors_of(path)
+    assert f"{path}:4:7" in msg and "ignore_errors" in msg
+
+
+def test_notify_without_handler_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: ls\n      notify: restart dockr\n"
+        "  handlers:\n    - name: restart docker\n"
+        "      service: {name: docker, state: restarted}\n",
+    )
+    [msg] = errors_of(path)
+    assert "restart dockr" in msg and "did you mean 'restart docker'" in msg
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "- hosts: all\n  tasks:\n    - command: [unclosed\n")
+    [msg] = errors_of(path)
+    assert msg.startswith(f"{path}:3:") or msg.startswith(f"{path}:4:")
+
+
+def test_free_form_and_key_value_arguments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: echo hi\n    - yum: name=vim state=latest\n",
+    )
+    tasks = load_playbook(path).plays[0].tasks
+    assert tasks[0].args == {"cmd": "echo hi"}
+    assert tasks[1].args == {"name": "vim", "state": "latest"}
+
+
+def test_with_items_becomes_loop_and_register_is_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: echo {{ item }}\n      with_items: [a, b]\n"
+        "      register: out\n",
+    )
+    task = load_playbook(path).plays[0].tasks[0]
+    assert task.loop == ["a", "b"]
+    assert task.register_as == "out"
+
+
+def test_validate_reports_undefined_variable_with_host(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - name: uses nope\n      package: {name: '{{ nope }}'}\n",
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    problems = validate(load_playbook(path), load_inventory(inv), {})
+    assert len(problems) == 1
+    assert f"{path}:3:7" in problems[0] and "nope" in problems[0] and "web1" in problems[0]
+
+
+def test_validate_skips_templates_that_need_a_registered_result(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: echo 1\n      register: r\n"
+        "    - command: echo {{ r.stdout }}\n",
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    assert validate(load_playbook(path), load_inventory(inv), {}) == []
