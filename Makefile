@@ -36,8 +36,8 @@ demo: venv
 	@echo "Take it down with: make lab-down"
 
 lint: venv
-	$(VENV)/bin/ruff check provisioner tests bench
-	$(VENV)/bin/ruff format --check provisioner tests bench
+	$(VENV)/bin/ruff check provisioner tests
+	$(VENV)/bin/ruff format --check provisioner tests
 	$(VENV)/bin/mypy --strict provisioner tests
 
 unit: venv

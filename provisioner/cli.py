@@ -162,7 +162,8 @@ def apply(
             options.become_password = getpass.getpass("BECOME password: ")
     except ProvisionError as exc:
         raise _fail(exc) from None
-    human = Console(stderr=(output == "json"), highlight=False)
+    # soft_wrap: long lines stay whole in logs and pipes (rich would break them at 80 columns)
+    human = Console(stderr=(output == "json"), highlight=False, soft_wrap=True)
     report = TerminalReport(human, diff=diff or check, verbose=verbose)
     connector = Connector(accept_new_host_keys=accept_new_host_keys)
     runner = Runner(book, inv, connector, options, listener=report, login_user=login_user_of)

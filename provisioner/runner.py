@@ -211,7 +211,8 @@ class HostWorker:
         self.registered = registered
         self.check = runner.options.check
         self.cache: dict[tuple[str, Become | None], Result] = {}
-        self.planned: list[str] = []  # earlier would-change tasks (dry run)
+        # earlier would-change tasks of this host (dry run): (task, module name)
+        self.planned: list[tuple[str, str]] = []
         self.notified: list[str] = []
 
     # -- plumbing -----------------------------------------------------------
@@ -396,9 +397,9 @@ class HostWorker:
             if self.check and self.planned:
                 reason = (
                     f"{exc.what} is not there yet; expected from an earlier planned change"
-                    f" ({self.planned[-1]})"
+                    f" ({provider_of(exc.what, self.planned)})"
                 )
-                self.planned.append(task.display_name)
+                self.planned.append((task.display_name, module.name))
                 self.result(
                     task,
                     Status.CHANGED,
@@ -414,7 +415,7 @@ class HostWorker:
             self.result(task, Status.OK, item=label)
             return {"changed": False}
         if self.check:
-            self.planned.append(task.display_name)
+            self.planned.append((task.display_name, module.name))
             status = self._check_command_status(task, module)
             self.result(task, status, summary=change.summary, diff=change.diff, item=label)
             return {"changed": status is Status.CHANGED, "check": True}
@@ -447,11 +448,15 @@ class HostWorker:
             last = run_op(conn, op.script, op.upload, become)
             if last.exit_code != 0:
                 break
+        # As Ansible registers them: trailing newlines stripped, plus the lines.
+        stdout, stderr = last.stdout.rstrip("\r\n"), last.stderr.rstrip("\r\n")
         outcome = {
             "changed": True,
             "rc": last.exit_code,
-            "stdout": last.stdout,
-            "stderr": last.stderr,
+            "stdout": stdout,
+            "stderr": stderr,
+            "stdout_lines": stdout.splitlines(),
+            "stderr_lines": stderr.splitlines(),
             "failed": last.exit_code != 0,
         }
         if not module.probe_after_apply:
@@ -554,3 +559,22 @@ def split_batch(stdout: str, mark: str, count: int) -> list[tuple[str, int]] | N
             return None
         out.append((body, code))
     return out
+
+
+# Which modules can bring a missing thing into being, by its kind ("unit docker.service").
+_PROVIDERS = {
+    "unit": {"package", "copy", "template", "file"},
+    "group": {"group", "user", "package"},
+    "user": {"user", "package"},
+    "file": {"file", "copy", "template", "get_url", "lineinfile", "package"},
+    "directory": {"file", "package"},
+}
+
+
+def provider_of(what: str, planned: list[tuple[str, str]]) -> str:
+    """The latest planned task that can provide `what`; else simply the latest one."""
+    kinds = _PROVIDERS.get(what.partition(" ")[0], set())
+    for task, module in reversed(planned):
+        if module in kinds:
+            return task
+    return planned[-1][0]

@@ -15,7 +15,7 @@ def render(hosts: Iterable[HostState]) -> str:
         f"    user: {LOGIN_USER}",
         f"    ssh_key: {SSH_KEY}",
         f"    known_hosts: {KNOWN_HOSTS}",
-        f"    lab_repo_base: {REPO_BASE_URL}",
+        f"    docker_mirror: {REPO_BASE_URL}  # the lab serves Docker's repo layout itself",
         "  children:",
         "    lab:",
         "      hosts:",

@@ -21,7 +21,7 @@ from provisioner.inventory import Host, load_inventory
 from provisioner.modules import register
 from provisioner.modules.base import Args, Change, Module, Op
 from provisioner.playbook.load import load_playbook
-from provisioner.runner import Runner, RunOptions, split_batch
+from provisioner.runner import Runner, RunOptions, provider_of, split_batch
 from provisioner.transport.base import Become, Result
 
 
@@ -307,6 +307,31 @@ def test_command_in_dry_run_is_would_run_and_not_run(lab: dict[str, Any]) -> Non
     assert not (lab["dir"] / "h1" / "marker").exists()
     real = run(lab, book)
     assert [r.status for r in real.results] == [Status.CHANGED, Status.OK]
+
+
+def test_registered_command_output_is_as_ansible_registers_it(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  tasks:
+    - name: two lines
+      command: printf 'root\\nsecond\\n'
+      register: out
+      changed_when: false
+    - assert:
+        that:
+          - "out.stdout == 'root\\nsecond'"
+          - "out.stdout_lines == ['root', 'second']"
+          - "out.rc == 0"
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert [r.status for r in summary.results] == [Status.OK, Status.OK], summary.results[-1].msg
+
+
+def test_provider_of_names_the_task_that_can_bring_it() -> None:
+    planned = [("Install Docker", "package"), ("Start Docker", "service")]
+    assert provider_of("group docker", planned) == "Install Docker"
+    assert provider_of("unit docker.service", planned) == "Install Docker"
+    assert provider_of("something else", planned) == "Start Docker"
 
 
 def test_assert_and_debug_run_on_the_controller(lab: dict[str, Any]) -> None:
