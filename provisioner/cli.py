@@ -28,7 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 InventoryOpt = Annotated[
     Path | None, typer.Option("-i", "--inventory", help="Inventory file (YAML, Ansible shape).")
@@ -171,7 +171,8 @@ def apply(
     report.recap(summary)
     if output == "json":
         sys.stdout.write(dump_json(summary) + "\n")
-    raise typer.Exit(summary.exit_code)
+    global _run_exit_code
+    _run_exit_code = summary.exit_code
 
 
 @app.command()
@@ -220,5 +221,17 @@ def inventory_cmd(
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
+# The exit code of a run, handed to main(): typer's own usage errors also exit 2,
+# which here means "a task failed"; main() maps theirs to 1 (bad input).
+_run_exit_code = 0
+
+
+def main() -> None:
+    """The console script: exit codes as the README documents them."""
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 2:
+            code = 1
+        sys.exit(code or _run_exit_code)
