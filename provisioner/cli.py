@@ -152,7 +152,9 @@ def apply(
             start_at_task=start_at_task,
             extra_vars=parse_extra_vars(extra_vars),
         )
-        problems = validate_playbook(book, inv, options.extra_vars)
+        if limit and not inv.select(limit):
+            raise InputError(f"--limit {limit!r} matches no host in the inventory")
+        problems = validate_playbook(book, inv, options.extra_vars, limit=limit)
         if problems:
             for problem in problems:
                 err.print(f"[red]error:[/red] {problem}")

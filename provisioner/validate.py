@@ -23,9 +23,12 @@ def validate(
     inventory: Inventory | None,
     extra_vars: Mapping[str, Any],
     login_user: str = "root",
+    limit: str | None = None,
 ) -> list[str]:
-    """Every problem found, as 'where: message' lines (empty: all good)."""
+    """Every problem found, as 'where: message' lines (empty: all good). A problem
+    that several hosts share is one line naming them all."""
     problems: list[str] = []
+    per_host: dict[str, list[str]] = {}  # message → hosts
     base_dir = Path(playbook.path).resolve().parent
     registers = {t.register_as for p in playbook.plays for t in p.tasks if t.register_as}
     for play in playbook.plays:
@@ -33,8 +36,8 @@ def validate(
             problems.extend(_syntax(task.args, str(task.loc)))
         if inventory is None:
             continue
-        hosts = select_hosts(inventory, play, None)
-        if not hosts:
+        hosts = select_hosts(inventory, play, limit)
+        if not hosts and limit is None:
             problems.append(f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory")
         for host in hosts:
             magic = {
@@ -46,7 +49,7 @@ def validate(
             try:
                 variables = host_variables(play, base_dir, host.vars, magic, extra_vars)
             except ProvisionError as exc:
-                problems.append(f"{exc} (host {host.name})")
+                per_host.setdefault(str(exc), []).append(host.name)
                 continue
             for task in [*play.tasks, *play.handlers]:
                 try:
@@ -54,7 +57,11 @@ def validate(
                 except ProvisionError as exc:
                     if any(r in str(exc) for r in registers):
                         continue  # needs a result that only the run produces
-                    problems.append(f"{exc} (host {host.name})")
+                    per_host.setdefault(str(exc), []).append(host.name)
+    for message, names in per_host.items():
+        names = list(dict.fromkeys(names))
+        label = "host" if len(names) == 1 else "hosts"
+        problems.append(f"{message} ({label} {', '.join(names)})")
     return list(dict.fromkeys(problems))
 
 

@@ -148,8 +148,15 @@ def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> 
     except InputError as exc:
         out.add(exc.message, mod_where)
         return None
+    extra = raw.get("args")
+    if extra is not None:
+        # Ansible's `args:` keyword: more module arguments, e.g. creates for a command line.
+        if not isinstance(extra, dict):
+            out.add("'args' must be a mapping of module arguments", _key_loc(raw, "args", where))
+            return None
+        args = {**extra, **args}
     _check_module_args(module, args, raw[module], mod_where, out)
-    fields = {k: v for k, v in raw.items() if k != module}
+    fields = {k: v for k, v in raw.items() if k not in (module, "args")}
     if "with_items" in fields:
         fields["loop"] = fields.pop("with_items")
     try:

@@ -15,6 +15,7 @@ from provisioner.errors import Location
 
 TASK_KEYWORDS = (
     "name",
+    "args",
     "when",
     "loop",
     "with_items",

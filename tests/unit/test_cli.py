@@ -5,11 +5,14 @@ local connection only (`hosts: localhost`, harmless commands)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ENTRY = "from provisioner.cli import main; main()"
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree's code, not an installed copy
 
 
 def provision(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -20,6 +23,7 @@ def provision(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         timeout=60,
+        env=ENV,
     )
 
 
@@ -60,3 +64,13 @@ def test_bad_playbook_exits_1_naming_file_and_line(tmp_path: Path) -> None:
         assert f"{book}:4" in proc.stderr
         assert "command" in proc.stderr  # did you mean
         assert proc.stdout == ""
+
+
+def test_limit_that_matches_nothing_is_bad_input(tmp_path: Path) -> None:
+    book = tmp_path / "p.yml"
+    book.write_text("- hosts: all\n  tasks:\n    - command: 'true'\n")
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 192.0.2.1}\n")
+    proc = provision("apply", "-i", inv, book, "--limit", "web2", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "--limit 'web2' matches no host" in proc.stderr

@@ -139,3 +139,38 @@ def test_validate_skips_templates_that_need_a_registered_result(tmp_path: Path) 
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
     assert validate(load_playbook(path), load_inventory(inv), {}) == []
+
+
+def test_args_keyword_adds_module_arguments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: touch /x\n      args: {creates: /x, chdir: /}\n",
+    )
+    task = load_playbook(path).plays[0].tasks[0]
+    assert task.args == {"cmd": "touch /x", "creates": "/x", "chdir": "/"}
+
+
+def test_args_keyword_is_checked_like_module_arguments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: ls\n      args: {craetes: /x}\n",
+    )
+    [msg] = errors_of(path)
+    assert "command: unknown argument 'craetes'" in msg and "did you mean 'creates'" in msg
+    path = write(tmp_path, "- hosts: all\n  tasks:\n    - command: ls\n      args: [creates]\n")
+    [msg] = errors_of(path)
+    assert msg.startswith(f"{path}:4:") and "'args' must be a mapping" in msg
+
+
+def test_validate_names_all_hosts_of_a_shared_problem_once_and_honours_limit(
+    tmp_path: Path,
+) -> None:
+    book = load_playbook(
+        write(tmp_path, "- hosts: all\n  tasks:\n    - debug: {msg: '{{ nope }}'}\n")
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    a: {}\n    b: {}\n    c: {}\n")
+    [everyone] = validate(book, load_inventory(inv), {})
+    assert everyone.endswith("(hosts a, b, c)") and "nope" in everyone
+    [one] = validate(book, load_inventory(inv), {}, limit="b")
+    assert one.endswith("(host b)")
