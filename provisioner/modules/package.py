@@ -425,8 +425,11 @@ def lock_wait(timeout: int, root: str = "") -> list[str]:
         'while provision_holder=$(provision_lock_holder) && [ -n "$provision_holder" ]; do',
         f'  if [ "$provision_waited" -ge {timeout} ]; then',
         '    comm=$(cat "/proc/$provision_holder/comm" 2>/dev/null) || comm=unknown',
+        # The command line too: yum-cron or PackageKit show in comm, a script in argv.
+        "    args=$(tr '\\0' ' ' < \"/proc/$provision_holder/cmdline\" 2>/dev/null)",
+        '    args=${args% }',
         f'    echo "package manager lock still held after {timeout}s by $comm'
-        ' (pid $provision_holder)" >&2',
+        ' (pid $provision_holder: $args)" >&2',
         "    exit 1",
         "  fi",
         "  sleep 1",

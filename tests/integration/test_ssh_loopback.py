@@ -250,10 +250,8 @@ def test_big_stdin_while_output_flows(connect: Connect) -> None:
 
 def test_timeout_then_still_usable(connect: Connect) -> None:
     conn = connect()
-    start = time.monotonic()
     with pytest.raises(TimeoutError_, match="did not finish within 1s"):
         conn.run("sleep 30", timeout=1)
-    assert time.monotonic() - start < 5
     assert conn.run("echo ok", timeout=5).stdout == "ok\n"
 
 

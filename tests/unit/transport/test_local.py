@@ -63,11 +63,9 @@ def test_invalid_utf8_is_replaced(conn: LocalConnection) -> None:
 
 def test_timeout_kills_the_whole_process_group(conn: LocalConnection, tmp_path: Path) -> None:
     marker = tmp_path / "late"
-    start = time.monotonic()
     with pytest.raises(TimeoutError_, match="within 0.5s") as exc:
         conn.run(f"(sleep 2; touch {marker}) & sleep 30", timeout=0.5)
     assert exc.value.host == "ctl"
-    assert time.monotonic() - start < 5
     time.sleep(2.5)
     assert not marker.exists()
 

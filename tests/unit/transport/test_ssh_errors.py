@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,10 +102,8 @@ def test_connection_refused() -> None:
 
 def test_banner_timeout(silent_server: int) -> None:
     conn = SSHConnection(settings(silent_server, connect_timeout=0.5))
-    start = time.monotonic()
     with pytest.raises(TimeoutError_) as exc:
         conn.run("true")
-    assert time.monotonic() - start < 5
     msg = str(exc.value)
     assert "Connection timed out during banner exchange" in msg
     assert f"127.0.0.1:{silent_server}" in msg and "connect_timeout" in msg

@@ -1,0 +1,71 @@
+"""Faults a classroom meets, on real lab hosts: a package manager lock held by
+another process, sshd gone, the repository down. Each fails clearly, names the
+host, and a rerun after the fault converges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import provision
+from tests.lab import faults
+from tests.lab.api import Host, Lab
+
+pytestmark = pytest.mark.lab
+
+INSTALL = """\
+- hosts: all
+  become: true
+  tasks:
+    - name: Install lab-hello
+      package: {name: lab-hello, state: present, lock_timeout: 2}
+"""
+
+
+def book(tmp_path: Path) -> Path:
+    path = tmp_path / "install.yml"
+    path.write_text(INSTALL)
+    return path
+
+
+def hello_installed(lab: Lab, host: Host) -> bool:
+    return lab.ssh(host, "rpm -q lab-hello").returncode == 0
+
+
+def test_held_dnf_lock_fails_naming_the_holder_then_rerun_converges(
+    tmp_path: Path, lab: Lab, fresh_host: Host
+) -> None:
+    args = ("apply", "-i", lab.inventory_path, book(tmp_path), "--limit", fresh_host.name)
+    with faults.dnf_lock_held(lab, fresh_host) as pid:
+        run = provision(*args)
+    assert run.code == 2, run.output
+    assert f"lock still held after 2s by sleep (pid {pid}: /usr/bin/dnf infinity)" in run.output
+    assert not hello_installed(lab, fresh_host)
+    again = provision(*args)
+    assert again.code == 0, again.output
+    assert hello_installed(lab, fresh_host)
+
+
+def test_stopped_sshd_is_unreachable_with_the_reason(
+    tmp_path: Path, lab: Lab, fresh_host: Host
+) -> None:
+    args = ("apply", "-i", lab.inventory_path, book(tmp_path), "--limit", fresh_host.name)
+    with faults.sshd_stopped(lab, fresh_host):
+        run = provision(*args, "-o", "json")
+    assert run.code == 4, run.output
+    assert run.doc["hosts"][fresh_host.name]["unreachable"] is True
+    assert "refused" in run.stderr and fresh_host.name in run.output
+    assert provision(*args).code == 0
+
+
+def test_unreachable_repository_fails_the_task_with_dnfs_reason(
+    tmp_path: Path, lab: Lab, fresh_host: Host
+) -> None:
+    args = ("apply", "-i", lab.inventory_path, book(tmp_path), "--limit", fresh_host.name)
+    with faults.repo_unreachable(lab):
+        run = provision(*args)
+    assert run.code == 2, run.output
+    assert "Failed to download metadata for repo 'base'" in run.output
+    assert not hello_installed(lab, fresh_host)
+    assert provision(*args).code == 0
