@@ -174,3 +174,12 @@ def test_validate_names_all_hosts_of_a_shared_problem_once_and_honours_limit(
     assert everyone.endswith("(hosts a, b, c)") and "nope" in everyone
     [one] = validate(book, load_inventory(inv), {}, limit="b")
     assert one.endswith("(host b)")
+
+
+def test_the_example_inventory_and_docker_playbook_validate_together() -> None:
+    inv = load_inventory(ROOT / "inventories" / "example.yml")
+    assert sorted(inv.hosts) == ["docker01", "docker02", "teacher01"]
+    assert inv.hosts["teacher01"].connection.user == "teacher"
+    assert inv.hosts["docker01"].connection.address == "192.168.56.11"
+    book = load_playbook(ROOT / "playbooks" / "docker-ce.yml")
+    assert validate(book, inv, {}) == []
