@@ -106,6 +106,7 @@ class MissingDependency(ProbeError):
     planned change on the same host may provide it; in apply it is a failure.
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, change: object = None) -> None:
         self.what = what
+        self.change = change  # the plan, were the missing thing there (a modules.base.Change)
         super().__init__(f"{what} not found")

@@ -400,10 +400,12 @@ class HostWorker:
                     f" ({provider_of(exc.what, self.planned)})"
                 )
                 self.planned.append((task.display_name, module.name))
+                planned = exc.change if isinstance(exc.change, Change) else None
                 self.result(
                     task,
                     Status.CHANGED,
-                    summary=(f"would change: {reason}",),
+                    summary=(*(planned.summary if planned else ()), f"would change: {reason}"),
+                    diff=planned.diff if planned else None,
                     msg=reason,
                     item=label,
                 )
@@ -568,6 +570,7 @@ _PROVIDERS = {
     "user": {"user", "package"},
     "file": {"file", "copy", "template", "get_url", "lineinfile", "package"},
     "directory": {"file", "package"},
+    "package": {"yum_repository", "copy", "template", "get_url", "package", "command", "shell"},
 }
 
 

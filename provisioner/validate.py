@@ -55,7 +55,7 @@ def validate(
                 try:
                     prepare(task, variables, {}, extra_vars, base_dir)
                 except ProvisionError as exc:
-                    if any(r in str(exc) for r in registers):
+                    if any(f"'{r}' is undefined" in str(exc) for r in registers):
                         continue  # needs a result that only the run produces
                     per_host.setdefault(str(exc), []).append(host.name)
     for message, names in per_host.items():

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from provisioner.errors import ProbeError
+from provisioner.errors import MissingDependency, ProbeError
 from provisioner.modules import register
 from provisioner.modules._sh import (
     Query,
@@ -196,6 +196,7 @@ class PackageState:
     have: tuple[tuple[Installed, ...], ...]  # per spec: what rpm finds for the text
     named: tuple[tuple[Installed, ...], ...]  # per spec: the split-off name's packages
     updates: tuple[tuple[str, str], ...] = ()  # (name, available [E:]V-R), latest only
+    unavailable: tuple[str, ...] = ()  # specs neither installed nor in an enabled repo
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ class PackageModule(Module[PackageArgs, PackageState]):
             "command -v rpm >/dev/null 2>&1 || echo norpm=1",
             f"f={q(QF)}",
         ]
+        # yum/dnf block forever on a held lock: wait as apply would, then give up naming it.
+        locked = "\n".join(lock_wait(self.args.lock_timeout))
         for i, s in enumerate(self.specs):
             label = f'rpm -q --qf "$f" {q(s.raw)}'
             if self.args.state == "absent":
@@ -235,8 +238,20 @@ class PackageModule(Module[PackageArgs, PackageState]):
                 )
             if s.version:
                 lines.append(query(f"name {i}", f'rpm -q --qf "$f" {q(s.name)}'))
+            if self.args.state != "absent" and not re.search(r"[/()]", s.raw):
+                # Only for what is not installed: can a repo provide it? Reruns skip this.
+                installed = f'{{ {label} || rpm -q --qf "$f" --whatprovides {q(s.raw)}; }}'
+                listing = f'"$pm" -q list available --showduplicates {q(s.raw)}'
+                lines.append(
+                    query(
+                        f"avail {i}",
+                        f"{installed} >/dev/null 2>&1 || ( {locked}\n{listing} ) 2>&1",
+                    )
+                )
         if self.args.state == "latest":
-            lines.append(query("updates", f'"$pm" -q check-update {join(self.args.name)}'))
+            check = f'"$pm" -q check-update {join(self.args.name)}'
+            # The lock message joins the output; check-update's own stderr does not.
+            lines.append(query("updates", f"( ( {locked}\n) 2>&1 || exit 1\n{check} )"))
         return subshell(*lines)
 
     def parse(self, stdout: str, exit_code: int) -> PackageState:
@@ -247,10 +262,16 @@ class PackageModule(Module[PackageArgs, PackageState]):
         pm = MANAGERS.get(f.get("pm", ""))
         if pm is None:
             raise ProbeError(f"package: cannot understand probe output: {stdout[:200]!r}")
-        have, named = [], []
+        have, named, unavailable = [], [], []
         for i, s in enumerate(self.specs):
             have.append(_rpm_lines(need(qs, f"have {i}", "package"), s.raw))
             named.append(_rpm_lines(need(qs, f"name {i}", "package"), s.name) if s.version else ())
+            avail = qs.get(f"avail {i}")
+            if avail is not None and avail.rc != 0:
+                text = " ".join(avail.lines)
+                if "No matching Packages" not in text:
+                    raise ProbeError(f"{pm} cannot list {s.raw!r} (exit {avail.rc}): {text[:300]}")
+                unavailable.append(s.raw)
         updates: tuple[tuple[str, str], ...] = ()
         if self.args.state == "latest":
             up = need(qs, "updates", "package")
@@ -260,7 +281,7 @@ class PackageModule(Module[PackageArgs, PackageState]):
                     f"{pm} check-update failed (exit {up.rc}){': ' + detail if detail else ''}"
                 )
             updates = tuple(parse_check_update(up.lines).items()) if up.rc == 100 else ()
-        return PackageState(pm, tuple(have), tuple(named), updates)
+        return PackageState(pm, tuple(have), tuple(named), updates, tuple(unavailable))
 
     def plan(self, current: PackageState) -> Change | None:
         lines: list[str] = []
@@ -306,12 +327,18 @@ class PackageModule(Module[PackageArgs, PackageState]):
                 install.append(s.raw)
         if not lines:
             return None
-        return Change(
+        change = Change(
             tuple(lines),
             payload=PackagePlan(
                 current.manager, tuple(install), tuple(downgrade), tuple(upgrade), tuple(remove)
             ),
         )
+        missing = [raw for raw in (*install, *downgrade) if raw in current.unavailable]
+        if missing:
+            # A dry run may see an earlier planned repo provide it; apply fails here, clearly.
+            what = f"package {', '.join(missing)} in the enabled repositories"
+            raise MissingDependency(what, change)
+        return change
 
     def commands(self, change: Change) -> list[Op]:
         p = change.payload
@@ -427,7 +454,7 @@ def lock_wait(timeout: int, root: str = "") -> list[str]:
         '    comm=$(cat "/proc/$provision_holder/comm" 2>/dev/null) || comm=unknown',
         # The command line too: yum-cron or PackageKit show in comm, a script in argv.
         "    args=$(tr '\\0' ' ' < \"/proc/$provision_holder/cmdline\" 2>/dev/null)",
-        '    args=${args% }',
+        "    args=${args% }",
         f'    echo "package manager lock still held after {timeout}s by $comm'
         ' (pid $provision_holder: $args)" >&2',
         "    exit 1",

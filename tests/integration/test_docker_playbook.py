@@ -83,6 +83,16 @@ def test_dry_run_explains_what_only_an_earlier_change_provides(story: Story) -> 
     assert "unit docker.service is not there yet" in reasons["Start Docker now and at boot"]
     assert "(Install Docker CE)" in reasons["Start Docker now and at boot"]
     assert "group docker is not there yet" in reasons["Let the users run docker without sudo"]
+    # The packages are in no repository yet: the repo task before provides them.
+    install = reasons["Install Docker CE"]
+    assert "package docker-ce, docker-ce-cli, containerd.io in the enabled repositories" in install
+    assert "(Add the Docker CE repository)" in install
+    [result] = [
+        r
+        for r in story.dry.doc["results"]
+        if r["host"] == "lab01" and r["task"] == "Install Docker CE"
+    ]
+    assert result["changes"][:3] == ["+ docker-ce", "+ docker-ce-cli", "+ containerd.io"]
 
 
 def test_apply_converges_all_hosts_in_parallel(story: Story, lab: Lab) -> None:

@@ -91,3 +91,15 @@ def test_the_host_is_as_asked(story: Story, lab: Lab) -> None:
     keys = sh("rpm -q gpg-pubkey --qf '%{SUMMARY}\\n'")
     assert "Docker" in keys or "docker" in keys.lower(), keys
     assert sh(f"test -e {base}/made-once && echo yes") == "yes\n"
+
+
+def test_dry_run_fails_a_package_no_repository_has(tmp_path: Path, lab: Lab) -> None:
+    book = tmp_path / "typo.yml"
+    book.write_text(
+        "- hosts: all\n  become: true\n  tasks:\n"
+        "    - name: A typo\n      package: {name: [lvm2, docker-cee]}\n"
+    )
+    host = lab.hosts[0].name
+    run = provision("apply", "-i", lab.inventory_path, book, "--limit", host, "--check")
+    assert run.code == 2, run.output
+    assert "package docker-cee in the enabled repositories not found" in run.output

@@ -139,6 +139,10 @@ def test_validate_skips_templates_that_need_a_registered_result(tmp_path: Path) 
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
     assert validate(load_playbook(path), load_inventory(inv), {}) == []
+    # ...but not an undefined variable whose name merely contains a registered one.
+    path.write_text(path.read_text() + "    - command: echo {{ undefined_r }}\n")
+    [problem] = validate(load_playbook(path), load_inventory(inv), {})
+    assert "undefined_r" in problem
 
 
 def test_args_keyword_adds_module_arguments(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
 from provisioner.modules import registry
 from provisioner.modules.base import Change
 from provisioner.modules.package import (
@@ -257,6 +257,8 @@ def setup(host: FakeHost, case: Case) -> None:
     for prog, pattern, out, rc in sorted(case.replies, key=lambda r: "--whatprovides" not in r[1]):
         host.on(prog, pattern, out, rc)
     host.on(case.pm, '"-y "*')
+    # What is not installed is in a repository (cases of the opposite are below).
+    host.on(case.pm, '"-q list available --showduplicates "*')
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -518,3 +520,49 @@ def test_commands_quote_every_name() -> None:
     (op,) = module.commands(change)
     last = op.script.strip().splitlines()[-2]
     assert shlex.split(last) == ["dnf", "-y", "install", *names]
+
+
+def test_package_in_no_repository_is_a_missing_dependency_carrying_the_plan(
+    host: FakeHost,
+) -> None:
+    host.on("rpm", "*", rec("rpm/not-installed-docker-ce.txt"), 1)
+    host.on("dnf", '"-q list available "*', "Error: No matching Packages to list\n", 1)
+    module = PackageModule.from_dict({"name": D})
+    out = host.run(module.probe())
+    with pytest.raises(MissingDependency) as exc:
+        module.plan(module.parse(out.stdout, out.rc))
+    assert exc.value.what == "package docker-ce in the enabled repositories"
+    change = exc.value.change
+    assert isinstance(change, Change) and change.summary == ("+ docker-ce",)
+
+
+def test_repository_failure_while_listing_is_a_probe_error(host: FakeHost) -> None:
+    host.on("rpm", "*", rec("rpm/not-installed-docker-ce.txt"), 1)
+    dead = "Cannot find a valid baseurl for repo: base/7/x86_64\n"
+    host.on("yum", '"-q list available "*', dead, 1)
+    module = PackageModule.from_dict({"name": "lvm2"})
+    out = host.run(module.probe())
+    with pytest.raises(ProbeError, match="Cannot find a valid baseurl for repo: base/7/x86_64"):
+        module.parse(out.stdout, out.rc)
+
+
+def test_probe_gives_up_on_a_held_lock_naming_the_holder(host: FakeHost, tmp_path: Path) -> None:
+    # dnf would wait forever for the lock; the probe waits lock_timeout, then says who holds it.
+    holder = _sleeper(tmp_path, "yum-cron")
+    try:
+        host.on("rpm", "*", rec("rpm/el9-docker-ce-26.1.3.txt"))
+        host.on("dnf", "*", "", 0)
+        module = PackageModule.from_dict({"name": D, "state": "latest", "lock_timeout": 0})
+        pidfile = tmp_path / "yum.pid"
+        pidfile.write_text(f"{holder.pid}\n")
+        script = module.probe().replace("/var/run/yum.pid", str(pidfile))
+        assert str(pidfile) in script
+        out = host.run(script)
+        with pytest.raises(
+            ProbeError, match=rf"lock still held after 0s by yum-cron \(pid {holder.pid}"
+        ):
+            module.parse(out.stdout, out.rc)
+        assert host.calls("dnf") == []
+    finally:
+        holder.kill()
+        holder.wait()
