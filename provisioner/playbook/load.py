@@ -158,7 +158,15 @@ def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> 
     _check_module_args(module, args, raw[module], mod_where, out)
     fields = {k: v for k, v in raw.items() if k not in (module, "args")}
     if "with_items" in fields:
+        if "loop" in fields:
+            out.add("a task takes 'loop' or 'with_items', not both", _key_loc(raw, "loop", where))
+            return None
         fields["loop"] = fields.pop("with_items")
+    for key in ("changed_when", "failed_when"):
+        if key in fields and module not in ("command", "shell"):
+            # Only commands have an outcome to judge; elsewhere it would be silently ignored.
+            out.add(f"'{key}' applies to command and shell tasks only", _key_loc(raw, key, where))
+            return None
     try:
         return TaskSpec.model_validate(
             {**fields, "module": module, "args": args, "loc": where, "is_handler": handler}

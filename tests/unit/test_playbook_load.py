@@ -187,3 +187,15 @@ def test_the_example_inventory_and_docker_playbook_validate_together() -> None:
     assert inv.hosts["docker01"].connection.address == "192.168.56.11"
     book = load_playbook(ROOT / "playbooks" / "docker-ce.yml")
     assert validate(book, inv, {}) == []
+
+
+def test_keywords_that_would_be_ignored_are_errors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n"
+        "    - package: {name: lvm2}\n      failed_when: false\n"
+        "    - debug: {msg: hi}\n      loop: [1]\n      with_items: [2]\n",
+    )
+    first, second = errors_of(path)
+    assert first.startswith(f"{path}:4:") and "applies to command and shell tasks only" in first
+    assert second.startswith(f"{path}:6:") and "'loop' or 'with_items', not both" in second
