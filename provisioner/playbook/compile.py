@@ -61,6 +61,10 @@ def load_vars_files(play: PlaySpec, base_dir: Path, templar: Templar) -> dict[st
     return out
 
 
+# Set by the runner for every host; see host_variables.
+MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
+
+
 def host_variables(
     play: PlaySpec,
     base_dir: Path,
@@ -70,12 +74,25 @@ def host_variables(
 ) -> dict[str, Any]:
     """Precedence, low to high: inventory < play vars < vars_files < extra vars.
 
-    Registered results, task vars and the loop item go on top at run time
-    (see `prepare`), with extra vars still winning.
+    Registered results and task vars go on top at run time (see `prepare`),
+    with extra vars still winning; the loop `item` goes on top of all.
+    The magic variables (`magic`) are the tool's own: setting one is an error,
+    since the runner relies on them (login_user decides when to log in again).
     """
-    variables: dict[str, Any] = {**inventory_vars, **magic, **play.vars}
-    variables.update(load_vars_files(play, base_dir, Templar({**variables, **extra_vars})))
-    variables.update(extra_vars)
+    files = load_vars_files(
+        play, base_dir, Templar({**inventory_vars, **play.vars, **extra_vars, **magic})
+    )
+    for source, names, where in (
+        ("play vars", play.vars, play.loc),
+        ("vars_files", files, play.loc),
+        ("extra vars (-e)", extra_vars, None),
+        ("inventory vars", inventory_vars, None),
+    ):
+        taken = sorted(set(names) & set(magic))
+        if taken:
+            raise InputError(f"{source} set {', '.join(taken)}: provision sets these itself", where)
+    variables: dict[str, Any] = {**inventory_vars, **play.vars, **files, **extra_vars}
+    variables.update(magic)
     return variables
 
 
@@ -114,6 +131,9 @@ def prepare(
     Raises TemplateError/ModuleArgsError (with the task's location) when a
     template fails or the rendered arguments are invalid.
     """
+    taken = sorted(set(task.vars) & MAGIC_NAMES)
+    if taken:
+        raise InputError(f"task vars set {', '.join(taken)}: provision sets these itself", task.loc)
     templar = _templar(variables, extra_vars, registered=registered, task=task.vars)
     items: list[Any] = [NO_ITEM]
     if task.loop is not None:

@@ -199,3 +199,31 @@ def test_keywords_that_would_be_ignored_are_errors(tmp_path: Path) -> None:
     first, second = errors_of(path)
     assert first.startswith(f"{path}:4:") and "applies to command and shell tasks only" in first
     assert second.startswith(f"{path}:6:") and "'loop' or 'with_items', not both" in second
+
+
+@pytest.mark.parametrize(
+    ("vars_yaml", "extra", "source"),
+    [
+        ("  vars: {login_user: bob}\n", {}, "play vars set login_user"),
+        ("", {"inventory_hostname": "x"}, "extra vars (-e) set inventory_hostname"),
+    ],
+)
+def test_magic_variables_cannot_be_set(
+    tmp_path: Path, vars_yaml: str, extra: dict[str, str], source: str
+) -> None:
+    path = write(tmp_path, f"- hosts: all\n{vars_yaml}  tasks:\n    - debug: {{msg: hi}}\n")
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    [problem] = validate(load_playbook(path), load_inventory(inv), extra)
+    assert source in problem and "provision sets these itself" in problem
+
+
+def test_magic_variables_cannot_be_set_in_task_vars(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - debug: {msg: hi}\n      vars: {group_names: [x]}\n",
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    [problem] = validate(load_playbook(path), load_inventory(inv), {})
+    assert problem.startswith(f"{path}:3:") and "task vars set group_names" in problem
