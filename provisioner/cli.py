@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, PlaybookErrors, ProvisionError
@@ -70,10 +71,10 @@ def _inventory(path: Path | None) -> Inventory:
 def _fail(exc: ProvisionError) -> typer.Exit:
     if isinstance(exc, PlaybookErrors):
         for error in exc.errors:
-            err.print(f"[red]error:[/red] {error}")
+            err.print(f"[red]error:[/red] {escape(str(error))}")
         err.print(f"{len(exc.errors)} error(s); nothing was changed.")
     else:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(1)
 
 
@@ -157,7 +158,7 @@ def apply(
         problems = validate_playbook(book, inv, options.extra_vars, limit=limit)
         if problems:
             for problem in problems:
-                err.print(f"[red]error:[/red] {problem}")
+                err.print(f"[red]error:[/red] {escape(problem)}")
             err.print(f"{len(problems)} error(s); nothing was changed.")
             raise typer.Exit(1)
         if ask_become_pass:
@@ -191,12 +192,14 @@ def validate(
     except ProvisionError as exc:
         raise _fail(exc) from None
     for problem in problems:
-        err.print(f"[red]error:[/red] {problem}")
+        err.print(f"[red]error:[/red] {escape(problem)}")
     if problems:
         err.print(f"{len(problems)} error(s).")
         raise typer.Exit(1)
     tasks = sum(len(p.tasks) for p in book.plays)
-    err.print(f"[green]ok[/green]: {playbook}: {len(book.plays)} play(s), {tasks} task(s)")
+    err.print(
+        f"[green]ok[/green]: {escape(str(playbook))}: {len(book.plays)} play(s), {tasks} task(s)"
+    )
 
 
 @app.command("inventory")

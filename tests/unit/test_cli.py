@@ -74,3 +74,11 @@ def test_limit_that_matches_nothing_is_bad_input(tmp_path: Path) -> None:
     proc = provision("apply", "-i", inv, book, "--limit", "web2", cwd=tmp_path)
     assert proc.returncode == 1
     assert "--limit 'web2' matches no host" in proc.stderr
+
+
+def test_error_text_with_brackets_is_printed_as_is(tmp_path: Path) -> None:
+    book = tmp_path / "[red]x.yml"
+    book.write_text("- hosts: localhost\n  tasks:\n    - name: x\n      comand: ls\n")
+    proc = provision("validate", book, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert f"{book}:4:7" in proc.stderr  # rich would have eaten "[red]" as markup
