@@ -86,9 +86,14 @@ def fetch(url: str, to: str | None) -> str:
     """sh that downloads url to the file `to` (a sh word) or to stdout."""
     curl = ["curl", "-fsSL", *(["-o", to] if to else []), q(url)]
     wget = ["wget", "-q", "-O", to or "-", q(url)]
+    # wget's exit codes mean other things than curl's: translate them, so one table
+    # (CURL_ERRORS) explains both: 4 network → 7, 5 TLS → 35, 6 auth and 8 server → 22.
+    wget_rc = (
+        "case $? in 0) ;; 4) (exit 7) ;; 5) (exit 35) ;; 6|8) (exit 22) ;; *) (exit 1) ;; esac"
+    )
     return (
         f"if command -v curl >/dev/null 2>&1; then {' '.join(curl)}; "
-        f"elif command -v wget >/dev/null 2>&1; then {' '.join(wget)}; "
+        f"elif command -v wget >/dev/null 2>&1; then {' '.join(wget)}; {wget_rc}; "
         "else echo 'get_url: neither curl nor wget is installed' >&2; (exit 127); fi"
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from provisioner.errors import ModuleArgsError, ProbeError
-from provisioner.modules.get_url import GetUrlModule
+from provisioner.modules.get_url import CURL_ERRORS, GetUrlModule, fetch
 from tests.unit.modules.host import converge, observe, run_op, sh
 
 BODY = b"#!/bin/sh\necho docker-compose 2.27.1\n"
@@ -162,3 +162,27 @@ def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path)
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
     with pytest.raises(ModuleArgsError, match=match):
         GetUrlModule.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("wget_rc", "reason"),
+    [
+        (4, "could not connect"),
+        (8, "HTTP error"),
+        (6, "HTTP error"),
+        (5, "TLS handshake failed"),
+        (3, None),
+    ],
+)
+def test_wget_failures_are_explained_like_curls(
+    tmp_path: Path, wget_rc: int, reason: str | None
+) -> None:
+    bin_dir = tmp_path / "nocurl"
+    bin_dir.mkdir()
+    (bin_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
+    (bin_dir / "wget").write_text(f"#!/bin/sh\nexit {wget_rc}\n")
+    (bin_dir / "wget").chmod(0o755)
+    r = sh(fetch("http://192.0.2.1/x", None) + '\necho "rc=$?"', env={"PATH": str(bin_dir)})
+    rc = int(r.stdout.strip().rpartition("rc=")[2])
+    assert CURL_ERRORS.get(rc) == reason
+    assert rc != 0
