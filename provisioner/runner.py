@@ -372,7 +372,8 @@ class HostWorker:
                     )
                     return {"changed": False, "failed": True, "msg": msg}
             msg = args.success_msg or "all assertions passed"
-            self.result(task, Status.OK, msg=msg, item=unit.label)
+            # quiet: a passing assert says nothing (as Ansible's quiet does)
+            self.result(task, Status.OK, msg="" if args.quiet else msg, item=unit.label)
             return {"changed": False, "msg": msg}
         except ProvisionError as exc:
             self.result(

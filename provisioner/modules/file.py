@@ -50,6 +50,9 @@ class FileArgs(Args):
             raise ValueError("state 'link' needs 'src' (the link target)")
         if self.state != "link" and self.src is not None:
             raise ValueError("'src' is only for state 'link'")
+        if self.state == "link" and self.mode is not None:
+            # Linux ignores a symlink's own mode; set it on the target with its own task.
+            raise ValueError("'mode' has no effect on a link (set it on the target)")
         if self.src is not None and "\0" in self.src:
             raise ValueError("src must not contain a NUL byte")
         return self

@@ -357,3 +357,14 @@ def test_split_batch_handles_missing_trailing_newline() -> None:
     out = f"\n{mark} 0 begin\nabc\n{mark} 0 end 0\n\n{mark} 1 begin\nx\n\n{mark} 1 end 3\n"
     assert split_batch(out, mark, 2) == [("abc", 0), ("x\n", 3)]
     assert split_batch("garbage", mark, 1) is None
+
+
+def test_quiet_assert_says_nothing_when_it_passes(lab: dict[str, Any]) -> None:
+    body = """
+- hosts: h1
+  tasks:
+    - assert: {that: [true], success_msg: "fine"}
+    - assert: {that: [true], success_msg: "fine", quiet: true}
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert [r.msg for r in summary.results] == ["fine", ""]

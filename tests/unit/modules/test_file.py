@@ -228,6 +228,7 @@ def test_missing_file_names_the_dependency(tmp_path: Path) -> None:
         ({"path": "relative"}, "absolute"),
         ({"path": "/"}, "must not be '/'"),
         ({"path": "/x", "state": "link"}, "needs 'src'"),
+        ({"path": "/x", "state": "link", "src": "/y", "mode": "0644"}, "no effect on a link"),
         ({"path": "/x", "src": "y"}, "only for state 'link'"),
         ({"path": "/x", "mode": "u+x"}, "symbolic modes are not supported"),
         ({"path": "/x", "mode": "0888"}, "octal"),
