@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -170,7 +171,15 @@ def apply(
     report = TerminalReport(human, diff=diff or check, verbose=verbose)
     connector = Connector(accept_new_host_keys=accept_new_host_keys)
     runner = Runner(book, inv, connector, options, listener=report, login_user=login_user_of)
-    summary = runner.run()
+    try:
+        summary = runner.run()
+    except KeyboardInterrupt:
+        report.interrupted()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Worker threads may sit in a remote command; exiting now closes their
+        # connections instead of waiting for them (Python would join them).
+        os._exit(130)
     report.recap(summary)
     if output == "json":
         sys.stdout.write(dump_json(summary) + "\n")

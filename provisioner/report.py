@@ -39,6 +39,8 @@ class TerminalReport:
         self.console = console
         self.diff = diff
         self.verbose = verbose
+        # host → the task it started and has not reported (for an interrupted run)
+        self.running: dict[str, str] = {}
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PlayStarted):
@@ -48,10 +50,25 @@ class TerminalReport:
                 f"\n[bold]PLAY {escape(event.play)}[/bold] [dim]· {escape(hosts)}[/dim]{mode}"
             )
         elif isinstance(event, TaskStarted):
+            self.running[event.host] = event.task
             if self.verbose:
                 self.console.print(f"[dim]  {escape(event.host)}: {escape(event.task)} …[/dim]")
         else:
+            if not event.item and self.running.get(event.host) == event.task:
+                del self.running[event.host]  # a loop item's result does not end the loop
             self.result(event)
+
+    def interrupted(self) -> None:
+        """Say what an interrupt may have left half-done."""
+        self.console.print("\n[bold red]INTERRUPTED[/bold red]")
+        if not self.running:
+            self.console.print("No task was running: every host stopped between tasks.")
+            return
+        for host, task in sorted(self.running.items()):
+            self.console.print(
+                f"  {escape(host):<14} {escape(task)}: was running and may be half-applied"
+            )
+        self.console.print("Run the same command again: every task checks the host first.")
 
     def result(self, res: TaskResult) -> None:
         style = STYLE[res.status]

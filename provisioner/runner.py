@@ -142,10 +142,16 @@ class Runner:
             return
         tasks = self._tasks_to_run(play)
         workers = max(1, min(self.options.forks, len(hosts)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="host") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="host")
+        try:
             futures = [pool.submit(self._run_host, play, host, tasks) for host in hosts]
             for future in futures:
                 future.result()
+        except KeyboardInterrupt:
+            # Do not wait for running tasks: the caller reports them and exits.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     def _tasks_to_run(self, play: PlaySpec) -> list[TaskSpec]:
         out = []

@@ -30,6 +30,7 @@ class LocalConnection:
 
     def __init__(self, name: str = "localhost") -> None:
         self.host = name
+        self._running: set[subprocess.Popen[bytes]] = set()  # killed by close()
 
     def __repr__(self) -> str:
         return f"LocalConnection({self.host!r})"
@@ -66,6 +67,7 @@ class LocalConnection:
             )
         except OSError as e:
             raise ConnectError(self.host, f"cannot run {argv[0]} locally: {e}") from e
+        self._running.add(proc)
         try:
             out, err = proc.communicate(input=data, timeout=timeout)
         except subprocess.TimeoutExpired as e:
@@ -80,6 +82,8 @@ class LocalConnection:
             _kill_group(proc)
             proc.communicate()
             raise
+        finally:
+            self._running.discard(proc)
         return sudo.finish(self.host, become, proc.returncode, out, err)
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
@@ -98,7 +102,9 @@ class LocalConnection:
             raise TransportError(self.host, f"cannot write {path}: {e.strerror or e}") from e
 
     def close(self) -> None:
-        pass
+        """Kill what still runs (an interrupted run), as a closed SSH session would."""
+        for proc in list(self._running):
+            _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

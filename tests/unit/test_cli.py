@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ENTRY = "from provisioner.cli import main; main()"
@@ -82,3 +84,57 @@ def test_error_text_with_brackets_is_printed_as_is(tmp_path: Path) -> None:
     proc = provision("validate", book, cwd=tmp_path)
     assert proc.returncode == 1
     assert f"{book}:4:7" in proc.stderr  # rich would have eaten "[red]" as markup
+
+
+def test_interrupt_says_which_task_may_be_half_applied(tmp_path: Path) -> None:
+    book = tmp_path / "p.yml"
+    book.write_text(
+        "- hosts: localhost\n  tasks:\n"
+        "    - name: first\n      command: 'true'\n"
+        "    - name: second\n      command: sleep 30\n"
+        "    - name: third\n      command: touch never\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "apply", str(book), "-v", "-o", "json"],
+        cwd=tmp_path,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # -v announces each task as it starts
+        seen.append(line)
+        if "localhost: second" in line:
+            break
+    for _ in range(200):  # until the command itself runs
+        if sleepers_in(tmp_path):
+            break
+        time.sleep(0.05)
+    assert sleepers_in(tmp_path), "the second task's command never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    text = "".join(seen) + err
+    assert proc.returncode == 130, text
+    assert "INTERRUPTED" in text
+    assert "second: was running and may be half-applied" in text
+    assert "first: was running" not in text
+    assert not (tmp_path / "never").exists()
+    assert out == ""  # no JSON document for a run that did not finish
+    assert sleepers_in(tmp_path) == [], "the interrupted command was left running"
+
+
+def sleepers_in(cwd: Path) -> list[int]:
+    """PIDs of `sleep 30` processes working in `cwd` (ours, not anyone else's)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "cmdline").read_bytes() == b"sleep\x0030\x00" and (
+                proc / "cwd"
+            ).resolve() == cwd.resolve():
+                found.append(int(proc.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return found
