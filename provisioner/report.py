@@ -68,7 +68,10 @@ class TerminalReport:
             self.console.print(
                 f"  {escape(host):<14} {escape(task)}: was running and may be half-applied"
             )
-        self.console.print("Run the same command again: every task checks the host first.")
+        self.console.print(
+            "A command on a remote host may still run to its end. "
+            "Run the same command again: every task checks the host first."
+        )
 
     def result(self, res: TaskResult) -> None:
         style = STYLE[res.status]
