@@ -114,6 +114,13 @@ def unb64(text: str, what: str) -> bytes:
         raise ProbeError(f"{what}: probe printed invalid base64") from None
 
 
+def comma_list(value: object) -> object:
+    """A pydantic before-validator: "a, b" → ["a", "b"] (Ansible allows both forms)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 def valid_name(value: str, what: str, *, forbid: str = "") -> str:
     """Names that are passed as one argv word: may hold odd characters (they are
     quoted), but never a leading '-' (that would be an option) or a NUL."""

@@ -27,6 +27,7 @@ from provisioner.errors import MissingDependency, ProbeError
 from provisioner.modules import register
 from provisioner.modules._sh import (
     Query,
+    comma_list,
     facts,
     join,
     need,
@@ -157,9 +158,7 @@ class PackageArgs(Args):
     @field_validator("name", mode="before")
     @classmethod
     def _names(cls, value: object) -> object:
-        if isinstance(value, str):  # "a, b" as Ansible allows
-            return [n.strip() for n in value.split(",") if n.strip()]
-        return value
+        return comma_list(value)
 
     @field_validator("name")
     @classmethod

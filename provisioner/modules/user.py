@@ -16,6 +16,7 @@ from provisioner.modules import register
 from provisioner.modules._files import AbsPath
 from provisioner.modules._sh import (
     Query,
+    comma_list,
     join,
     need,
     op_script,
@@ -49,9 +50,7 @@ class UserArgs(Args):
     @field_validator("groups", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str):  # "wheel,docker" as Ansible allows
-            return [g.strip() for g in value.split(",") if g.strip()]
-        return value
+        return comma_list(value)
 
     @field_validator("groups")
     @classmethod

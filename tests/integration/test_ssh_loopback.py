@@ -379,9 +379,18 @@ Host 127.0.0.1
     assert sshd.log.count("Accepted publickey") == before + 5
 
 
+def need_tools(*tools: str) -> None:
+    """Skip without these tools, except where CI requires the lab tests to run."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        message = f"needs {' and '.join(missing)} (Debian: apt-get install sudo passwd)"
+        if _REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def test_become_without_password(connect: Connect) -> None:
-    if shutil.which("sudo") is None:
-        pytest.skip("needs sudo")
+    need_tools("sudo")
     res = connect().run("id -un; echo $LC_ALL", become=Become("nobody"))
     assert res == Result(0, "nobody\nC\n", "")
 
@@ -428,8 +437,7 @@ SUDO_PASSWORD = "it's a 'secret' $(pass)"
 
 @pytest.fixture
 def sudo_user(sshd: Sshd) -> Iterator[str]:
-    if shutil.which("sudo") is None or shutil.which("useradd") is None:
-        pytest.skip("needs sudo and useradd")
+    need_tools("sudo", "useradd")
     subprocess.run(["userdel", "-r", SUDO_USER], capture_output=True)
     subprocess.run(["useradd", "-m", "-s", "/bin/sh", SUDO_USER], check=True)
     sudoers = Path(f"/etc/sudoers.d/{SUDO_USER}")
