@@ -7,6 +7,7 @@ unrelated broken variable does not fail an unrelated task.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -31,6 +32,15 @@ def _regex_replace(value: Any, pattern: str, replacement: str = "") -> str:
     return re.sub(pattern, replacement, str(value))
 
 
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _to_nice_json(value: Any, indent: int = 4) -> str:
+    """Ansible's to_nice_json: sorted keys, indented, one value per line."""
+    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
+
+
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
@@ -38,6 +48,8 @@ def environment() -> ImmutableSandboxedEnvironment:
     )
     env.filters["bool"] = _to_bool
     env.filters["regex_replace"] = _regex_replace
+    env.filters["to_json"] = _to_json
+    env.filters["to_nice_json"] = _to_nice_json
     return env
 
 
@@ -111,7 +123,7 @@ class Templar:
         env = environment()
         source = "{{ (" + text + ") }}" if expression_mode else text
         try:
-            names = _names_used(source)
+            names = names_used(source)
             context = {n: self.lookup(n) for n in names if n in self.variables}
             if expression_mode:
                 result = env.compile_expression(text, undefined_to_none=False)(**context)
@@ -132,5 +144,5 @@ class Templar:
 
 
 @lru_cache(maxsize=4096)
-def _names_used(source: str) -> frozenset[str]:
+def names_used(source: str) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(environment().parse(source)))

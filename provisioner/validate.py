@@ -1,16 +1,16 @@
 """`provision validate`: compile every task for every host, touching no host.
 
-Templates that use a registered result cannot be rendered before the run;
-they are checked for syntax only.
+Templates that use a registered result or a fact cannot be rendered before the
+run; they are checked for syntax only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from provisioner.errors import ProvisionError
+from provisioner.facts import FACT_NAMES
 from provisioner.inventory import Inventory
 from provisioner.playbook.compile import host_variables, prepare
 from provisioner.playbook.schema import Playbook
@@ -29,8 +29,8 @@ def validate(
     that several hosts share is one line naming them all."""
     problems: list[str] = []
     per_host: dict[str, list[str]] = {}  # message → hosts
-    base_dir = Path(playbook.path).resolve().parent
     registers = {t.register_as for p in playbook.plays for t in p.tasks if t.register_as}
+    unknown_yet = registers | FACT_NAMES  # only the run knows these
     for play in playbook.plays:
         for task in [*play.tasks, *play.handlers]:
             problems.extend(_syntax(task.args, str(task.loc)))
@@ -47,16 +47,16 @@ def validate(
                 "ansible_check_mode": True,
             }
             try:
-                variables = host_variables(play, base_dir, host.vars, magic, extra_vars)
+                variables = host_variables(play, play.base_dir, host.vars, magic, extra_vars)
             except ProvisionError as exc:
                 per_host.setdefault(str(exc), []).append(host.name)
                 continue
             for task in [*play.tasks, *play.handlers]:
                 try:
-                    prepare(task, variables, {}, extra_vars, base_dir)
+                    prepare(task, variables, {}, extra_vars, play.base_dir)
                 except ProvisionError as exc:
-                    if any(f"'{r}' is undefined" in str(exc) for r in registers):
-                        continue  # needs a result that only the run produces
+                    if any(f"'{r}' is undefined" in str(exc) for r in unknown_yet):
+                        continue  # needs a result or a fact that only the run has
                     per_host.setdefault(str(exc), []).append(host.name)
     for message, names in per_host.items():
         names = list(dict.fromkeys(names))

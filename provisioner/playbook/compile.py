@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import InputError, Location, ModuleArgsError, PlaybookError
+from provisioner.facts import uses_facts
 from provisioner.modules import registry
 from provisioner.modules.base import Args, Module, ModuleContext
 from provisioner.modules.controller import CONTROLLER_MODULES
@@ -65,22 +66,36 @@ def load_vars_files(play: PlaySpec, base_dir: Path, templar: Templar) -> dict[st
 MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
 
 
+def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
+    """Whether this play gathers facts: as its `gather_facts` says, else when any of its
+    values (or the variables in `more`: inventory, extra vars) names one."""
+    if play.gather_facts is not None:
+        return play.gather_facts
+    values: list[Any] = [play.vars, play.vars_files, *more]
+    for task in [*play.tasks, *play.handlers]:
+        values += [task.args, task.when, task.loop, task.vars, task.notify]
+        values += [task.changed_when, task.failed_when]
+    return uses_facts(values)
+
+
 def host_variables(
     play: PlaySpec,
     base_dir: Path,
     inventory_vars: Mapping[str, Any],
     magic: Mapping[str, Any],
     extra_vars: Mapping[str, Any],
+    facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Precedence, low to high: inventory < play vars < vars_files < extra vars.
+    """Precedence, low to high: inventory < facts < play vars < vars_files < extra vars.
 
     Registered results and task vars go on top at run time (see `prepare`),
     with extra vars still winning; the loop `item` goes on top of all.
     The magic variables (`magic`) are the tool's own: setting one is an error,
     since the runner relies on them (login_user decides when to log in again).
     """
+    facts = facts or {}
     files = load_vars_files(
-        play, base_dir, Templar({**inventory_vars, **play.vars, **extra_vars, **magic})
+        play, base_dir, Templar({**inventory_vars, **facts, **play.vars, **extra_vars, **magic})
     )
     for source, names, where in (
         ("play vars", play.vars, play.loc),
@@ -91,7 +106,7 @@ def host_variables(
         taken = sorted(set(names) & set(magic))
         if taken:
             raise InputError(f"{source} set {', '.join(taken)}: provision sets these itself", where)
-    variables: dict[str, Any] = {**inventory_vars, **play.vars, **files, **extra_vars}
+    variables: dict[str, Any] = {**inventory_vars, **facts, **play.vars, **files, **extra_vars}
     variables.update(magic)
     return variables
 

@@ -215,22 +215,62 @@ def parse_play(raw: Any, where: Location, out: _Collector) -> PlaySpec | None:
 
 def load_playbook(path: Path) -> Playbook:
     """Load and validate a playbook; raise PlaybookErrors listing every problem."""
-    where = Location(str(path))
-    if not path.is_file():
-        raise PlaybookErrors([PlaybookError("playbook file not found", where)])
-    try:
-        data = load_yaml(path)
-    except InputError as exc:
-        raise PlaybookErrors([PlaybookError(exc.message, exc.where or where)]) from None
     out = _Collector()
-    if not isinstance(data, list):
-        out.add("a playbook is a list of plays (each with 'hosts' and 'tasks')", _loc(data, where))
-        raise PlaybookErrors(out.errors)
-    plays = [p for p in (parse_play(raw, _loc(raw, where), out) for raw in data) if p is not None]
+    plays = _load_plays(path, Location(str(path)), out, [])
     _check_references(plays, out)
     if out.errors:
         raise PlaybookErrors(out.errors)
     return Playbook(path=str(path), plays=plays)
+
+
+def _load_plays(path: Path, where: Location, out: _Collector, stack: list[Path]) -> list[PlaySpec]:
+    """The plays of one file, those of `import_playbook` entries spliced in place."""
+    if not path.is_file():
+        out.add(
+            "playbook file not found" if not stack else f"import_playbook: no such file {path}",
+            where,
+        )
+        return []
+    here = Location(str(path))
+    try:
+        data = load_yaml(path)
+    except InputError as exc:
+        out.add(exc.message, exc.where or here)
+        return []
+    if not isinstance(data, list):
+        out.add("a playbook is a list of plays (each with 'hosts' and 'tasks')", _loc(data, here))
+        return []
+    plays: list[PlaySpec] = []
+    for raw in data:
+        if isinstance(raw, dict) and "import_playbook" in raw:
+            plays += _import(raw, path, _loc(raw, here), out, [*stack, path.resolve()])
+            continue
+        play = parse_play(raw, _loc(raw, here), out)
+        if play is not None:
+            plays.append(play)
+    return plays
+
+
+def _import(
+    raw: dict[str, Any], path: Path, where: Location, out: _Collector, stack: list[Path]
+) -> list[PlaySpec]:
+    """`- import_playbook: other.yml` (relative to this file), as Ansible has it."""
+    extra = [k for k in raw if k not in ("import_playbook", "name")]
+    if extra:
+        out.add(
+            f"import_playbook takes only 'name', not '{extra[0]}'", _key_loc(raw, extra[0], where)
+        )
+        return []
+    target = raw["import_playbook"]
+    if not isinstance(target, str) or not target or is_template(target):
+        out.add("import_playbook needs a file name (templates are not supported)", where)
+        return []
+    full = (path.parent / target).resolve()
+    if full in stack:
+        chain = " → ".join(p.name for p in [*stack, full])
+        out.add(f"import_playbook loops: {chain}", where)
+        return []
+    return _load_plays(full, _key_loc(raw, "import_playbook", where), out, stack)
 
 
 def _check_references(plays: list[PlaySpec], out: _Collector) -> None:

@@ -7,6 +7,7 @@ into an error that the loader points at with file:line:col.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -38,6 +39,7 @@ PLAY_KEYWORDS = (
     "become_user",
     "vars",
     "vars_files",
+    "gather_facts",
     "tasks",
     "handlers",
     "tags",
@@ -110,6 +112,8 @@ class PlaySpec(_Model):
     become_user: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     vars_files: list[str] = Field(default_factory=list)
+    # None: gather when something in the play names a fact (see compile.needs_facts)
+    gather_facts: bool | None = None
     tasks: list[TaskSpec] = Field(default_factory=list)
     handlers: list[TaskSpec] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
@@ -130,6 +134,11 @@ class PlaySpec(_Model):
     @property
     def display_name(self) -> str:
         return self.name or f"hosts: {self.hosts}"
+
+    @property
+    def base_dir(self) -> Path:
+        """Where its relative paths (vars_files, src) start: its own file's folder."""
+        return Path(self.loc.file).resolve().parent
 
 
 class Playbook(_Model):

@@ -26,15 +26,53 @@ def errors_of(path: Path) -> list[str]:
 
 def test_the_docker_playbook_loads_and_validates_against_an_inventory(tmp_path: Path) -> None:
     book = load_playbook(ROOT / "playbooks" / "docker-ce.yml")
-    assert [t.module for t in book.plays[0].tasks][:4] == [
+    vault, docker = book.plays
+    assert vault.name == "Point CentOS 7 at its vault"
+    assert vault.loc.file.endswith("playbooks/el7-vault.yml")
+    assert [t.module for t in docker.tasks][:5] == [
         "package",
+        "package",
+        "rpm_key",
         "yum_repository",
         "package",
-        "service",
     ]
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5, user: alice}\n")
     assert validate(book, load_inventory(inv), {}, login_user="alice") == []
+
+
+def test_import_playbook_splices_plays_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "first.yml").write_text("- name: first\n  hosts: all\n  tasks: []\n")
+    book = write(
+        tmp_path,
+        "- import_playbook: sub/first.yml\n- name: second\n  hosts: all\n  tasks: []\n",
+    )
+    plays = load_playbook(book).plays
+    assert [p.name for p in plays] == ["first", "second"]
+    assert plays[0].base_dir == tmp_path / "sub"
+
+
+def test_import_playbook_errors_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "loop.yml").write_text("- import_playbook: site.yml\n")
+    (tmp_path / "bad.yml").write_text("- hosts: all\n  taks: []\n")
+    path = write(
+        tmp_path,
+        "- import_playbook: missing.yml\n"
+        "- import_playbook: loop.yml\n"
+        "- import_playbook: bad.yml\n"
+        "- import_playbook: bad.yml\n  when: x\n",
+    )
+    msgs = errors_of(path)
+    assert f"{path}:1:3: import_playbook: no such file {tmp_path / 'missing.yml'}" in msgs
+    assert any(
+        f"{tmp_path / 'loop.yml'}:1:3" in m and "loops: site.yml → loop.yml → site.yml" in m
+        for m in msgs
+    )
+    assert any(
+        f"{tmp_path / 'bad.yml'}:2:3" in m and "unknown play keyword 'taks'" in m for m in msgs
+    )
+    assert f"{path}:5:3: import_playbook takes only 'name', not 'when'" in msgs
 
 
 def test_unknown_module_names_line_and_suggests(tmp_path: Path) -> None:
