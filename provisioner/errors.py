@@ -106,7 +106,7 @@ class MissingDependency(ProbeError):
     planned change on the same host may provide it; in apply it is a failure.
     """
 
-    def __init__(self, what: str, change: object = None) -> None:
+    def __init__(self, what: str, change: object = None, detail: str = "") -> None:
         self.what = what
         self.change = change  # the plan, were the missing thing there (a modules.base.Change)
-        super().__init__(f"{what} not found")
+        super().__init__(f"{what} not found" + (f": {detail}" if detail else ""))

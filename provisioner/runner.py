@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
+from provisioner import facts as host_facts
 from provisioner.errors import (
     BecomeError,
     InputError,
@@ -41,6 +41,7 @@ from provisioner.modules.controller import AssertArgs, DebugArgs
 from provisioner.playbook.compile import (
     Prepared,
     host_variables,
+    needs_facts,
     prepare,
     task_templar,
 )
@@ -102,11 +103,12 @@ class Runner:
         self.options = options
         self.listener = listener
         self.login_user = login_user
-        self.base_dir = Path(playbook.path).resolve().parent
         self.summary = RunSummary(check=options.check)
         self._lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
         self._registered: dict[str, dict[str, Any]] = {}
+        self._facts: dict[str, dict[str, Any]] = {}  # per host, gathered once a run
+        self._planned: dict[str, list[tuple[str, str]]] = {}  # per host (see HostWorker)
         self._dead: set[str] = set()
         self._started = options.start_at_task is None
 
@@ -170,8 +172,36 @@ class Runner:
                 self._connections[host.name] = conn
         return conn
 
+    def _gather_facts(self, host: Host, play: PlaySpec) -> dict[str, Any] | None:
+        """The host's facts as variables; None (reported, host stopped) when they cannot be
+        had."""
+        if host.name in self._facts:
+            return self._facts[host.name]
+        task = "Gathering facts"
+        try:
+            found = host_facts.gather(self._connection(host))
+        except TransportError as exc:
+            self.emit(
+                TaskResult(
+                    host.name, play.display_name, task, "-", Status.UNREACHABLE, msg=exc.message
+                )
+            )
+            with self._lock:
+                self._dead.add(host.name)
+            return None
+        except ProbeError as exc:
+            self._fail_host(host, play, task, str(exc))
+            return None
+        self._facts[host.name] = found.variables()
+        return self._facts[host.name]
+
     def _run_host(self, play: PlaySpec, host: Host, tasks: list[TaskSpec]) -> None:
         registered = self._registered.setdefault(host.name, {})
+        facts: dict[str, Any] | None = {}
+        if needs_facts(play, host.vars, self.options.extra_vars):
+            facts = self._gather_facts(host, play)
+            if facts is None:
+                return
         try:
             magic = {
                 "inventory_hostname": host.name,
@@ -180,7 +210,7 @@ class Runner:
                 "ansible_check_mode": self.options.check,
             }
             variables = host_variables(
-                play, self.base_dir, host.vars, magic, self.options.extra_vars
+                play, play.base_dir, host.vars, magic, self.options.extra_vars, facts
             )
         except InputError as exc:
             self._fail_host(host, play, "variables", str(exc))
@@ -217,8 +247,9 @@ class HostWorker:
         self.registered = registered
         self.check = runner.options.check
         self.cache: dict[tuple[str, Become | None], Result] = {}
-        # earlier would-change tasks of this host (dry run): (task, module name)
-        self.planned: list[tuple[str, str]] = []
+        # earlier would-change tasks of this host in this run, all plays (dry run):
+        # (task, module name); a later play may need what an earlier one would change
+        self.planned = runner._planned.setdefault(host.name, [])
         self.notified: list[str] = []
 
     # -- plumbing -----------------------------------------------------------
@@ -232,7 +263,7 @@ class HostWorker:
 
     def prepare(self, task: TaskSpec) -> list[Prepared]:
         return prepare(
-            task, self.variables, self.registered, self.r.options.extra_vars, self.r.base_dir
+            task, self.variables, self.registered, self.r.options.extra_vars, self.play.base_dir
         )
 
     def result(self, task: TaskSpec, status: Status, **kw: Any) -> TaskResult:
@@ -578,6 +609,7 @@ _PROVIDERS = {
     "file": {"file", "copy", "template", "get_url", "lineinfile", "package"},
     "directory": {"file", "package"},
     "package": {"yum_repository", "copy", "template", "get_url", "package", "command", "shell"},
+    "repository": {"yum_repository", "copy", "template", "lineinfile"},
 }
 
 

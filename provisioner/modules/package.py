@@ -42,6 +42,12 @@ from provisioner.modules.base import Args, Change, Module, Op
 
 QF = r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"
 EVR_RE = re.compile(r"(?:(\d+):)?(\d[\w.+~^]*)(?:-(\d[\w.+~^]*))?")
+# yum/dnf could not read a repository (dead mirror, no DNS, 403): an earlier task that
+# repoints the repositories may cure that, so it is a missing dependency, not a bad probe.
+REPO_UNREADABLE = re.compile(
+    r"Failed to download metadata|Cannot find a valid baseurl|Could not resolve host"
+    r"|Cannot retrieve repository metadata|Cannot prepare internal mirrorlist|Errno 14"
+)
 NOT_INSTALLED = re.compile(
     r"package .* is not installed|no package provides .*|file .* is not owned by any package"
 )
@@ -196,6 +202,7 @@ class PackageState:
     named: tuple[tuple[Installed, ...], ...]  # per spec: the split-off name's packages
     updates: tuple[tuple[str, str], ...] = ()  # (name, available [E:]V-R), latest only
     unavailable: tuple[str, ...] = ()  # specs neither installed nor in an enabled repo
+    unreadable: str = ""  # yum/dnf's error when an enabled repository could not be read
 
 
 @dataclass(frozen=True)
@@ -262,13 +269,16 @@ class PackageModule(Module[PackageArgs, PackageState]):
         if pm is None:
             raise ProbeError(f"package: cannot understand probe output: {stdout[:200]!r}")
         have, named, unavailable = [], [], []
+        unreadable = ""
         for i, s in enumerate(self.specs):
             have.append(_rpm_lines(need(qs, f"have {i}", "package"), s.raw))
             named.append(_rpm_lines(need(qs, f"name {i}", "package"), s.name) if s.version else ())
             avail = qs.get(f"avail {i}")
             if avail is not None and avail.rc != 0:
                 text = " ".join(avail.lines)
-                if "No matching Packages" not in text:
+                if REPO_UNREADABLE.search(text):
+                    unreadable = unreadable or text[:300]
+                elif "No matching Packages" not in text:
                     raise ProbeError(f"{pm} cannot list {s.raw!r} (exit {avail.rc}): {text[:300]}")
                 unavailable.append(s.raw)
         updates: tuple[tuple[str, str], ...] = ()
@@ -280,7 +290,7 @@ class PackageModule(Module[PackageArgs, PackageState]):
                     f"{pm} check-update failed (exit {up.rc}){': ' + detail if detail else ''}"
                 )
             updates = tuple(parse_check_update(up.lines).items()) if up.rc == 100 else ()
-        return PackageState(pm, tuple(have), tuple(named), updates, tuple(unavailable))
+        return PackageState(pm, tuple(have), tuple(named), updates, tuple(unavailable), unreadable)
 
     def plan(self, current: PackageState) -> Change | None:
         lines: list[str] = []
@@ -333,6 +343,9 @@ class PackageModule(Module[PackageArgs, PackageState]):
             ),
         )
         missing = [raw for raw in (*install, *downgrade) if raw in current.unavailable]
+        if missing and current.unreadable:
+            what = f"repository metadata for {', '.join(missing)}"
+            raise MissingDependency(what, change, detail=f"{current.manager}: {current.unreadable}")
         if missing:
             # A dry run may see an earlier planned repo provide it; apply fails here, clearly.
             what = f"package {', '.join(missing)} in the enabled repositories"

@@ -101,8 +101,13 @@ def chunks(text: str) -> list[tuple[str | None, list[str]]]:
 
 
 def _trailing_blanks(lines: list[str]) -> list[str]:
+    """The blank and comment lines that end a section: they introduce the next one
+    (CentOS-Base.repo's "#released updates"), so they stay when the section is replaced."""
     n = 0
-    while n < len(lines) and not lines[len(lines) - 1 - n].strip():
+    while n < len(lines) - 1:
+        line = lines[len(lines) - 1 - n].strip()
+        if line and not line.startswith(("#", ";")):
+            break
         n += 1
     return lines[len(lines) - n :]
 

@@ -536,13 +536,32 @@ def test_package_in_no_repository_is_a_missing_dependency_carrying_the_plan(
     assert isinstance(change, Change) and change.summary == ("+ docker-ce",)
 
 
-def test_repository_failure_while_listing_is_a_probe_error(host: FakeHost) -> None:
+def test_unreadable_repository_is_a_missing_dependency_with_yums_words(host: FakeHost) -> None:
+    # CentOS 7's dead mirrors: an earlier task may repoint the repositories (a dry run says
+    # so); without one, apply fails with yum's own message.
     host.on("rpm", "*", rec("rpm/not-installed-docker-ce.txt"), 1)
     dead = "Cannot find a valid baseurl for repo: base/7/x86_64\n"
     host.on("yum", '"-q list available "*', dead, 1)
     module = PackageModule.from_dict({"name": "lvm2"})
     out = host.run(module.probe())
-    with pytest.raises(ProbeError, match="Cannot find a valid baseurl for repo: base/7/x86_64"):
+    state = module.parse(out.stdout, out.rc)
+    with pytest.raises(MissingDependency) as exc:
+        module.plan(state)
+    assert exc.value.what == "repository metadata for lvm2"
+    assert str(exc.value) == (
+        "repository metadata for lvm2 not found: "
+        "yum: Cannot find a valid baseurl for repo: base/7/x86_64"
+    )
+    change = exc.value.change
+    assert isinstance(change, Change) and change.summary == ("+ lvm2",)
+
+
+def test_other_listing_failures_stay_probe_errors(host: FakeHost) -> None:
+    host.on("rpm", "*", rec("rpm/not-installed-docker-ce.txt"), 1)
+    host.on("yum", '"-q list available "*', "Segmentation fault\n", 139)
+    module = PackageModule.from_dict({"name": "lvm2"})
+    out = host.run(module.probe())
+    with pytest.raises(ProbeError, match="yum cannot list 'lvm2' \\(exit 139\\): Segmentation"):
         module.parse(out.stdout, out.rc)
 
 

@@ -152,3 +152,47 @@ def test_absent_missing_file(repo_dir: Path) -> None:
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
     with pytest.raises(ModuleArgsError, match=match):
         RepoModule.from_dict(raw)
+
+
+VAULT = "https://vault.centos.org/7.9.2009"
+
+
+VAULT_SECTIONS = [
+    ("base", "os", True),
+    ("updates", "updates", True),
+    ("extras", "extras", True),
+    ("centosplus", "centosplus", False),
+]
+
+
+def _vault_task(ident: str, sub: str, enabled: bool) -> RepoModule:
+    return RepoModule.from_dict(
+        {
+            "name": ident,
+            "file": "CentOS-Base",
+            "description": f"CentOS-$releasever - {ident}",
+            "baseurl": f"{VAULT}/{sub}/$basearch/",
+            "gpgcheck": True,
+            "gpgkey": "file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7",
+            "enabled": enabled,
+        }
+    )
+
+
+def test_centos7_base_repointed_at_the_vault(repo_dir: Path, tmp_path: Path) -> None:
+    """el7-vault.yml's four tasks on CentOS 7's stock file: the mirrorlists go, the comments
+    that introduce each section stay, and a second pass changes nothing."""
+    path = repo_dir / "CentOS-Base.repo"
+    path.write_text(rec("repo/CentOS-Base.repo"))
+    for section in VAULT_SECTIONS:
+        first, again = converge(_vault_task(*section), tmp_path)
+        assert first is not None and first.summary == (f"~ {path}",)
+        assert again is None
+    assert all(t.plan(observe(t)) is None for t in (_vault_task(*s) for s in VAULT_SECTIONS))
+    text = path.read_text()
+    assert "mirrorlist=" not in text.replace("# If the mirrorlist= does not", "")
+    assert text.count("baseurl=https://vault.centos.org/7.9.2009/") == 4
+    for comment in ("#released updates", "#additional packages that may be useful"):
+        assert f"\n\n{comment}\n[" in text
+    assert text.startswith("# CentOS-Base.repo\n")
+    assert "enabled=0\n" in text.split("[centosplus]")[1]
