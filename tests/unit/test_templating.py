@@ -67,3 +67,11 @@ def test_structures_are_rendered_deeply() -> None:
 def test_sandbox_blocks_attribute_escapes() -> None:
     with pytest.raises(TemplateError):
         Templar({}).render("{{ ''.__class__.__mro__ }}")
+
+
+def test_json_filters_as_ansible_renders_them() -> None:
+    t = Templar({"mirrors": ["https://m.example"], "name": "ü"})
+    assert t.render("{{ {'registry-mirrors': mirrors} | to_nice_json }}") == (
+        '{\n    "registry-mirrors": [\n        "https://m.example"\n    ]\n}'
+    )
+    assert t.render("{{ {'b': 1, 'a': name} | to_json }}") == '{"b": 1, "a": "ü"}'
