@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show the hosts and whether they answer")
     reset = sub.add_parser("reset", help="make one host fresh again (same host keys)")
     reset.add_argument("host", help="e.g. lab01")
+    reset.add_argument(
+        "--profile", choices=["el7", "el9"], help="look like CentOS 7 after EOL, or AlmaLinux 9"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -55,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                 state = s.system or ("no ssh" if s.running else "stopped")
                 print(f"{s.name}  {s.ip:<12} {state}")
         elif args.command == "reset":
-            Lab.load().reset(args.host)
-            print(f"{args.host} reset")
+            Lab.load().reset(args.host, profile=args.profile)
+            print(f"{args.host} reset" + (f" as {args.profile}" if args.profile else ""))
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from . import cache, cgroups, hosts, inventory, network, preflight, repos, rootfs, ssh
+from . import cache, cgroups, hosts, inventory, network, preflight, profiles, repos, rootfs, ssh
 from .config import (
     BRIDGE,
     HOSTS_DIR,
@@ -126,12 +126,13 @@ class Lab:
             line for h in state.hosts.values() for line in hosts.known_hosts_lines(h)
         )
         _parallel(self._wait_ready, list(state.hosts.values()))
-        inventory.write(state.hosts.values())
+        inventory.write(state.hosts.values(), repos.docker_fingerprint(Path(state.repos)))
 
-    def _boot(self, host: HostState, fresh: bool) -> None:
+    def _boot(self, host: HostState, fresh: bool, profile: str | None = None) -> None:
         hosts.mount(host, Path(self._state.lower))
         if fresh:
             hosts.personalise(host, (SSH_KEY.with_suffix(".pub")).read_text())
+            profiles.apply(Path(host.merged), profile, Path(self._state.repos) / repos.WWW_DIR)
         host.supervisor = hosts.start(host)
         self._state.save()
 
@@ -217,13 +218,15 @@ class Lab:
             known = ", ".join(self._state.hosts)
             raise LabError(f"no lab host {key!r} (hosts: {known})") from None
 
-    def reset(self, name: str | Host) -> None:
-        """Make a host fresh: stop it, forget its writes, boot it (same ssh host keys)."""
+    def reset(self, name: str | Host, profile: str | None = None) -> None:
+        """Make a host fresh: stop it, forget its writes, boot it (same ssh host keys).
+
+        `profile` ("el7", "el9"; see profiles.py) makes it look like that release."""
         host = self._host_state(name)
         hosts.stop(host)
         hosts.wipe(host)
         network.set_host_nic(host.name, up=True)
-        self._boot(host, fresh=True)
+        self._boot(host, fresh=True, profile=profile)
         self._wait_ready(host)
 
     def stop(self, name: str | Host) -> None:

@@ -8,7 +8,7 @@ from .config import INVENTORY, KNOWN_HOSTS, LOGIN_USER, REPO_BASE_URL, SSH_KEY
 from .state import HostState
 
 
-def render(hosts: Iterable[HostState]) -> str:
+def render(hosts: Iterable[HostState], docker_fingerprint: str) -> str:
     lines = [
         "all:",
         "  vars:",
@@ -16,6 +16,8 @@ def render(hosts: Iterable[HostState]) -> str:
         f"    ssh_key: {SSH_KEY}",
         f"    known_hosts: {KNOWN_HOSTS}",
         f"    docker_mirror: {REPO_BASE_URL}  # the lab serves Docker's repo layout itself",
+        f"    docker_gpg_fingerprint: {docker_fingerprint}  # the lab's own Docker key",
+        f"    el7_vault_mirror: {REPO_BASE_URL}/centos-vault  # and CentOS 7's vault",
         "  children:",
         "    lab:",
         "      hosts:",
@@ -24,10 +26,10 @@ def render(hosts: Iterable[HostState]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(hosts: Iterable[HostState]) -> None:
+def write(hosts: Iterable[HostState], docker_fingerprint: str) -> None:
     INVENTORY.parent.mkdir(parents=True, exist_ok=True)
     tmp = INVENTORY.with_suffix(".tmp")
-    tmp.write_text(render(hosts))
+    tmp.write_text(render(hosts, docker_fingerprint))
     tmp.replace(INVENTORY)
 
 

@@ -1,8 +1,10 @@
 """What the stand-in rpm packages contain.
 
 Three are preinstalled in every host's rpm database (`PREINSTALLED`); the others are served
-from the lab's repositories: `BASE_REPO` (CentOS "base") and `DOCKER_REPO` (Docker's el7 repo,
-with the real names, epochs and versions).
+from the lab's repositories: `BASE_REPO` (the lab's own "base"), `VAULT_REPOS` (CentOS 7's
+vault: os, updates, extras), `ALMA_REPOS` (AlmaLinux 9's BaseOS and AppStream), and Docker's
+el7 and rhel/9 repositories (`DOCKER_REPO`, `DOCKER_RHEL_REPO`, with the real names, epochs
+and versions).
 """
 
 from __future__ import annotations
@@ -262,75 +264,151 @@ RestartSec=5
 WantedBy=multi-user.target
 """
 
-CONTAINERD_IO = Package(
-    name="containerd.io",
-    version="1.6.33",
-    release="3.1.el7",
-    arch="x86_64",
-    summary="An industry-standard container runtime (stand-in)",
-    provides=("containerd", "runc"),
-    files=(
-        File(
-            "/usr/bin/containerd",
-            "#!/bin/bash\nmkdir -p /run/containerd\nexec -a /usr/bin/containerd sleep infinity\n",
-            0o755,
+CONTAINERD_BIN = (
+    "#!/bin/bash\nmkdir -p /run/containerd\nexec -a /usr/bin/containerd sleep infinity\n"
+)
+
+
+def docker_packages(dist: str) -> tuple[Package, ...]:
+    """containerd.io, docker-ce-cli and docker-ce as Docker builds them for `dist` (el7, el9)."""
+    el9 = dist == "el9"
+    docker_release = f"1.{dist}"
+    docker_version = "27.3.1" if el9 else "26.1.4"  # Docker's last el7 build is 26.1.4
+    containerd = Package(
+        name="containerd.io",
+        version="1.7.22" if el9 else "1.6.33",
+        release=f"3.1.{dist}",
+        arch="x86_64",
+        summary="An industry-standard container runtime (stand-in)",
+        provides=("containerd",) if el9 else ("containerd", "runc"),
+        # Docker's el8/el9 containerd.io brings its own runc and conflicts with EL's: the
+        # reason podman, buildah and runc must go first on EL8/EL9.
+        conflicts=("runc",) if el9 else (),
+        files=(
+            File(
+                "/usr/bin/containerd",
+                CONTAINERD_BIN,
+                0o755,
+            ),
+            File(
+                "/usr/bin/runc",
+                _script('echo "runc version 1.1.12"; echo "commit: v1.1.12-0-g51d5e94"'),
+                0o755,
+            ),
+            File("/usr/lib/systemd/system/containerd.service", CONTAINERD_SERVICE),
+            File("/etc/containerd/config.toml", 'disabled_plugins = ["cri"]\n', config=True),
         ),
-        File(
-            "/usr/bin/runc",
-            _script('echo "runc version 1.1.12"; echo "commit: v1.1.12-0-g51d5e94"'),
-            0o755,
+        post=PRESET_ON_INSTALL.format(units="containerd.service"),
+        preun=DISABLE_ON_ERASE.format(units="containerd.service"),
+        postun=RELOAD_ON_ERASE,
+    )
+    cli = Package(
+        name="docker-ce-cli",
+        version=docker_version,
+        release=docker_release,
+        epoch=1,
+        arch="x86_64",
+        summary="The open-source application container engine (stand-in client)",
+        provides=("docker-client",),
+        files=(File("/usr/bin/docker", source("docker_cli"), 0o755),),
+    )
+    daemon = Package(
+        name="docker-ce",
+        version=docker_version,
+        release=docker_release,
+        epoch=3,
+        arch="x86_64",
+        summary="The open-source application container engine (stand-in daemon)",
+        # container-selinux is in CentOS 7's extras (EL9: AppStream), not in base.
+        requires=("docker-ce-cli", "containerd.io >= 1.6.24", "container-selinux >= 2:2.74"),
+        files=(
+            File("/usr/bin/dockerd", source("dockerd"), 0o755),
+            File("/usr/lib/systemd/system/docker.service", DOCKER_SERVICE),
+            File("/usr/lib/systemd/system/docker.socket", DOCKER_SOCKET),
         ),
-        File("/usr/lib/systemd/system/containerd.service", CONTAINERD_SERVICE),
-        File("/etc/containerd/config.toml", 'disabled_plugins = ["cri"]\n', config=True),
+        pre="getent group docker >/dev/null || groupadd -r docker",
+        post=PRESET_ON_INSTALL.format(units="docker.service docker.socket"),
+        preun=DISABLE_ON_ERASE.format(units="docker.service docker.socket"),
+        postun=RELOAD_ON_ERASE,
+    )
+    return (containerd, cli, daemon)
+
+
+DOCKER_REPO = docker_packages("el7")
+DOCKER_RHEL_REPO = docker_packages("el9")
+DOCKER_RHEL_REPO_PATH = "linux/rhel/9/x86_64/stable"  # for Alma and Rocky: linux/rhel/…
+
+
+def _container_selinux(version: str, release: str, epoch: int) -> Package:
+    return Package(
+        name="container-selinux",
+        version=version,
+        release=release,
+        epoch=epoch,
+        summary="SELinux policies for container runtimes (stand-in: no policy)",
+        files=(File("/usr/share/container-selinux/README", "provisioner lab stand-in\n"),),
+    )
+
+
+# --- CentOS 7's vault (vault.centos.org/7.9.2009/{os,updates,extras}/x86_64/) ------------
+
+VAULT_PATH = "centos-vault/7.9.2009"
+VAULT_REPOS = {
+    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0")),
+    "updates": (_hello("1.1"),),
+    "extras": (_container_selinux("2.119.2", "1.911c772.el7_8", 2),),
+}
+
+# --- AlmaLinux 9 (repo.almalinux.org/almalinux/9/{BaseOS,AppStream}/x86_64/os/) ---------
+
+
+def _el9_tool(
+    name: str, version: str, release: str, epoch: int, requires: tuple[str, ...]
+) -> Package:
+    return Package(
+        name=name,
+        version=version,
+        release=release,
+        epoch=epoch,
+        arch="x86_64",
+        summary=f"{name} (stand-in)",
+        requires=requires,
+        files=(File(f"/usr/bin/{name}", _script(f'echo "{name} version {version}"'), 0o755),),
+    )
+
+
+RUNC_EL9 = _el9_tool("runc", "1.1.12", "4.el9_4", 4, ())
+PODMAN_EL9 = _el9_tool("podman", "4.9.4", "16.el9_4", 5, ("runc",))
+BUILDAH_EL9 = _el9_tool("buildah", "1.33.8", "4.el9_4", 2, ("runc",))
+ALMA_PATH = "almalinux/9"
+ALMA_REPOS = {
+    "BaseOS": (YUM_UTILS, DMPD, LVM2),
+    "AppStream": (
+        _container_selinux("2.229.0", "1.el9", 3),
+        RUNC_EL9,
+        PODMAN_EL9,
+        BUILDAH_EL9,
     ),
-    post=PRESET_ON_INSTALL.format(units="containerd.service"),
-    preun=DISABLE_ON_ERASE.format(units="containerd.service"),
-    postun=RELOAD_ON_ERASE,
-)
+}
+# What an AlmaLinux 9 host of the lab has installed, as a "Server" install has.
+EL9_PREINSTALLED = (RUNC_EL9, PODMAN_EL9, BUILDAH_EL9)
 
-DOCKER_CE_CLI = Package(
-    name="docker-ce-cli",
-    version="26.1.4",
-    release="1.el7",
-    epoch=1,
-    arch="x86_64",
-    summary="The open-source application container engine (stand-in client)",
-    provides=("docker-client",),
-    files=(File("/usr/bin/docker", source("docker_cli"), 0o755),),
-)
 
-DOCKER_CE = Package(
-    name="docker-ce",
-    version="26.1.4",
-    release="1.el7",
-    epoch=3,
-    arch="x86_64",
-    summary="The open-source application container engine (stand-in daemon)",
-    requires=("docker-ce-cli", "containerd.io >= 1.6.24"),
-    files=(
-        File("/usr/bin/dockerd", source("dockerd"), 0o755),
-        File("/usr/lib/systemd/system/docker.service", DOCKER_SERVICE),
-        File("/usr/lib/systemd/system/docker.socket", DOCKER_SOCKET),
-    ),
-    pre="getent group docker >/dev/null || groupadd -r docker",
-    post=PRESET_ON_INSTALL.format(units="docker.service docker.socket"),
-    preun=DISABLE_ON_ERASE.format(units="docker.service docker.socket"),
-    postun=RELOAD_ON_ERASE,
-)
-
-DOCKER_REPO = (CONTAINERD_IO, DOCKER_CE_CLI, DOCKER_CE)
-
-DOCKER_CE_REPO_FILE = f"""[docker-ce-stable]
+def docker_repo_file(flavour: str) -> str:
+    """download.docker.com/linux/{centos,rhel}/docker-ce.repo, pointing at the lab."""
+    key = f"{REPO_BASE_URL}/linux/{flavour}/gpg"
+    base = f"{REPO_BASE_URL}/linux/{flavour}/$releasever/$basearch"
+    return f"""[docker-ce-stable]
 name=Docker CE Stable - $basearch
-baseurl={REPO_BASE_URL}/linux/centos/$releasever/$basearch/stable
+baseurl={base}/stable
 enabled=1
 gpgcheck=1
-gpgkey={DOCKER_KEY_URL}
+gpgkey={key}
 
 [docker-ce-test]
 name=Docker CE Test - $basearch
-baseurl={REPO_BASE_URL}/linux/centos/$releasever/$basearch/test
+baseurl={base}/test
 enabled=0
 gpgcheck=1
-gpgkey={DOCKER_KEY_URL}
+gpgkey={key}
 """

@@ -5,7 +5,11 @@ Layout of the served tree (http://10.66.0.1:8080/):
   base/RPM-GPG-KEY-lab                    the base repository's signing key
   linux/centos/docker-ce.repo             like download.docker.com's
   linux/centos/gpg                        the docker repository's signing key
-  linux/centos/7/x86_64/stable/           docker-ce, docker-ce-cli, containerd.io
+  linux/centos/7/x86_64/stable/           docker-ce, docker-ce-cli, containerd.io (el7)
+  linux/rhel/docker-ce.repo, linux/rhel/gpg, linux/rhel/9/x86_64/stable/   the same for el9
+  centos-vault/7.9.2009/{os,updates,extras}/x86_64/   CentOS 7's vault (base key)
+  almalinux/9/{BaseOS,AppStream}/x86_64/os/           AlmaLinux 9 (base key)
+Beside www/: docker-key.fingerprint, the Docker key's fingerprint (playbooks check it).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from .config import CONTROLLER_IP, HTTP_LOG, HTTP_PORT
 from .standin import docker_cli, dockerd
 from .system import LabError, pid_alive, run, spawn_detached
 
-RECIPE_VERSION = "repos-1"
+RECIPE_VERSION = "repos-2"
 WWW_DIR = "www"
+DOCKER_FINGERPRINT = "docker-key.fingerprint"
 
 
 def key() -> str:
@@ -37,26 +42,43 @@ def ensure_built() -> Path:
 def _build(dest: Path) -> None:
     www = dest / WWW_DIR
     base = www / "base"
-    docker = www / packages.DOCKER_REPO_PATH
     centos = www / "linux" / "centos"
+    rhel = www / "linux" / "rhel"
+    # (repository dir, packages, signed with the docker key?)
+    trees: list[tuple[Path, tuple[rpms.Package, ...], bool]] = [
+        (base, packages.BASE_REPO, False),
+        (www / packages.DOCKER_REPO_PATH, packages.DOCKER_REPO, True),
+        (www / packages.DOCKER_RHEL_REPO_PATH, packages.DOCKER_RHEL_REPO, True),
+    ]
+    for name, pkgs in packages.VAULT_REPOS.items():
+        trees.append((www / packages.VAULT_PATH / name / "x86_64", pkgs, False))
+    for name, pkgs in packages.ALMA_REPOS.items():
+        trees.append((www / packages.ALMA_PATH / name / "x86_64" / "os", pkgs, False))
     with tempfile.TemporaryDirectory(prefix="provlab-gnupg-") as home:
         gnupg = Path(home)
         try:
             base_key = _make_key(gnupg, "Provisioner Lab Base <base@lab.invalid>")
             docker_key = _make_key(gnupg, "Provisioner Lab Docker <docker@lab.invalid>")
-            base.mkdir(parents=True)
-            centos.mkdir(parents=True)
+            for d in (base, centos, rhel):
+                d.mkdir(parents=True, exist_ok=True)
             _export(gnupg, base_key, base / "RPM-GPG-KEY-lab")
             _export(gnupg, docker_key, centos / "gpg")
-            built = [rpms.build(p, base / "Packages") for p in packages.BASE_REPO]
-            rpms.sign(built, gnupg, base_key, base / "RPM-GPG-KEY-lab")
-            built = [rpms.build(p, docker / "Packages") for p in packages.DOCKER_REPO]
-            rpms.sign(built, gnupg, docker_key, centos / "gpg")
+            _export(gnupg, docker_key, rhel / "gpg")
+            (dest / DOCKER_FINGERPRINT).write_text(docker_key + "\n")
+            for repo, pkgs, docker in trees:
+                built = [rpms.build(p, repo / "Packages") for p in pkgs]
+                key_file = centos / "gpg" if docker else base / "RPM-GPG-KEY-lab"
+                rpms.sign(built, gnupg, docker_key if docker else base_key, key_file)
         finally:
             run(["gpgconf", "--homedir", gnupg, "--kill", "all"], check=False)
-    for repo in (base, docker):
+    for repo, _, _ in trees:
         run(["createrepo_c", "--quiet", "--general-compress-type", "gz", repo])
-    (centos / "docker-ce.repo").write_text(packages.DOCKER_CE_REPO_FILE)
+    (centos / "docker-ce.repo").write_text(packages.docker_repo_file("centos"))
+    (rhel / "docker-ce.repo").write_text(packages.docker_repo_file("rhel"))
+
+
+def docker_fingerprint(repos_dir: Path) -> str:
+    return (repos_dir / DOCKER_FINGERPRINT).read_text().strip()
 
 
 def _make_key(gnupg: Path, uid: str) -> str:

@@ -32,6 +32,7 @@ class Package:
     epoch: int | None = None
     provides: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
     files: tuple[File, ...] = ()
     pre: str = ""
     post: str = ""
@@ -63,6 +64,7 @@ def _spec(pkg: Package, tree: Path) -> str:
         lines.append(f"Epoch: {pkg.epoch}")
     lines += [f"Provides: {p}" for p in pkg.provides]
     lines += [f"Requires: {r}" for r in pkg.requires]
+    lines += [f"Conflicts: {c}" for c in pkg.conflicts]
     lines += [
         "",
         "%description",
