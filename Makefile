@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROVISION := $(VENV)/bin/provision
-APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv
+# vagrant: only `vagrant validate` of vagrant/Vagrantfile in the unit tests (no VirtualBox needed).
+APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv vagrant
 LAB_HOSTS ?= 3
 INV := inventories/lab.yml
 PLAYBOOK := playbooks/docker-ce.yml
