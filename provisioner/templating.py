@@ -116,7 +116,10 @@ class Templar:
             return text
         match = _SINGLE_EXPR.match(text)
         if match:
-            return self._run(match.group("expr").strip(), where, expression_mode=True)
+            value = self._run(match.group("expr").strip(), where, expression_mode=True)
+            if isinstance(value, str):  # a string keeps the whitespace around it ("{{ x }}\n")
+                return text[: text.index("{{")] + value + text[text.rindex("}}") + 2 :]
+            return value
         return self._run(text, where, expression_mode=False)
 
     def _run(self, text: str, where: Location | None, *, expression_mode: bool) -> Any:

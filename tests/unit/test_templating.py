@@ -75,3 +75,10 @@ def test_json_filters_as_ansible_renders_them() -> None:
         '{\n    "registry-mirrors": [\n        "https://m.example"\n    ]\n}'
     )
     assert t.render("{{ {'b': 1, 'a': name} | to_json }}") == '{"b": 1, "a": "ü"}'
+
+
+def test_lone_expression_string_keeps_surrounding_whitespace() -> None:
+    t = Templar({"s": "text", "n": [1]})
+    assert t.render("{{ s }}\n") == "text\n"
+    assert t.render("  {{ s }}") == "  text"
+    assert t.render("{{ n }}\n") == [1]  # a non-string keeps its type
