@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import getpass
-from typing import Literal
 
 from provisioner.errors import InventoryError
-from provisioner.inventory import Host
+from provisioner.inventory import Host, HostKeyPolicy
 from provisioner.transport.base import Connection
 from provisioner.transport.local import LocalConnection, current_user
 from provisioner.transport.ssh import SSHConnection, SSHSettings, resolve_target
@@ -16,13 +15,16 @@ __all__ = ["Connector", "login_user_of", "ssh_settings"]
 
 
 def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettings:
+    """The transport's settings for `host`.
+
+    The host key policy is the inventory's when it names one (`strict`,
+    `accept-new`, `off`/false); otherwise `strict`, or `accept-new` with
+    `--accept-new-host-keys`.
+    """
     spec = host.connection
-    if not spec.host_key_checking:
-        policy: Literal["strict", "accept-new", "off"] = "off"
-    elif accept_new_host_keys:
-        policy = "accept-new"
-    else:
-        policy = "strict"
+    policy: HostKeyPolicy = spec.host_key_policy or (
+        "accept-new" if accept_new_host_keys else "strict"
+    )
     return SSHSettings(
         name=host.name,
         address=spec.address,

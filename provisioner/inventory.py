@@ -16,6 +16,14 @@ Top-level keys other than `all` are groups under `all`. `group_vars/` and
 `host_vars/` directories next to the inventory file are read too, as Ansible
 does (a file there wins over the inventory file's own vars for that group/host).
 
+Ansible's INI inventories are read as well (`inventory_ini`): they are turned
+into the same mapping the YAML loader reads, so both formats give the same
+Inventory. `load_inventory` tells them apart: a `.ini` file is INI, a
+`.yml`/`.yaml`/`.json` file is YAML; any other file (Vagrant writes
+`vagrant_ansible_inventory`, without extension) is INI when its first
+meaningful line is an INI `[section]` or `host [key=value ...]` (never true
+of a YAML inventory, whose first line is `name:`), else YAML.
+
 Variable precedence, lowest first: `all`, then the other groups by depth
 (deeper wins), then `ansible_group_priority` (higher wins), then name
 (alphabetical: later wins), then the host's own vars. This is Ansible's order.
@@ -35,15 +43,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from provisioner.errors import InventoryError, Location
+from provisioner.inventory_ini import looks_like_ini, parse_ini
 from provisioner.patterns import match_hosts
 from provisioner.yamlmarks import MarkedDict, load_yaml, load_yaml_text, loc_of
 
 __all__ = [
     "CONNECTION_VARS",
+    "HOST_KEY_POLICIES",
     "SECRET_VARS",
     "ConnectionSpec",
     "Group",
     "Host",
+    "HostKeyPolicy",
     "Inventory",
     "load_inventory",
     "localhost_inventory",
@@ -68,6 +79,7 @@ CONNECTION_VARS: dict[str, tuple[str, ...]] = {
     "known_hosts": ("known_hosts",),
     "host_key_checking": (
         "host_key_checking",
+        "host_key_policy",
         "ansible_host_key_checking",
         "ansible_ssh_host_key_checking",
     ),
@@ -90,6 +102,10 @@ _VARS_EXTS = (".yml", ".yaml", ".json")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
+# How a host's key is checked: the same three policies as the SSH transport.
+HostKeyPolicy = Literal["strict", "accept-new", "off"]
+HOST_KEY_POLICIES: tuple[HostKeyPolicy, ...] = ("strict", "accept-new", "off")
+
 
 @dataclass(frozen=True)
 class ConnectionSpec:
@@ -102,8 +118,15 @@ class ConnectionSpec:
     password: str | None = field(default=None, repr=False)
     become_password: str | None = field(default=None, repr=False)
     known_hosts: str | None = None
-    host_key_checking: bool = True
+    # None: the default, "strict" (or "accept-new" when the command line asks
+    # for it); an explicit policy from the inventory is used as written.
+    host_key_policy: HostKeyPolicy | None = None
     connection: Literal["ssh", "local"] = "ssh"
+
+    @property
+    def host_key_checking(self) -> bool:
+        """Ansible's boolean: False only when checking is off."""
+        return self.host_key_policy != "off"
 
 
 @dataclass
@@ -643,6 +666,8 @@ class _Loader:
             if "ansible_group_priority" in layer.values:
                 value = layer.values["ansible_group_priority"]
                 where = layer.loc("ansible_group_priority", where)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
+            value = int(value)  # INI [group:vars] values are strings
         if isinstance(value, bool) or not isinstance(value, int):
             raise InventoryError(
                 f"ansible_group_priority of group {group.name!r} must be an integer, "
@@ -730,15 +755,18 @@ def _resolve_connection(
     if not 1 <= port <= 65535:
         raise err("port", "an integer 1..65535")
 
+    # Ansible's boolean, or one of the transport's policies by name.
     checking_value = get("host_key_checking")
-    if checking_value is None:
-        checking = True
-    elif isinstance(checking_value, bool):
-        checking = checking_value
-    elif isinstance(checking_value, str) and checking_value.lower() in _TRUE | _FALSE:
-        checking = checking_value.lower() in _TRUE
+    policy: HostKeyPolicy | None
+    checking_text = checking_value.strip().lower() if isinstance(checking_value, str) else None
+    if checking_value is None or checking_value is True or checking_text in _TRUE:
+        policy = None
+    elif checking_value is False or checking_text in _FALSE:
+        policy = "off"
+    elif checking_text in HOST_KEY_POLICIES:
+        policy = next(p for p in HOST_KEY_POLICIES if p == checking_text)
     else:
-        raise err("host_key_checking", "true or false")
+        raise err("host_key_checking", "true, false, 'strict', 'accept-new' or 'off'")
 
     conn_value = get("connection")
     address = text("address")
@@ -760,13 +788,37 @@ def _resolve_connection(
         password=text("password", quote_hint),
         become_password=text("become_password", quote_hint),
         known_hosts=path("known_hosts"),
-        host_key_checking=checking,
+        host_key_policy=policy,
         connection=connection,
     )
 
 
 def load_inventory(path: Path) -> Inventory:
-    """Read a YAML inventory; every problem is an InventoryError at file:line:col."""
+    """Read a YAML or INI inventory; every problem is an InventoryError at file:line:col."""
     source = Path(path)
-    data = load_yaml(source, error=InventoryError)
-    return _Loader(source).load(data)
+    suffix = source.suffix.lower()
+    if suffix == ".ini":
+        return _Loader(source).load(_parse_ini(_read_inventory_text(source), source))
+    if suffix in _VARS_EXTS:
+        return _Loader(source).load(load_yaml(source, error=InventoryError))
+    text = _read_inventory_text(source)
+    if looks_like_ini(text):
+        return _Loader(source).load(_parse_ini(text, source))
+    return _Loader(source).load(load_yaml_text(text, str(source), error=InventoryError))
+
+
+def _parse_ini(text: str, source: Path) -> MarkedDict:
+    return parse_ini(text, str(source), text_vars=SECRET_VARS)
+
+
+def _read_inventory_text(source: Path) -> str:
+    try:
+        return source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InventoryError(
+            f"not UTF-8 text: {err.reason} at byte {err.start}", Location(str(source))
+        ) from None
+    except OSError as err:
+        raise InventoryError(
+            f"cannot read file: {err.strerror or err}", Location(str(source))
+        ) from None
