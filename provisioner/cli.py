@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,9 +16,12 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
+from provisioner import facts as host_facts
+from provisioner import vagrant
 from provisioner.connect import Connector, login_user_of
-from provisioner.errors import InputError, PlaybookErrors, ProvisionError
+from provisioner.errors import InputError, PlaybookErrors, ProvisionError, TransportError
 from provisioner.inventory import SECRET_VARS, Inventory, load_inventory, localhost_inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.report import TerminalReport, dump_json
@@ -33,7 +38,8 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 InventoryOpt = Annotated[
-    Path | None, typer.Option("-i", "--inventory", help="Inventory file (YAML, Ansible shape).")
+    Path | None,
+    typer.Option("-i", "--inventory", help="Inventory file (YAML or INI, Ansible shape)."),
 ]
 ExtraVarsOpt = Annotated[
     list[str] | None,
@@ -211,15 +217,104 @@ def validate(
     )
 
 
-@app.command("inventory")
+@app.command()
+def facts(
+    inventory: InventoryOpt = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
+    ] = "text",
+    forks: Annotated[
+        int, typer.Option("--forks", "-f", min=1, help="Hosts asked in parallel.")
+    ] = 10,
+    accept_new_host_keys: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-host-keys",
+            help="Trust and save keys of hosts never seen before (a changed key is still refused).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vvv SSH).")
+    ] = 0,
+) -> None:
+    """Show what plays can branch on, per host: distribution, version, package manager, ..."""
+    _logging(verbose)
+    if output not in ("text", "json"):
+        err.print("[red]error:[/red] --output must be 'text' or 'json'")
+        raise typer.Exit(1)
+    try:
+        inv = _inventory(inventory)
+        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+        if not hosts:
+            raise InputError(f"--limit {limit!r} matches no host in the inventory")
+    except ProvisionError as exc:
+        raise _fail(exc) from None
+    found = host_facts.gather_all(
+        hosts, Connector(accept_new_host_keys=accept_new_host_keys), forks
+    )
+    code = 0
+    for name, got in found.items():
+        if isinstance(got, ProvisionError):
+            unreachable = isinstance(got, TransportError)
+            code |= 4 if unreachable else 2
+            kind = "unreachable" if unreachable else "failed"
+            err.print(f"[red]{kind}[/red] {escape(name)}: {escape(str(got))}")
+    if output == "json":
+        doc = {n: asdict(f) for n, f in found.items() if isinstance(f, host_facts.Facts)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        table = Table(box=None, pad_edge=False, highlight=False)
+        columns = (
+            "host",
+            "distribution",
+            "version",
+            "family",
+            "arch",
+            "pkg_mgr",
+            "init",
+            "selinux",
+        )
+        for column in columns:
+            table.add_column(column)
+        for name, f in found.items():
+            if isinstance(f, host_facts.Facts):
+                row = (name, f.distribution, f.distribution_version, f.os_family, f.architecture)
+                table.add_row(*map(escape, (*row, f.pkg_mgr, f.service_mgr, f.selinux)))
+        Console(highlight=False, soft_wrap=True).print(table)
+    if code:
+        raise typer.Exit(code)
+
+
+inventory_app = typer.Typer(
+    help="Show an inventory (-i INV --list), or write one (from-vagrant).",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inventory_app, name="inventory")
+
+
+@inventory_app.callback(invoke_without_command=True)
 def inventory_cmd(
-    inventory: Annotated[Path, typer.Option("-i", "--inventory", help="Inventory file.")],
+    ctx: typer.Context,
+    inventory: Annotated[
+        Path | None, typer.Option("-i", "--inventory", help="Inventory file (YAML or INI).")
+    ] = None,
     list_: Annotated[
         bool, typer.Option("--list", help="Print hosts, groups and variables as JSON (default).")
     ] = False,
     limit: Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern.")] = None,
 ) -> None:
     """Show an inventory as the tool sees it (secrets hidden)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if inventory is None:
+        err.print(
+            "[red]error:[/red] give the inventory to show: provision inventory -i FILE --list"
+        )
+        raise typer.Exit(1)
     try:
         inv = load_inventory(inventory)
         hosts = inv.select(limit) if limit else list(inv.hosts.values())
@@ -233,6 +328,69 @@ def inventory_cmd(
         },
     }
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+@inventory_app.command("from-vagrant")
+def inventory_from_vagrant(
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="Directory of the Vagrantfile.")
+    ] = Path("."),
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Inventory file to write; '-' for stdout.")
+    ] = "inventories/vagrant.yml",
+    via: Annotated[
+        str,
+        typer.Option(
+            "--via",
+            help="forwarded-port: the address and port of `vagrant ssh-config` (127.0.0.1:22xx "
+            "for VirtualBox); private-network: each machine's address in --network.",
+        ),
+    ] = "forwarded-port",
+    network: Annotated[
+        str,
+        typer.Option("--network", help="The private network's range, for --via private-network."),
+    ] = str(vagrant.DEFAULT_NETWORK),
+    limit: Annotated[
+        str | None,
+        typer.Option("--limit", "-l", help="Host pattern over machine names: only these."),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            "--known-hosts",
+            help="The lab's known_hosts file (default: next to the output, NAME.known_hosts).",
+        ),
+    ] = None,
+) -> None:
+    """Write an inventory of the running Vagrant machines (group `lab`).
+
+    Host keys are accepted on first use into a known_hosts file of the lab's
+    own; writing the inventory again forgets the old key of a rebuilt machine.
+    """
+    try:
+        if via not in vagrant.VIA_CHOICES:
+            raise InputError(f"--via must be {' or '.join(vagrant.VIA_CHOICES)}, not {via!r}")
+        try:
+            net = ipaddress.IPv4Network(network, strict=False)
+        except ValueError as exc:
+            raise InputError(f"--network {network!r}: {exc}") from None
+        options = vagrant.Options(
+            directory=directory,
+            output=None if output == "-" else Path(output),
+            via="private-network" if via == "private-network" else "forwarded-port",
+            limit=limit,
+            network=net,
+            known_hosts=known_hosts,
+        )
+        outcome = vagrant.plan(options)
+        vagrant.write(outcome)
+    except ProvisionError as exc:
+        raise _fail(exc) from None
+    for line in outcome.forgotten:
+        err.print(escape(f"{outcome.known_hosts}: {line}"))
+    if outcome.output is None:
+        sys.stdout.write(outcome.inventory)
+    err.print(escape(outcome.summary()))
 
 
 # The exit code of a run, handed to main(): typer's own usage errors also exit 2,

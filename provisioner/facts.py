@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from provisioner.errors import ProbeError
+from provisioner.errors import ProbeError, ProvisionError
+from provisioner.inventory import Host
 from provisioner.templating import is_template, names_used
 from provisioner.transport.base import Connection
 
@@ -168,6 +171,24 @@ def gather(conn: Connection) -> Facts:
         detail = (res.stderr or res.stdout).strip()[-500:] or "no output"
         raise ProbeError(f"could not gather facts (exit {res.exit_code}): {detail}")
     return found
+
+
+def gather_all(
+    hosts: Sequence[Host], connect: Callable[[Host], Connection], forks: int = 10
+) -> dict[str, Facts | ProvisionError]:
+    """Facts of many hosts in parallel; a host that fails has its error instead."""
+
+    def one(host: Host) -> Facts | ProvisionError:
+        conn = connect(host)
+        try:
+            return gather(conn)
+        except ProvisionError as exc:
+            return exc
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(hosts)))) as pool:
+        return dict(zip((h.name for h in hosts), pool.map(one, hosts), strict=True))
 
 
 def _selinux(raw: dict[str, str]) -> str:

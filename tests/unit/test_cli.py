@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from provisioner.facts import DISTRIBUTIONS
+
 ENTRY = "from provisioner.cli import main; main()"
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree's code, not an installed copy
@@ -138,3 +140,23 @@ def sleepers_in(cwd: Path) -> list[int]:
         except OSError:
             continue  # gone meanwhile, or not ours to read
     return found
+
+
+def test_facts_of_a_reachable_and_an_unreachable_host(tmp_path: Path) -> None:
+    inv = tmp_path / "hosts.ini"
+    # port 1 on loopback: nothing listens, the connection is refused at once
+    inv.write_text("here ansible_connection=local\nnowhere ansible_host=127.0.0.1 ansible_port=1\n")
+    proc = provision("facts", "-i", inv, cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr
+    assert "unreachable nowhere" in proc.stderr
+    machine = subprocess.check_output(["uname", "-m"], text=True).strip()
+    [row] = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("here")]
+    os_id = next(
+        ln.split("=", 1)[1].strip().strip('"')
+        for ln in Path("/etc/os-release").read_text().splitlines()
+        if ln.startswith("ID=")
+    )
+    assert row[1] == DISTRIBUTIONS.get(os_id, row[1]) and machine in row
+    doc = json.loads(provision("facts", "-i", inv, "-l", "here", "-o", "json", cwd=tmp_path).stdout)
+    assert doc["here"]["architecture"] == machine
+    assert set(doc) == {"here"}

@@ -166,7 +166,7 @@ VAULT_SECTIONS = [
 
 
 def _vault_task(ident: str, sub: str, enabled: bool) -> RepoModule:
-    return RepoModule.from_dict(
+    module = RepoModule.from_dict(
         {
             "name": ident,
             "file": "CentOS-Base",
@@ -177,6 +177,8 @@ def _vault_task(ident: str, sub: str, enabled: bool) -> RepoModule:
             "enabled": enabled,
         }
     )
+    assert isinstance(module, RepoModule)
+    return module
 
 
 def test_centos7_base_repointed_at_the_vault(repo_dir: Path, tmp_path: Path) -> None:
