@@ -290,5 +290,6 @@ class HostKeyChecker(paramiko.MissingHostKeyPolicy):
         return (
             what + f"known_hosts has {lines}. Someone may be intercepting the connection "
             "(man in the middle), or the host was reinstalled. Refusing to connect. "
-            f"If the change is expected, remove the old key ({fix}) and connect again."
+            f"If the change is expected, remove the old key ({fix}) and connect again "
+            "(for Vagrant machines, `provision inventory from-vagrant` again does that)."
         )
