@@ -19,7 +19,8 @@ def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettin
 
     The host key policy is the inventory's when it names one (`strict`,
     `accept-new`, `off`/false); otherwise `strict`, or `accept-new` with
-    `--accept-new-host-keys`.
+    `--accept-new-host-keys`. An inventory with `host_key_checking: accept-new`
+    and its own `known_hosts` file is checked against that file only.
     """
     spec = host.connection
     policy: HostKeyPolicy = spec.host_key_policy or (
@@ -34,6 +35,9 @@ def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettin
         password=spec.password,
         known_hosts=spec.known_hosts,
         host_key_policy=policy,
+        # An inventory that keeps its own file and accepts new keys (a lab's, as from-vagrant
+        # writes) answers for its hosts' keys alone; see SSHSettings.known_hosts_only.
+        known_hosts_only=spec.host_key_policy == "accept-new" and spec.known_hosts is not None,
     )
 
 

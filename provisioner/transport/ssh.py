@@ -73,6 +73,9 @@ class SSHSettings:
     key_filename: str | None = None
     password: str | None = field(default=None, repr=False)
     known_hosts: str | None = None  # extra known_hosts file (lab); ~/.ssh/known_hosts also read
+    # Read only `known_hosts`: a lab's machines come back on reused addresses (127.0.0.1:2222)
+    # with new keys, which an old line in the user's own file must not veto.
+    known_hosts_only: bool = False
     host_key_policy: Literal["strict", "accept-new", "off"] = "strict"
     connect_timeout: float = 10.0
     ssh_config: str | None = "~/.ssh/config"
@@ -176,7 +179,8 @@ class SSHConnection:
     def _known_hosts(self, ep: Endpoint) -> KnownHosts:
         user_files = list(ep.known_hosts_files) or [DEFAULT_KNOWN_HOSTS]
         read = [*([self.settings.known_hosts] if self.settings.known_hosts else [])]
-        read += user_files + list(GLOBAL_KNOWN_HOSTS)
+        if not (self.settings.known_hosts_only and self.settings.known_hosts):
+            read += user_files + list(GLOBAL_KNOWN_HOSTS)
         return KnownHosts(read, save_to=self.settings.known_hosts or user_files[0])
 
     def _checker(self, ep: Endpoint, label: str) -> HostKeyChecker:

@@ -322,6 +322,24 @@ def test_accept_new_defaults_to_user_known_hosts(connect: Connect, sshd: Sshd, h
     assert stat.S_IMODE((home / ".ssh").stat().st_mode) == 0o700
 
 
+def test_a_labs_own_known_hosts_is_not_vetoed_by_the_users(
+    connect: Connect, sshd: Sshd, home: Path, tmp_path: Path
+) -> None:
+    """A rebuilt VM on a reused 127.0.0.1 port: a stale line in ~/.ssh/known_hosts blocks
+    it, unless the connection answers to the lab's own file alone (from-vagrant's case)."""
+    stale = paramiko.ECDSAKey.generate()
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    user_file = home / ".ssh" / "known_hosts"
+    user_file.write_text(f"[127.0.0.1]:{sshd.port} {stale.get_name()} {stale.get_base64()}\n")
+    lab_file = tmp_path / "lab.known_hosts"
+    with pytest.raises(HostKeyError, match="CHANGED"):
+        connect(known_hosts=str(lab_file), host_key_policy="accept-new").run("true")
+    only = connect(known_hosts=str(lab_file), host_key_policy="accept-new", known_hosts_only=True)
+    assert only.run("true").ok
+    assert lab_file.read_text() == sshd.known_hosts_line()
+    assert stale.get_base64() in user_file.read_text(), "the user's file is left alone"
+
+
 def test_wrong_key_is_an_auth_error(connect: Connect, tmp_path: Path) -> None:
     keygen(tmp_path / "id_other")
     with pytest.raises(AuthError) as exc:

@@ -879,3 +879,18 @@ def test_bad_policy_names_the_choices(tmp_path: Path) -> None:
 def test_host_default_spec_keeps_the_default_policy() -> None:
     assert Host("h").connection.host_key_policy is None
     assert ssh_settings(Host("h")).host_key_policy == "strict"
+
+
+def test_an_accept_new_inventory_with_its_own_file_reads_only_that_file(tmp_path: Path) -> None:
+    from provisioner.connect import ssh_settings
+    from provisioner.inventory import load_inventory
+
+    inv = tmp_path / "v.yml"
+    inv.write_text(
+        "lab:\n  vars: {host_key_checking: accept-new, known_hosts: v.known_hosts}\n"
+        "  hosts:\n    docker01: {host: 127.0.0.1, port: 2222}\n"
+        "other:\n  hosts:\n    web: {host: 10.0.0.5, known_hosts: k}\n"
+    )
+    hosts = load_inventory(inv).hosts
+    assert ssh_settings(hosts["docker01"]).known_hosts_only is True
+    assert ssh_settings(hosts["web"], accept_new_host_keys=True).known_hosts_only is False
