@@ -451,6 +451,8 @@ class HostWorker:
             return self._failed(task, label, str(exc))
         except ProbeError as exc:
             return self._failed(task, label, str(exc))
+        except InputError as exc:  # a template file's own error, found as it is rendered
+            return self._failed(task, label, exc.message)
         if change is None:
             self.result(task, Status.OK, item=label)
             return {"changed": False}

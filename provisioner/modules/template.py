@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner.errors import ModuleArgsError
+from provisioner.errors import ModuleArgsError, TemplateError
 from provisioner.modules import register
 from provisioner.modules._files import read_src
 from provisioner.modules.base import ModuleContext
@@ -30,5 +30,8 @@ class TemplateModule(ContentFileModule[TemplateArgs]):
     def desired(self) -> bytes:
         # Rendered once, when first planned: host variables are known by then.
         if self._rendered is None:
-            self._rendered = self.ctx.render(self._text).encode("utf-8")
+            try:
+                self._rendered = self.ctx.render(self._text).encode("utf-8")
+            except TemplateError as exc:  # name the file whose text failed, not just the task
+                raise TemplateError(f"template {self.args.src}: {exc.message}", exc.where) from None
         return self._rendered

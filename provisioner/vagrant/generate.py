@@ -21,6 +21,7 @@ when anything fails.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -101,7 +102,7 @@ class LeftOut:
     hint: str
 
     def __str__(self) -> str:
-        return f"{self.name} is {self.why}: left out ({self.hint})"
+        return f"{self.name} is {self.why}: left out; {self.hint}"
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,16 @@ class Outcome:
         return "; ".join([line, *map(str, self.left_out)])
 
 
+def _in(directory: Path, command: str) -> str:
+    """`command` as the user can paste it from where they are."""
+    where = os.path.relpath(directory.resolve(), Path.cwd().resolve())
+    if where == ".":
+        return command
+    return (
+        f"(cd {shlex.quote(where if not where.startswith('..') else str(directory))} && {command})"
+    )
+
+
 def plan(
     options: Options,
     *,
@@ -148,7 +159,11 @@ def plan(
     machines = parse_status(run_vagrant(run, ["status", "--machine-readable"], directory))
     machines = _limited(machines, options.limit)
     left_out = [
-        LeftOut(m.name, m.state or "in no known state", f"vagrant up {m.name}")
+        LeftOut(
+            m.name,
+            m.state or "in no known state",
+            "start it: " + _in(directory, f"vagrant up {m.name}"),
+        )
         for m in machines
         if not m.running
     ]
@@ -170,7 +185,7 @@ def plan(
                 LeftOut(
                     machine.name,
                     "reached through a ProxyCommand, which an inventory cannot hold",
-                    f"add `vagrant ssh-config {machine.name}` to ~/.ssh/config",
+                    f"to reach it, add `vagrant ssh-config {machine.name}` to ~/.ssh/config",
                 )
             )
             continue

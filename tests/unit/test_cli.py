@@ -160,3 +160,18 @@ def test_facts_of_a_reachable_and_an_unreachable_host(tmp_path: Path) -> None:
     doc = json.loads(provision("facts", "-i", inv, "-l", "here", "-o", "json", cwd=tmp_path).stdout)
     assert doc["here"]["architecture"] == machine
     assert set(doc) == {"here"}
+
+
+def test_undefined_name_in_a_template_file_fails_the_task_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "motd.j2").write_text("Welcome to {{ clasroom }}\n")
+    book = tmp_path / "p.yml"
+    book.write_text(
+        "- hosts: localhost\n  tasks:\n"
+        f"    - template: {{src: motd.j2, dest: {tmp_path / 'motd'}}}\n"
+        "    - name: after\n      command: 'true'\n"
+    )
+    proc = provision("apply", book, "--check", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "template motd.j2: 'clasroom' is undefined" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "motd").exists()

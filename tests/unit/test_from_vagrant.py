@@ -304,7 +304,8 @@ def no_probe(target: ProbeTarget) -> str:
     raise AssertionError(f"no machine should be asked: {target}")
 
 
-def test_plan_and_write_mixed_states(tmp_path: Path) -> None:
+def test_plan_and_write_mixed_states(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # hints are commands to paste from here
     fake, options = mixed(tmp_path)
     outcome = plan(options, run=fake, probe=no_probe)
     # running machines only are asked for their ssh-config
@@ -314,20 +315,23 @@ def test_plan_and_write_mixed_states(tmp_path: Path) -> None:
     ]
     assert fake.cwds == [options.directory, options.directory]
     assert [str(x) for x in outcome.left_out] == [
-        "docker04 is poweroff: left out (vagrant up docker04)",
-        "docker05 is not_created: left out (vagrant up docker05)",
-        "docker06 is saved: left out (vagrant up docker06)",
+        "docker04 is poweroff: left out; start it: (cd lab && vagrant up docker04)",
+        "docker05 is not_created: left out; start it: (cd lab && vagrant up docker05)",
+        "docker06 is saved: left out; start it: (cd lab && vagrant up docker06)",
     ]
     assert outcome.summary() == (
         f"wrote {options.output}: 3 hosts (docker01, docker-02, docker03); "
-        "docker04 is poweroff: left out (vagrant up docker04); "
-        "docker05 is not_created: left out (vagrant up docker05); "
-        "docker06 is saved: left out (vagrant up docker06)"
+        "docker04 is poweroff: left out; start it: (cd lab && vagrant up docker04); "
+        "docker05 is not_created: left out; start it: (cd lab && vagrant up docker05); "
+        "docker06 is saved: left out; start it: (cd lab && vagrant up docker06)"
     )
     assert options.output is not None and not options.output.exists()  # plan writes nothing
     write(outcome)
     text = options.output.read_text()
-    assert "# Left out:\n#   docker04 is poweroff: left out (vagrant up docker04)\n" in text
+    assert (
+        "# Left out:\n"
+        "#   docker04 is poweroff: left out; start it: (cd lab && vagrant up docker04)\n" in text
+    )
     doc = yaml.safe_load(text)
     lab = doc["all"]["children"]["lab"]
     assert lab["vars"] == {"host_key_checking": "accept-new", "known_hosts": "vagrant.known_hosts"}
@@ -433,7 +437,10 @@ def test_private_network_asks_virtualbox_machines(tmp_path: Path) -> None:
     ]
 
 
-def test_private_network_uses_libvirt_addresses_without_asking(tmp_path: Path) -> None:
+def test_private_network_uses_libvirt_addresses_without_asking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     fake = FakeVagrant("status-libvirt.txt", "ssh-config-libvirt.txt")
     options = Options(
         directory=lab_dir(tmp_path),
@@ -447,7 +454,7 @@ def test_private_network_uses_libvirt_addresses_without_asking(tmp_path: Path) -
         ("docker02", "192.168.121.154", 22, "libvirt"),
     ]
     assert [str(x) for x in outcome.left_out] == [
-        "docker03 is shutoff: left out (vagrant up docker03)"
+        "docker03 is shutoff: left out; start it: (cd lab && vagrant up docker03)"
     ]
 
 
@@ -731,9 +738,9 @@ def test_cli_writes_the_inventory(tmp_path: Path, fake_env: dict[str, str]) -> N
     assert proc.stdout == ""
     assert proc.stderr.strip() == (
         "wrote inventories/vagrant.yml: 3 hosts (docker01, docker-02, docker03); "
-        "docker04 is poweroff: left out (vagrant up docker04); "
-        "docker05 is not_created: left out (vagrant up docker05); "
-        "docker06 is saved: left out (vagrant up docker06)"
+        "docker04 is poweroff: left out; start it: (cd lab && vagrant up docker04); "
+        "docker05 is not_created: left out; start it: (cd lab && vagrant up docker05); "
+        "docker06 is saved: left out; start it: (cd lab && vagrant up docker06)"
     )
     assert [c["argv"] for c in calls(tmp_path)] == [
         ["status", "--machine-readable"],
@@ -761,7 +768,10 @@ def test_cli_limit_reaches_ssh_config_only_for_matches(
     assert [c["argv"] for c in calls(tmp_path)][1] == ["ssh-config", "docker-02"]
     doc = yaml.safe_load(proc.stdout)
     assert list(doc["all"]["children"]["lab"]["hosts"]) == ["docker-02"]
-    assert "#   docker04 is poweroff: left out (vagrant up docker04)" in proc.stdout
+    assert (
+        "#   docker04 is poweroff: left out; start it: (cd lab && vagrant up docker04)"
+        in proc.stdout
+    )
     assert "wrote the inventory to stdout: 1 host (docker-02); docker04 is poweroff" in proc.stderr
     assert not (tmp_path / "inventories").exists()
 

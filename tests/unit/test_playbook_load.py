@@ -26,7 +26,8 @@ def errors_of(path: Path) -> list[str]:
 
 def test_the_docker_playbook_loads_and_validates_against_an_inventory(tmp_path: Path) -> None:
     book = load_playbook(ROOT / "playbooks" / "docker-ce.yml")
-    vault, docker = book.plays
+    vault, docker, checks = book.plays
+    assert [t.module for t in checks.tasks] == ["command", "command"]
     assert vault.name == "Point CentOS 7 at its vault"
     assert vault.loc.file.endswith("playbooks/el7-vault.yml")
     assert [t.module for t in docker.tasks][:5] == [
