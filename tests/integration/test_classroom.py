@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.helpers import PROVISION, REPO, reset_all
 from tests.lab.api import Lab
@@ -31,6 +32,9 @@ MACHINES = {
     "docker03": ("lab03", "el9"),
 }
 INVENTORY = REPO / "inventories" / "vagrant.yml"
+# The guide's place for course variables; here the lab's mirrors, as a school sets its own.
+COURSE_VARS = REPO / "inventories" / "group_vars" / "lab.yml"
+LAB_VARS = ("docker_mirror", "docker_gpg_fingerprint", "el7_vault_mirror")
 KNOWN_HOSTS = REPO / "inventories" / "vagrant.known_hosts"
 STANDIN = Path(__file__).with_name("standin_vagrant.py")
 
@@ -101,14 +105,25 @@ class Classroom:
 
 
 def _clean() -> None:
-    for path in (INVENTORY, KNOWN_HOSTS):
+    for path in (INVENTORY, KNOWN_HOSTS, COURSE_VARS):
         path.unlink(missing_ok=True)
+    if COURSE_VARS.parent.is_dir() and not any(COURSE_VARS.parent.iterdir()):
+        COURSE_VARS.parent.rmdir()
+
+
+def _course_vars(lab: Lab) -> None:
+    """The lab's mirrors and key, where the guide tells a teacher to put the school's."""
+    lab_vars = yaml.safe_load(lab.inventory_path.read_text())["all"]["vars"]
+    COURSE_VARS.parent.mkdir(exist_ok=True)
+    COURSE_VARS.write_text(yaml.safe_dump({k: lab_vars[k] for k in LAB_VARS}))
 
 
 @pytest.fixture(scope="module")
 def classroom(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Classroom]:
     assert len(lab.hosts) >= 3
+    assert not COURSE_VARS.exists(), f"{COURSE_VARS} exists: this test would overwrite it"
     _clean()
+    _course_vars(lab)
     for host, profile in MACHINES.values():
         lab.reset(host, profile=profile)
     yield Classroom(lab, tmp_path_factory.mktemp("classroom"))
