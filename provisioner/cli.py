@@ -49,6 +49,24 @@ ExtraVarsOpt = Annotated[
 ]
 
 
+OutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
+]
+AcceptNewOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-new-host-keys",
+        help="Trust and save keys of hosts never seen before (a changed key is still refused).",
+    ),
+]
+
+
+def _check_output(output: str) -> None:
+    if output not in ("text", "json"):
+        err.print("[red]error:[/red] --output must be 'text' or 'json'")
+        raise typer.Exit(1)
+
+
 def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for value in values or []:
@@ -129,25 +147,15 @@ def apply(
     forks: Annotated[
         int, typer.Option("--forks", "-f", min=1, help="Hosts worked on in parallel.")
     ] = 10,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
-    ] = "text",
-    accept_new_host_keys: Annotated[
-        bool,
-        typer.Option(
-            "--accept-new-host-keys",
-            help="Trust and save keys of hosts never seen before (a changed key is still refused).",
-        ),
-    ] = False,
+    output: OutputOpt = "text",
+    accept_new_host_keys: AcceptNewOpt = False,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
     ] = 0,
 ) -> None:
     """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
     _logging(verbose)
-    if output not in ("text", "json"):
-        err.print("[red]error:[/red] --output must be 'text' or 'json'")
-        raise typer.Exit(1)
+    _check_output(output)
     try:
         book = load_playbook(playbook)
         inv = _inventory(inventory)
@@ -223,28 +231,18 @@ def facts(
     limit: Annotated[
         str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")
     ] = None,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
-    ] = "text",
+    output: OutputOpt = "text",
     forks: Annotated[
         int, typer.Option("--forks", "-f", min=1, help="Hosts asked in parallel.")
     ] = 10,
-    accept_new_host_keys: Annotated[
-        bool,
-        typer.Option(
-            "--accept-new-host-keys",
-            help="Trust and save keys of hosts never seen before (a changed key is still refused).",
-        ),
-    ] = False,
+    accept_new_host_keys: AcceptNewOpt = False,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail (-vvv SSH).")
     ] = 0,
 ) -> None:
     """Show what plays can branch on, per host: distribution, version, package manager, ..."""
     _logging(verbose)
-    if output not in ("text", "json"):
-        err.print("[red]error:[/red] --output must be 'text' or 'json'")
-        raise typer.Exit(1)
+    _check_output(output)
     try:
         inv = _inventory(inventory)
         hosts = inv.select(limit) if limit else list(inv.hosts.values())

@@ -5,7 +5,6 @@ local connection only (`hosts: localhost`, harmless commands)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,22 +12,7 @@ import time
 from pathlib import Path
 
 from provisioner.facts import DISTRIBUTIONS
-
-ENTRY = "from provisioner.cli import main; main()"
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree's code, not an installed copy
-
-
-def provision(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        env=ENV,
-    )
+from tests.unit.run_cli import ENTRY, ENV, provision
 
 
 def test_failed_task_exits_2_and_json_is_the_only_stdout(tmp_path: Path) -> None:

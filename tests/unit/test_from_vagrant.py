@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -34,10 +33,10 @@ from provisioner.vagrant.known_hosts import forget_names
 from provisioner.vagrant.run import Completed
 from provisioner.vagrant.ssh_config import parse_ssh_config
 from provisioner.vagrant.status import parse_status
+from tests.unit.run_cli import provision
 
 DATA = Path(__file__).parent / "data" / "vagrant"
 ROOT = Path(__file__).resolve().parents[2]
-ENTRY = "from provisioner.cli import main; main()"
 KEY_A = "AAAAC3NzaC1lZDI1NTE5AAAAIOldKeyOfTheFirstBuildAAAAAAAAAAAAAAAAAAAA"
 KEY_B = "AAAAC3NzaC1lZDI1NTE5AAAAIOtherHostKeyAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -689,20 +688,6 @@ elif args[:1] == ["ssh-config"]:
 else:
     sys.exit(2)
 """
-
-
-def provision(
-    *args: str | Path, cwd: Path, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-    )
 
 
 @pytest.fixture
