@@ -75,6 +75,7 @@ def ssh_probe(target: ProbeTarget) -> str:
             key_filename=target.ssh_key,
             known_hosts=os.path.join(tmp, "known_hosts"),
             host_key_policy="accept-new",
+            known_hosts_only=True,  # as Vagrant's own ssh: the user's file has no say here
         )
         with SSHConnection(settings) as conn:
             result = conn.run(ADDRESS_SCRIPT, timeout=60)

@@ -1,10 +1,12 @@
 """A stand-in `vagrant` for the classroom test: the lab's hosts play the Vagrant machines.
 
 No VirtualBox here, so this answers the four commands the teacher's guide uses the way
-Vagrant's libvirt provider does (the guest's own address, port 22), from a JSON file
-named by PROVLAB_VAGRANT_MACHINES: {"machines": {"docker01": "10.66.0.11", ...},
-"key": ".../id_ed25519", "known_hosts": ".../known_hosts", "user": "student",
-"stopped": ["docker03"]}. Every call is appended to that file's `.log` sibling.
+Vagrant does, from a JSON file named by PROVLAB_VAGRANT_MACHINES:
+{"machines": {"docker01": "10.66.0.11", ...}, "key": ".../id_ed25519",
+"known_hosts": ".../known_hosts", "user": "student", "stopped": ["docker03"],
+"provider": "libvirt"}. With libvirt, a machine is reached at its own address, port 22;
+with "virtualbox", a machine is [address, port]: a forward on 127.0.0.1, as VirtualBox's
+NAT makes. Every call is appended to that file's `.log` sibling.
 
   vagrant up [--no-provision]        says the machines are up (they are)
   vagrant status --machine-readable  running, or shutoff for "stopped"
@@ -38,13 +40,18 @@ def _log(argv: list[str]) -> None:
         f.write(json.dumps({"cwd": os.getcwd(), "argv": argv}) + "\n")
 
 
-def _ssh_config(name: str, ip: str, cfg: dict[str, Any]) -> str:
-    # Vagrant's templates/commands/ssh_config/config.erb, as libvirt fills it.
+def _where(machine: str | list[Any]) -> tuple[str, int]:
+    return (machine, 22) if isinstance(machine, str) else (str(machine[0]), int(machine[1]))
+
+
+def _ssh_config(name: str, machine: str | list[Any], cfg: dict[str, Any]) -> str:
+    # Vagrant's templates/commands/ssh_config/config.erb, filled as the provider does.
+    host, port = _where(machine)
     return (
         f"Host {name}\n"
-        f"  HostName {ip}\n"
+        f"  HostName {host}\n"
         f"  User {cfg['user']}\n"
-        "  Port 22\n"
+        f"  Port {port}\n"
         "  UserKnownHostsFile /dev/null\n"
         "  StrictHostKeyChecking no\n"
         "  PasswordAuthentication no\n"
@@ -61,7 +68,8 @@ def main(argv: list[str]) -> int:
         print("A Vagrant environment or target machine is required to run this", file=sys.stderr)
         return 1
     cfg = _config()
-    machines: dict[str, str] = cfg["machines"]
+    machines: dict[str, Any] = cfg["machines"]
+    provider = cfg.get("provider", "libvirt")
     stopped = set(cfg.get("stopped", []))
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "up":
@@ -71,9 +79,13 @@ def main(argv: list[str]) -> int:
     if command == "status" and "--machine-readable" in args:
         now = int(time.time())
         for name in machines:
-            state = "shutoff" if name in stopped else "running"
-            print(f"{now},{name},metadata,provider,libvirt")
-            print(f"{now},{name},provider-name,libvirt")
+            state = (
+                ("shutoff" if provider == "libvirt" else "poweroff")
+                if name in stopped
+                else "running"
+            )
+            print(f"{now},{name},metadata,provider,{provider}")
+            print(f"{now},{name},provider-name,{provider}")
             print(f"{now},{name},state,{state}")
         return 0
     if command == "ssh-config":
@@ -88,11 +100,11 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(_ssh_config(name, machines[name], cfg))
         return 0
     if command == "ssh" and len(args) == 3 and args[1] == "-c":
-        ip = machines[args[0]]
+        host, port = _where(machines[args[0]])
         ssh = [
-            "ssh", "-i", cfg["key"], "-o", f"UserKnownHostsFile={cfg['known_hosts']}",
-            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-            f"{cfg['user']}@{ip}", args[2],
+            "ssh", "-i", cfg["key"], "-p", str(port), "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+            f"{cfg['user']}@{host}", args[2],
         ]  # fmt: skip
         return subprocess.run(ssh, check=False).returncode
     print(f"standin vagrant: not supported: {argv}", file=sys.stderr)
