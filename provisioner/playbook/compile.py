@@ -18,7 +18,7 @@ from provisioner.modules import registry
 from provisioner.modules.base import Args, Module, ModuleContext
 from provisioner.modules.controller import CONTROLLER_MODULES
 from provisioner.playbook.schema import PlaySpec, TaskSpec
-from provisioner.templating import Templar
+from provisioner.templating import Templar, is_template
 from provisioner.yamlmarks import load_yaml
 
 NO_ITEM = object()
@@ -72,10 +72,23 @@ def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
     if play.gather_facts is not None:
         return play.gather_facts
     values: list[Any] = [play.vars, play.vars_files, *more]
+    files = list(play.vars_files)  # their contents too: a fact may be named only there
     for task in [*play.tasks, *play.handlers]:
         values += [task.args, task.when, task.loop, task.vars, task.notify]
         values += [task.changed_when, task.failed_when]
+        if task.module == "template" and isinstance(task.args.get("src"), str):
+            files.append(task.args["src"])
+    values += [_text_of(play.base_dir, name) for name in files if not is_template(name)]
     return uses_facts(values)
+
+
+def _text_of(base_dir: Path, name: str) -> str:
+    """A controller file's text, or "" when it cannot be read (its task reports that)."""
+    path = Path(name).expanduser()
+    try:
+        return (path if path.is_absolute() else base_dir / path).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def host_variables(

@@ -11,6 +11,7 @@ from provisioner import facts
 from provisioner.errors import ConnectError
 from provisioner.events import Status
 from provisioner.inventory import Host, load_inventory
+from provisioner.playbook.compile import needs_facts
 from provisioner.playbook.load import load_playbook
 from provisioner.runner import Runner, RunOptions
 from provisioner.transport.base import Result
@@ -180,3 +181,28 @@ def test_garbage_from_the_probe_fails_the_host(tmp_path: Path) -> None:
 def test_validate_accepts_facts_it_cannot_know(tmp_path: Path) -> None:
     inv, book = _setup(tmp_path, BRANCHING)
     assert validate(load_playbook(book), load_inventory(inv), {}) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "task"),
+    [
+        (
+            {"motd.j2": "Welcome to {{ facts.distribution }}\n"},
+            "template: {src: motd.j2, dest: /x}",
+        ),
+        ({"os.yml": "pm: '{{ ansible_pkg_mgr }}'\n"}, "debug: {msg: '{{ pm }}'}"),
+    ],
+    ids=["template-file", "vars-file"],
+)
+def test_a_fact_named_only_in_a_file_is_gathered(
+    tmp_path: Path, files: dict[str, str], task: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    vars_files = "  vars_files: [os.yml]\n" if "os.yml" in files else ""
+    book = tmp_path / "play.yml"
+    book.write_text(f"- hosts: all\n{vars_files}  tasks:\n    - {task}\n")
+    assert needs_facts(load_playbook(book).plays[0])
+    (tmp_path / "plain.j2").write_text("Welcome\n")
+    book.write_text("- hosts: all\n  tasks:\n    - template: {src: plain.j2, dest: /x}\n")
+    assert not needs_facts(load_playbook(book).plays[0])
