@@ -35,13 +35,14 @@ from provisioner.events import (
     TaskResult,
     TaskStarted,
 )
+from provisioner.facts import uses_facts
 from provisioner.inventory import Host, Inventory
 from provisioner.modules.base import Change, Module
 from provisioner.modules.controller import AssertArgs, DebugArgs
 from provisioner.playbook.compile import (
     Prepared,
     host_variables,
-    needs_facts,
+    play_gathers,
     prepare,
     task_templar,
 )
@@ -143,10 +144,11 @@ class Runner:
         if not hosts:
             return
         tasks = self._tasks_to_run(play)
+        gathers = play_gathers(play)  # reads files: once per play, not per host
         workers = max(1, min(self.options.forks, len(hosts)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="host")
         try:
-            futures = [pool.submit(self._run_host, play, host, tasks) for host in hosts]
+            futures = [pool.submit(self._run_host, play, host, tasks, gathers) for host in hosts]
             for future in futures:
                 future.result()
         except KeyboardInterrupt:
@@ -195,10 +197,15 @@ class Runner:
         self._facts[host.name] = found.variables()
         return self._facts[host.name]
 
-    def _run_host(self, play: PlaySpec, host: Host, tasks: list[TaskSpec]) -> None:
+    def _run_host(
+        self, play: PlaySpec, host: Host, tasks: list[TaskSpec], gathers: bool | None
+    ) -> None:
+        """`gathers`: play_gathers(play); None leaves it to the host's variables."""
         registered = self._registered.setdefault(host.name, {})
         facts: dict[str, Any] | None = {}
-        if needs_facts(play, host.vars, self.options.extra_vars):
+        if gathers is None:
+            gathers = uses_facts([host.vars, self.options.extra_vars])
+        if gathers:
             facts = self._gather_facts(host, play)
             if facts is None:
                 return

@@ -69,9 +69,17 @@ MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ans
 def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
     """Whether this play gathers facts: as its `gather_facts` says, else when any of its
     values (or the variables in `more`: inventory, extra vars) names one."""
+    decided = play_gathers(play)
+    return decided if decided is not None else uses_facts(list(more))
+
+
+def play_gathers(play: PlaySpec) -> bool | None:
+    """What the play alone decides: its `gather_facts`, or True when it names a fact
+    itself (its values, vars files, template files); None: up to each host's variables.
+    Reads files, so the runner asks once per play, not once per host."""
     if play.gather_facts is not None:
         return play.gather_facts
-    values: list[Any] = [play.vars, play.vars_files, *more]
+    values: list[Any] = [play.vars, play.vars_files]
     files = list(play.vars_files)  # their contents too: a fact may be named only there
     for task in [*play.tasks, *play.handlers]:
         values += [task.args, task.when, task.loop, task.vars, task.notify]
@@ -79,7 +87,7 @@ def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
         if task.module == "template" and isinstance(task.args.get("src"), str):
             files.append(task.args["src"])
     values += [_text_of(play.base_dir, name) for name in files if not is_template(name)]
-    return uses_facts(values)
+    return True if uses_facts(values) else None
 
 
 def _text_of(base_dir: Path, name: str) -> str:
