@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from typing import Any
 from .config import STATE_FILE
 
 FORMAT = 1
+
+# Hosts are reset in parallel threads; each reset records its new supervisor.
+_SAVE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -48,10 +52,12 @@ class LabState:
     format: int = FORMAT
 
     def save(self, path: Path = STATE_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(tmp, path)
+        with _SAVE_LOCK:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A name of its own, so a save from another process cannot take it away.
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+            os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path = STATE_FILE) -> LabState | None:
