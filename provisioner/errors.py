@@ -87,6 +87,10 @@ class TimeoutError_(TransportError):
     pass
 
 
+class WriteError(TransportError):
+    """A reachable host would not take a file (no space, no permission): the task fails."""
+
+
 class BecomeError(TransportError):
     """sudo refused (wrong or missing password): the host cannot be managed as asked."""
 

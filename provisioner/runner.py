@@ -25,6 +25,7 @@ from provisioner.errors import (
     ProbeError,
     ProvisionError,
     TransportError,
+    WriteError,
 )
 from provisioner.events import (
     Event,
@@ -386,7 +387,7 @@ class HostWorker:
             return self.run_controller(task, unit)
         try:
             return self.run_module(task, unit, unit.module, ahead)
-        except BecomeError as exc:
+        except (BecomeError, WriteError) as exc:  # the host answered: it refused
             self.result(task, Status.FAILED, msg=exc.message, item=label)
             raise HostFailed(task.display_name) from None
         except TransportError as exc:

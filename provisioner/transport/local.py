@@ -8,7 +8,7 @@ import pwd
 import signal
 import subprocess
 
-from provisioner.errors import ConnectError, TimeoutError_, TransportError
+from provisioner.errors import ConnectError, TimeoutError_, WriteError
 from provisioner.transport import sudo
 from provisioner.transport.base import Become, Result
 
@@ -99,7 +99,7 @@ class LocalConnection:
             finally:
                 os.close(fd)
         except OSError as e:
-            raise TransportError(self.host, f"cannot write {path}: {e.strerror or e}") from e
+            raise WriteError(self.host, f"cannot write {path}: {e.strerror or e}") from e
 
     def close(self) -> None:
         """Kill what still runs (an interrupted run), as a closed SSH session would."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import posixpath
 import select
 import shlex
 import socket
@@ -43,6 +44,7 @@ from provisioner.errors import (
     HostKeyError,
     TimeoutError_,
     TransportError,
+    WriteError,
 )
 from provisioner.transport import sudo
 from provisioner.transport.base import Become, Result
@@ -531,11 +533,19 @@ class SSHConnection:
                 f.chmod(mode)
                 f.set_pipelined(True)
                 f.write(data)
+            # paramiko drops the answers to pipelined writes, errors too: a full disk
+            # leaves a short file behind and no exception. The size tells.
+            arrived = sftp.stat(path).st_size
+            if arrived != len(data):
+                self._remove_quietly(sftp, path)
+                raise WriteError(
+                    self.host,
+                    f"cannot write {path} on {self._where}: only {arrived} of {len(data)} "
+                    f"bytes were written (is {posixpath.dirname(path) or '.'} full?)",
+                )
         except OSError as e:
             reason = e.strerror or str(e)
-            raise TransportError(
-                self.host, f"cannot write {path} on {self._where}: {reason}"
-            ) from e
+            raise WriteError(self.host, f"cannot write {path} on {self._where}: {reason}") from e
         except (paramiko.SSHException, EOFError) as e:
             with self._lock:
                 self._sftp = None
@@ -543,14 +553,21 @@ class SSHConnection:
                 raise ConnectError(
                     self.host, f"the connection to {self._where} was lost while writing {path}"
                 ) from e
-            raise TransportError(self.host, f"cannot write {path} on {self._where}: {e}") from e
+            raise WriteError(self.host, f"cannot write {path} on {self._where}: {e}") from e
+
+    @staticmethod
+    def _remove_quietly(sftp: paramiko.SFTPClient, path: str) -> None:
+        try:
+            sftp.remove(path)
+        except (OSError, paramiko.SSHException, EOFError):
+            pass  # the short file is reported; not removing it must not hide that
 
     def _put_with_cat(self, data: bytes, path: str, mode: int) -> None:
         q = shlex.quote(path)
         script = f"umask 077 && exec 3>{q} && chmod {mode:o} {q} && exec cat >&3"
         res = self.run(script, stdin=data)
         if not res.ok:
-            raise TransportError(
+            raise WriteError(
                 self.host,
                 f"cannot write {path} on {self._where}: {res.stderr.strip() or res.exit_code}",
             )

@@ -1,5 +1,5 @@
 """Faults a classroom meets, on real lab hosts: a package manager lock held by
-another process, sshd gone, the repository down. Each fails clearly, names the
+another process, sshd gone, the repository down, /tmp full. Each fails clearly, names the
 host, and a rerun after the fault converges."""
 
 from __future__ import annotations
@@ -69,3 +69,30 @@ def test_unreachable_repository_fails_the_task_with_dnfs_reason(
     assert "Failed to download metadata for repo 'base'" in run.output
     assert not hello_installed(lab, fresh_host)
     assert provision(*args).code == 0
+
+
+def test_full_tmp_fails_the_upload_and_leaves_the_target_alone(
+    tmp_path: Path, lab: Lab, fresh_host: Host
+) -> None:
+    path = tmp_path / "motd.yml"
+    path.write_text(
+        "- hosts: all\n  become: true\n  tasks:\n"
+        "    - name: Write the motd\n"
+        '      copy: {content: "Welcome to the Docker class\\n", dest: /etc/motd}\n'
+    )
+    args = ("apply", "-i", lab.inventory_path, path, "--limit", fresh_host.name)
+    before = lab.ssh(fresh_host, "sha256sum /etc/motd").stdout
+    with faults.tmp_full(lab, fresh_host):
+        run = provision(*args, "-o", "json")
+        leftovers = lab.ssh(fresh_host, "ls -A /tmp").stdout.split()
+    assert run.code == 2, run.output
+    [result] = run.doc["results"]
+    assert result["status"] == "failed"
+    assert "bytes were written (is /tmp full?)" in result["msg"]
+    assert run.doc["hosts"][fresh_host.name]["unreachable"] is False
+    # paramiko once wrote an empty upload without a word, and the copy installed it
+    assert lab.ssh(fresh_host, "sha256sum /etc/motd").stdout == before
+    assert leftovers == [".lab-fault-fill"]
+    again = provision(*args)
+    assert again.code == 0, again.output
+    assert lab.ssh(fresh_host, "cat /etc/motd").stdout == "Welcome to the Docker class\n"

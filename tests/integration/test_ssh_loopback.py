@@ -227,9 +227,9 @@ def test_put_and_mode(connect: Connect, tmp_path: Path) -> None:
 
 
 def test_put_failure(connect: Connect, tmp_path: Path) -> None:
-    from provisioner.errors import TransportError
+    from provisioner.errors import WriteError
 
-    with pytest.raises(TransportError, match="cannot write .*/missing/f"):
+    with pytest.raises(WriteError, match="cannot write .*/missing/f"):
         connect().put(b"x", str(tmp_path / "missing" / "f"))
 
 

@@ -14,6 +14,8 @@
         ...  # dnf: "Waiting for process with pid <pid> to finish."
     with faults.repo_unreachable(lab):
         ...  # dnf: "Failed to download metadata for repo 'base'" (after `dnf clean all`)
+    with faults.tmp_full(lab, "lab01"):
+        ...  # /tmp has no space left: writes there fail with ENOSPC
 
 Each acts from the controller (links, cgroups, nsenter, files of the host's root), never
 over ssh, so it works whatever state the host's sshd is in.
@@ -140,3 +142,19 @@ def repo_unreachable(lab: Lab) -> Iterator[None]:
         yield
     finally:
         lab._restart_http()
+
+
+@contextmanager
+def tmp_full(lab: Lab, host: str | Host) -> Iterator[None]:
+    """/tmp is full for the block: a tiny tmpfs, filled, mounted over it, then unmounted."""
+    fill = (
+        "mount -t tmpfs -o size=64k,mode=1777 lab-fault-full /tmp && "
+        "{ dd if=/dev/zero of=/tmp/.lab-fault-fill bs=4k 2>/dev/null; true; }"
+    )
+    started = lab.nsenter(host, ["sh", "-c", fill])
+    if started.returncode != 0:
+        raise LabError(f"could not fill /tmp on {_name(host)}: {started.stderr.strip()}")
+    try:
+        yield
+    finally:
+        lab.nsenter(host, ["umount", "/tmp"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import ConnectError, MissingDependency
+from provisioner.errors import ConnectError, MissingDependency, WriteError
 from provisioner.events import RunSummary, Status, TaskResult
 from provisioner.inventory import Host, load_inventory
 from provisioner.modules import register
@@ -74,6 +74,7 @@ class ShHost:
         self.host = name
         self.root = root
         self.down = down
+        self.disk_full = False
         self.runs: list[str] = []
         self.closed = 0
 
@@ -94,6 +95,10 @@ class ShHost:
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        if self.down:
+            raise ConnectError(self.host, "connection refused")
+        if self.disk_full:
+            raise WriteError(self.host, f"cannot write {path}: No space left on device")
         Path(path).write_bytes(data)
 
     def close(self) -> None:
@@ -222,6 +227,25 @@ def test_unreachable_host_does_not_stop_others(lab: dict[str, Any]) -> None:
     assert summary.hosts["h2"].unreachable
     assert summary.hosts["h1"].changed == 3
     assert summary.exit_code == 4
+
+
+def test_a_refused_upload_fails_the_task_and_the_host_is_not_unreachable(
+    lab: dict[str, Any],
+) -> None:
+    lab["hosts"]["h2"].disk_full = True
+    dest = lab["dir"] / "motd"
+    body = (
+        "- hosts: all\n  tasks:\n"
+        f"    - name: motd\n      copy: {{content: hi, dest: {dest}}}\n"
+        "    - name: after\n      test_flag: {path: after, value: '1'}\n"
+    )
+    summary = run(lab, play(lab["dir"], body))
+    assert statuses(summary, "h1") == ["motd:changed", "after:changed"]
+    [motd] = [r for r in summary.results if r.host == "h2"]
+    assert motd.status is Status.FAILED
+    assert "No space left on device" in motd.msg
+    assert not summary.hosts["h2"].unreachable
+    assert summary.exit_code == 2
 
 
 def test_handlers_run_once_when_notified(lab: dict[str, Any]) -> None:

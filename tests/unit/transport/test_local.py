@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import TimeoutError_, TransportError
+from provisioner.errors import TimeoutError_, WriteError
 from provisioner.transport.base import Become, Connection, Result
 from provisioner.transport.local import LocalConnection
 
@@ -81,7 +81,7 @@ def test_put_writes_with_mode(conn: LocalConnection, tmp_path: Path) -> None:
 
 
 def test_put_failure_names_the_host(conn: LocalConnection, tmp_path: Path) -> None:
-    with pytest.raises(TransportError, match=r"^ctl: cannot write .*/missing/f"):
+    with pytest.raises(WriteError, match=r"^ctl: cannot write .*/missing/f"):
         conn.put(b"x", str(tmp_path / "missing" / "f"))
 
 
