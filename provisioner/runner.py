@@ -113,10 +113,13 @@ class Runner:
         self._planned: dict[str, list[tuple[str, str]]] = {}  # per host (see HostWorker)
         self._dead: set[str] = set()
         self._started = options.start_at_task is None
+        self._interrupted = False
 
     # -- events -------------------------------------------------------------
     def emit(self, event: Event) -> None:
         with self._lock:
+            if self._interrupted:
+                return  # what workers see after Ctrl-C (connections closed under them) is noise
             if isinstance(event, TaskResult):
                 self.summary.results.append(event)
                 self.summary.hosts.setdefault(event.host, HostStats()).count(event)
@@ -127,6 +130,12 @@ class Runner:
         try:
             for play in self.playbook.plays:
                 self._run_play(play)
+        except KeyboardInterrupt:
+            # Before the connections close: a task cut off by that is not "unreachable",
+            # and the listener must still know it was running.
+            with self._lock:
+                self._interrupted = True
+            raise
         finally:
             for conn in self._connections.values():
                 try:

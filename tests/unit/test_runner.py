@@ -7,8 +7,11 @@ statuses, counts, exit codes, round trips, and the files on the 'host'.
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 
 from provisioner.errors import ConnectError, MissingDependency, WriteError
-from provisioner.events import RunSummary, Status, TaskResult
+from provisioner.events import RunSummary, Status, TaskResult, TaskStarted
 from provisioner.inventory import Host, load_inventory
 from provisioner.modules import register
 from provisioner.modules.base import Args, Change, Module, Op
@@ -246,6 +249,64 @@ def test_a_refused_upload_fails_the_task_and_the_host_is_not_unreachable(
     assert "No space left on device" in motd.msg
     assert not summary.hosts["h2"].unreachable
     assert summary.exit_code == 2
+
+
+class CutOffHost(ShHost):
+    """Ctrl-C arrives while a command runs; closing the connection then cuts the command
+    off, as an SSH session's close would."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        super().__init__(name, root)
+        self.closed_event = threading.Event()
+        self.cut_off = threading.Event()
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        if "long-step" not in script:
+            return super().run(script, become=become, stdin=stdin, timeout=timeout)
+        os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C
+        self.closed_event.wait(10)
+        self.cut_off.set()
+        raise ConnectError(self.host, "the connection was lost")
+
+    def close(self) -> None:
+        super().close()
+        self.closed_event.set()
+
+
+def test_ctrl_c_leaves_the_running_task_running_not_unreachable(lab: dict[str, Any]) -> None:
+    lab["hosts"]["h1"] = host = CutOffHost("h1", lab["dir"] / "h1")
+    body = (
+        "- hosts: h1\n  tasks:\n"
+        "    - name: first\n      test_flag: {path: a, value: '1'}\n"
+        "    - name: long\n      command: echo long-step\n"
+        "    - name: never\n      test_flag: {path: b, value: '2'}\n"
+    )
+    events: list[Any] = []
+    runner = Runner(
+        load_playbook(play(lab["dir"], body)),
+        load_inventory(lab["inventory"]),
+        lambda h: lab["hosts"][h.name],
+        RunOptions(),
+        listener=events.append,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        runner.run()
+    assert host.cut_off.wait(10), "closing the connection did not end the command"
+    for thread in threading.enumerate():  # the worker reports (or not) before it ends
+        if thread.name.startswith("host"):
+            thread.join(10)
+    reported = [(e.task, e.status) for e in events if isinstance(e, TaskResult)]
+    assert reported == [("first", Status.CHANGED)]
+    started = [e.task for e in events if isinstance(e, TaskStarted)]
+    assert started == ["first", "long"]
+    assert not (lab["dir"] / "h1" / "b").exists()
 
 
 def test_handlers_run_once_when_notified(lab: dict[str, Any]) -> None:
