@@ -44,6 +44,7 @@ lint: venv
 	$(VENV)/bin/ruff check provisioner tests
 	$(VENV)/bin/ruff format --check provisioner tests
 	$(VENV)/bin/mypy --strict provisioner tests
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: venv
 	$(VENV)/bin/pytest -m "not lab" -q

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 from provisioner.errors import InventoryError
 from provisioner.inventory import Host, HostKeyPolicy
 from provisioner.transport.base import Connection
-from provisioner.transport.local import LocalConnection, current_user
-from provisioner.transport.ssh import SSHConnection, SSHSettings, resolve_target
-from provisioner.transport.sshconfig import SSHConfigError
+
+if TYPE_CHECKING:
+    from provisioner.transport.ssh import SSHSettings
 
 __all__ = ["Connector", "login_user_of", "ssh_settings"]
+
+# The SSH transport (paramiko) is imported when a host is first reached: commands
+# that reach none (validate, --help) do not pay for it.
 
 
 def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettings:
@@ -22,6 +26,8 @@ def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettin
     `--accept-new-host-keys`. An inventory with `host_key_checking: accept-new`
     and its own `known_hosts` file is checked against that file only.
     """
+    from provisioner.transport.ssh import SSHSettings
+
     spec = host.connection
     policy: HostKeyPolicy = spec.host_key_policy or (
         "accept-new" if accept_new_host_keys else "strict"
@@ -50,7 +56,11 @@ class Connector:
 
     def __call__(self, host: Host) -> Connection:
         if host.connection.connection == "local":
+            from provisioner.transport.local import LocalConnection
+
             return LocalConnection(host.name)
+        from provisioner.transport.ssh import SSHConnection
+
         return SSHConnection(ssh_settings(host, accept_new_host_keys=self.accept_new_host_keys))
 
 
@@ -62,9 +72,14 @@ def login_user_of(host: Host) -> str:
     """
     spec = host.connection
     if spec.connection == "local":
+        from provisioner.transport.local import current_user
+
         return current_user()
     if spec.user:
         return spec.user
+    from provisioner.transport.ssh import resolve_target
+    from provisioner.transport.sshconfig import SSHConfigError
+
     try:
         return resolve_target(ssh_settings(host)).endpoint.user or getpass.getuser()
     except SSHConfigError as exc:

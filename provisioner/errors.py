@@ -101,16 +101,3 @@ class ModuleArgsError(InputError):
 
 class ProbeError(ProvisionError):
     """A probe's output could not be understood, or says the task cannot apply."""
-
-
-class MissingDependency(ProbeError):
-    """The probe found something missing (a unit, a group, a package in no repo).
-
-    In a dry run the runner turns this into 'would change' when an earlier
-    planned change on the same host may provide it; in apply it is a failure.
-    """
-
-    def __init__(self, what: str, change: object = None, detail: str = "") -> None:
-        self.what = what
-        self.change = change  # the plan, were the missing thing there (a modules.base.Change)
-        super().__init__(f"{what} not found" + (f": {detail}" if detail else ""))

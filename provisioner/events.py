@@ -31,6 +31,8 @@ class TaskResult:
     where: str = ""
     stdout: str = ""
     stderr: str = ""
+    would_run: bool = False  # a command whose effect no probe can see: "would run"
+    shows_msg: bool = False  # a controller module (debug, assert): the message is the result
 
     @property
     def would_change(self) -> bool:

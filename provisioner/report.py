@@ -7,6 +7,7 @@ human-readable progress goes to stderr.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from provisioner.events import Event, PlayStarted, RunSummary, Status, TaskResult, TaskStarted
+from provisioner.probes.host import Facts
 
 STYLE = {
     Status.OK: "green",
@@ -28,7 +30,7 @@ def status_word(result: TaskResult) -> str:
     if result.status is Status.FAILED and result.ignored:
         return "failed (ignored)"
     if result.would_change:
-        return "would change" if result.module not in ("command", "shell") else "would run"
+        return "would run" if result.would_run else "would change"
     return result.status.value
 
 
@@ -94,9 +96,7 @@ class TerminalReport:
             if res.diff and (self.diff or res.check):
                 self.print_diff(res.diff)
         if res.msg and (
-            res.status in (Status.FAILED, Status.UNREACHABLE)
-            or self.verbose
-            or res.module in ("debug", "assert")
+            res.status in (Status.FAILED, Status.UNREACHABLE) or self.verbose or res.shows_msg
         ):
             self.console.print(
                 f"      {escape(res.msg)}", style="red" if res.status is Status.FAILED else None
@@ -132,6 +132,25 @@ class TerminalReport:
             )
         self.console.print()
         self.console.print(table)
+
+
+FACT_COLUMNS = ("host", "distribution", "version", "family", "arch", "pkg_mgr", "init", "selinux")
+
+
+def facts_table(console: Console, found: Mapping[str, Facts]) -> None:
+    """`provision facts` as a table: one row per host that answered."""
+    table = Table(box=None, pad_edge=False, highlight=False)
+    for column in FACT_COLUMNS:
+        table.add_column(column)
+    for name, f in found.items():
+        row = (name, f.distribution, f.distribution_version, f.os_family, f.architecture)
+        table.add_row(*map(escape, (*row, f.pkg_mgr, f.service_mgr, f.selinux)))
+    console.print(table)
+
+
+def say_unreached(console: Console, host: str, error: Exception, *, unreachable: bool) -> None:
+    kind = "unreachable" if unreachable else "failed"
+    console.print(f"[red]{kind}[/red] {escape(host)}: {escape(str(error))}")
 
 
 def to_json(summary: RunSummary) -> dict[str, Any]:

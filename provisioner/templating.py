@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -55,6 +55,54 @@ def environment() -> ImmutableSandboxedEnvironment:
 
 def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value
+
+
+class Lazy:
+    """A variable's value computed when a template first uses it (login_user reads
+    ~/.ssh/config: `validate` should not pay for that unless it is used)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self._compute = compute
+        self._done = False
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if not self._done:
+            self._value, self._done = self._compute(), True
+        return self._value
+
+
+# Templates are compiled once per distinct text: a playbook renders the same
+# strings for every host and loop item.
+@lru_cache(maxsize=4096)
+def _template(text: str) -> jinja2.Template:
+    return environment().from_string(text)
+
+
+@lru_cache(maxsize=4096)
+def _expression(text: str) -> Any:
+    return environment().compile_expression(text, undefined_to_none=False)
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a structure of lists and dicts."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in strings_in(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings_in(v)]
+    return []
+
+
+def names_in(text: str) -> frozenset[str]:
+    """The variables a template (or a bare `when` expression) names; none for text
+    that is neither."""
+    source = text if is_template(text) else "{{ (" + text + ") }}"
+    try:
+        return names_used(source)
+    except Exception:  # not an expression: a plain word or sentence
+        return frozenset()
 
 
 class Templar:
@@ -104,11 +152,27 @@ class Templar:
             raise TemplateError(f"variable refers to itself: {chain}")
         self._resolving.append(name)
         try:
-            value = self.render(self.variables[name])
+            raw = self.variables[name]
+            value = self.render(raw.get() if isinstance(raw, Lazy) else raw)
         finally:
             self._resolving.pop()
         self._resolved[name] = value
         return value
+
+    def names_needed(self, value: Any) -> frozenset[str]:
+        """Every variable rendering `value` would read: the names its templates use,
+        and through the variables they name, theirs (defined or not)."""
+        found: set[str] = set()
+        todo = [n for text in strings_in(value) for n in names_in(text)]
+        while todo:
+            name = todo.pop()
+            if name in found:
+                continue
+            found.add(name)
+            raw = self.variables.get(name)
+            if raw is not None and not isinstance(raw, Lazy):
+                todo += [n for text in strings_in(raw) for n in names_in(text)]
+        return frozenset(found)
 
     # -- internals --------------------------------------------------------
     def _render_str(self, text: str, where: Location | None) -> Any:
@@ -123,17 +187,16 @@ class Templar:
         return self._run(text, where, expression_mode=False)
 
     def _run(self, text: str, where: Location | None, *, expression_mode: bool) -> Any:
-        env = environment()
         source = "{{ (" + text + ") }}" if expression_mode else text
         try:
             names = names_used(source)
             context = {n: self.lookup(n) for n in names if n in self.variables}
             if expression_mode:
-                result = env.compile_expression(text, undefined_to_none=False)(**context)
+                result = _expression(text)(**context)
                 if isinstance(result, jinja2.Undefined):
                     result._fail_with_undefined_error()
                 return result
-            return env.from_string(text).render(context)
+            return _template(text).render(context)
         except TemplateError:
             raise
         except jinja2.UndefinedError as exc:

@@ -1,68 +1,90 @@
 """`provision validate`: compile every task for every host, touching no host.
 
-Templates that use a registered result or a fact cannot be rendered before the
-run; they are checked for syntax only.
+Tasks whose templates name a registered result or a fact cannot be prepared
+before the run; their templates are checked for syntax only. `apply` runs the
+HostPlans compiled here, so nothing is prepared twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import ProvisionError
-from provisioner.facts import FACT_NAMES
-from provisioner.inventory import Inventory
-from provisioner.playbook.compile import host_variables, prepare
+from provisioner.inventory import Host, Inventory
+from provisioner.playbook.compile import (
+    HostPlan,
+    PlanKey,
+    compile_host,
+    default_login_user,
+    registered_names,
+    select_hosts,
+)
 from provisioner.playbook.schema import Playbook
-from provisioner.runner import select_hosts
 from provisioner.templating import environment
+
+
+@dataclass
+class Compiled:
+    problems: list[str] = field(default_factory=list)  # 'where: message' lines
+    plans: dict[PlanKey, HostPlan] = field(default_factory=dict)
+
+
+def compile_run(
+    playbook: Playbook,
+    inventory: Inventory | None,
+    extra_vars: Mapping[str, Any],
+    *,
+    login_user: Callable[[Host], str] = default_login_user,
+    limit: str | None = None,
+    check: bool = False,
+) -> Compiled:
+    """The HostPlans of every play × host, and every problem found. A problem that
+    several hosts share is one line naming them all."""
+    out = Compiled()
+    per_host: dict[str, list[str]] = {}  # message → hosts
+    registers = registered_names(playbook)
+    for index, play in enumerate(playbook.plays):
+        for task in [*play.tasks, *play.handlers]:
+            out.problems.extend(_syntax(task.args, str(task.loc)))
+        if inventory is None:
+            continue
+        hosts = select_hosts(inventory, play, limit)
+        if not hosts and limit is None:
+            out.problems.append(
+                f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory"
+            )
+        for host in hosts:
+            try:
+                plan = compile_host(
+                    play, host, extra_vars, login_user=login_user, check=check, registers=registers
+                )
+            except ProvisionError as exc:
+                per_host.setdefault(str(exc), []).append(host.name)
+                continue
+            out.plans[(index, host.name)] = plan
+            for planned in [*plan.tasks, *plan.handlers]:
+                if planned.error is not None:
+                    per_host.setdefault(str(planned.error), []).append(host.name)
+    for message, names in per_host.items():
+        names = list(dict.fromkeys(names))
+        label = "host" if len(names) == 1 else "hosts"
+        out.problems.append(f"{message} ({label} {', '.join(names)})")
+    out.problems = list(dict.fromkeys(out.problems))
+    return out
 
 
 def validate(
     playbook: Playbook,
     inventory: Inventory | None,
     extra_vars: Mapping[str, Any],
-    login_user: str = "root",
+    *,
+    login_user: Callable[[Host], str] = default_login_user,
     limit: str | None = None,
 ) -> list[str]:
-    """Every problem found, as 'where: message' lines (empty: all good). A problem
-    that several hosts share is one line naming them all."""
-    problems: list[str] = []
-    per_host: dict[str, list[str]] = {}  # message → hosts
-    registers = {t.register_as for p in playbook.plays for t in p.tasks if t.register_as}
-    unknown_yet = registers | FACT_NAMES  # only the run knows these
-    for play in playbook.plays:
-        for task in [*play.tasks, *play.handlers]:
-            problems.extend(_syntax(task.args, str(task.loc)))
-        if inventory is None:
-            continue
-        hosts = select_hosts(inventory, play, limit)
-        if not hosts and limit is None:
-            problems.append(f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory")
-        for host in hosts:
-            magic = {
-                "inventory_hostname": host.name,
-                "login_user": login_user,
-                "group_names": list(host.group_names),
-                "ansible_check_mode": True,
-            }
-            try:
-                variables = host_variables(play, play.base_dir, host.vars, magic, extra_vars)
-            except ProvisionError as exc:
-                per_host.setdefault(str(exc), []).append(host.name)
-                continue
-            for task in [*play.tasks, *play.handlers]:
-                try:
-                    prepare(task, variables, {}, extra_vars, play.base_dir)
-                except ProvisionError as exc:
-                    if any(f"'{r}' is undefined" in str(exc) for r in unknown_yet):
-                        continue  # needs a result or a fact that only the run has
-                    per_host.setdefault(str(exc), []).append(host.name)
-    for message, names in per_host.items():
-        names = list(dict.fromkeys(names))
-        label = "host" if len(names) == 1 else "hosts"
-        problems.append(f"{message} ({label} {', '.join(names)})")
-    return list(dict.fromkeys(problems))
+    """Every problem found, as 'where: message' lines (empty: all good)."""
+    return compile_run(playbook, inventory, extra_vars, login_user=login_user, limit=limit).problems
 
 
 def _syntax(value: Any, where: str) -> list[str]:

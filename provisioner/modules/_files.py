@@ -1,9 +1,7 @@
 """Shared pieces of the modules that manage one file's content or attributes.
 
 Content modules (copy, template, lineinfile, yum_repository, get_url) follow
-symlinks like Ansible's lineinfile does: the probe resolves the real path with
-`readlink -f` and the write lands there, so /etc/sysconfig/selinux (a link)
-stays a link.
+symlinks (see `probes.files.FileContent`): the write lands on the real path.
 """
 
 from __future__ import annotations
@@ -12,34 +10,30 @@ import difflib
 import hashlib
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, get_args
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
-from provisioner.modules._sh import (
-    Query,
-    b64_of,
-    facts,
-    op_script,
-    parse_queries,
-    q,
-    query,
-    subshell,
-    unb64,
-    valid_name,
-)
-from provisioner.modules.base import Change, Op
+from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.base import CONVERGED, Blocked, Change, Kind, Op, Plan, Provision
+from provisioner.probes.accounts import GroupEntry, PasswdEntry
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import DIFF_LIMIT, Attrs, ContentState, parent_of
+from provisioner.shell import op_script, q, valid_name
 
-DIFF_LIMIT = 64 * 1024
-"""Files up to this size travel back (base64) in the probe, for the diff."""
+__all__ = ["DIFF_LIMIT", "Attrs", "ContentState", "parent_of"]
 
 DEFAULT_MODE = "0644"
 """Mode of a new file when the task gives none (what umask 022 would give)."""
 
 HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+
+# Where a written file brings a unit or a repository (a dry run reads this).
+UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+REPO_DIR = "/etc/yum.repos.d"
 
 
 # --- argument types ----------------------------------------------------------
@@ -86,171 +80,67 @@ AbsPath = Annotated[str, AfterValidator(_abs_path)]
 Account = Annotated[str | None, AfterValidator(_account)]
 
 
-def parent_of(path: str) -> str:
-    return posixpath.dirname(path.rstrip("/")) or "/"
-
-
 def diff_label(side: str, path: str) -> str:
     return f"{side}{path}" if path.startswith("/") else f"{side}/{path}"
 
 
-# --- probe and state ---------------------------------------------------------
+# --- owner and group: do they exist? -------------------------------------------
 
 
-@dataclass(frozen=True)
-class Attrs:
-    mode: int
-    uid: int
-    gid: int
-    user: str
-    group: str
-    size: int
-
-    @property
-    def mode_str(self) -> str:
-        return f"{self.mode:04o}"
-
-
-def parse_stat(line: str, what: str) -> Attrs:
-    """`stat -c '%a|%u|%g|%U|%G|%s'` output → Attrs."""
-    parts = line.split("|")
-    if len(parts) != 6:
-        raise ProbeError(f"{what}: cannot read stat output {line!r}")
-    try:
-        return Attrs(
-            int(parts[0], 8), int(parts[1]), int(parts[2]), parts[3], parts[4], int(parts[5])
-        )
-    except ValueError:
-        raise ProbeError(f"{what}: cannot read stat output {line!r}") from None
-
-
-STAT_FMT = "'%a|%u|%g|%U|%G|%s'"
-
-Kind = Literal["absent", "file", "directory", "other", "noparent"]
-KINDS: dict[str, Kind] = {k: k for k in get_args(Kind)}
-
-
-@dataclass(frozen=True)
-class ContentState:
-    """A file as a content module sees it (symlinks followed)."""
-
-    path: str
-    real: str
-    kind: Kind
-    attrs: Attrs | None = None
-    digest: str | None = None
-    content: bytes | None = None
-    owner_exists: bool | None = None
-    group_exists: bool | None = None
-
-
-def account_probe(owner: str | None, group: str | None) -> list[str]:
-    """Does the owner/group exist? (A later task may create it: dry runs say so.)"""
-    lines = []
+def account_probes(owner: str | None, group: str | None) -> tuple[Probe[Any], ...]:
+    """Does the owner/group exist? (A later task may create it: dry runs say so.)
+    Numeric ids need no account."""
+    probes: list[Probe[Any]] = []
     if owner is not None and not owner.isdigit():
-        lines.append(f'getent passwd -- {q(owner)} >/dev/null 2>&1; echo "owner_rc=$?"')
+        probes.append(PasswdEntry(owner))
     if group is not None and not group.isdigit():
-        lines.append(f'getent group -- {q(group)} >/dev/null 2>&1; echo "group_rc=$?"')
-    return lines
+        probes.append(GroupEntry(group))
+    return tuple(probes)
 
 
-def content_probe(
-    path: str,
-    *,
-    algo: str = "sha256",
-    limit: int | None = DIFF_LIMIT,
-    owner: str | None = None,
-    group: str | None = None,
-    extra: tuple[str, ...] = (),
-) -> str:
-    """Read-only sh describing the file at `path` (resolved), its digest, and its
-    content when at most `limit` bytes (None: never)."""
-    content = (
-        []
-        if limit is None
-        else [
-            f'    if [ "$(stat -c %s -- "$r")" -le {limit} ]; then',
-            "      " + query("content", 'base64 < "$r"').replace("\n", "\n      "),
-            "    fi",
-        ]
-    )
-    return subshell(
-        f"p={q(path)}",
-        # `&& echo x` keeps a trailing newline of the name through $(…).
-        'r=$(readlink -f -- "$p" && echo x) || r=',
-        "r=${r%x}; r=${r%?}",
-        'if [ -z "$r" ]; then echo kind=noparent',
-        "else",
-        "  printf real=; " + b64_of('"$r"'),
-        '  if [ -d "$r" ]; then echo kind=directory',
-        '  elif [ -f "$r" ]; then',
-        "    echo kind=file",
-        f'    stat -c {STAT_FMT} -- "$r" | sed "s/^/stat=/"',
-        f'    echo "sum=$({algo}sum < "$r" | cut -d " " -f 1)"',
-        *content,
-        '  elif [ -e "$r" ] || [ -L "$r" ]; then echo kind=other',
-        "  else echo kind=absent",
-        "  fi",
-        "fi",
-        *account_probe(owner, group),
-        *extra,
-    )
+@dataclass(frozen=True)
+class Accounts:
+    """Whether the task's owner and group exist (None: not asked, or unknown)."""
+
+    owner: bool | None = None
+    group: bool | None = None
 
 
-def parse_content(stdout: str, path: str, what: str) -> tuple[ContentState, dict[str, Query]]:
-    """Parse `content_probe` output; also returns all queries for extra facts."""
-    queries = parse_queries(stdout)
-    f = facts(queries[""].lines)
-    kind = KINDS.get(f.get("kind", ""))
-    if kind is None:
-        raise ProbeError(f"{what}: cannot understand probe output for {path}: {stdout[:200]!r}")
-    real = unb64(f["real"], what).decode("utf-8", "surrogateescape") if "real" in f else ""
-    attrs = digest = content = None
-    if kind == "file":
-        if "stat" not in f or not f.get("sum"):
-            raise ProbeError(f"{what}: cannot read {path} (permission denied? try become)")
-        attrs = parse_stat(f["stat"], what)
-        digest = f["sum"]
-        cq = queries.get("content")
-        if cq is not None:
-            if cq.rc != 0:
-                raise ProbeError(f"{what}: cannot read {path} (permission denied? try become)")
-            content = unb64("".join(cq.lines), what)
-    return (
-        ContentState(
-            path=path,
-            real=real,
-            kind=kind,
-            attrs=attrs,
-            digest=digest,
-            content=content,
-            owner_exists=_rc_exists(f.get("owner_rc")),
-            group_exists=_rc_exists(f.get("group_rc")),
-        ),
-        queries,
-    )
+def accounts_seen(seen: Seen, owner: str | None, group: str | None) -> Accounts:
+    owner_found = seen(PasswdEntry(owner)).found if owner and not owner.isdigit() else None
+    group_found = seen(GroupEntry(group)).found if group and not group.isdigit() else None
+    return Accounts(owner_found, group_found)
 
 
-def _rc_exists(rc: str | None) -> bool | None:
-    # getent: 0 found, 2 not found; anything else (no getent?) is "unknown".
-    return {"0": True, "2": False}.get(rc or "")
+def missing_account(accounts: Accounts, owner: str | None, group: str | None) -> Blocked | None:
+    if accounts.owner is False and owner is not None:
+        return Blocked(Provision(Kind.USER, owner), f"user {owner}")
+    if accounts.group is False and group is not None:
+        return Blocked(Provision(Kind.GROUP, group), f"group {group}")
+    return None
 
 
-def require_accounts(state: ContentState, owner: str | None, group: str | None) -> None:
-    if state.owner_exists is False and owner is not None:
-        raise MissingDependency(f"user {owner}")
-    if state.group_exists is False and group is not None:
-        raise MissingDependency(f"group {group}")
-
-
-def require_writable(state: ContentState) -> None:
+def not_writable(state: ContentState) -> Blocked | None:
     """A content module writes a regular file into an existing directory."""
     if state.kind == "noparent":
-        raise MissingDependency(f"directory {parent_of(state.path)}")
+        parent = parent_of(state.path)
+        return Blocked(Provision(Kind.PATH, parent), f"directory {parent}")
     if state.kind == "directory":
         raise ProbeError(f"{state.path} is a directory, not a file")
     if state.kind == "other":
         raise ProbeError(f"{state.path} exists and is not a regular file")
+    return None
+
+
+def path_provisions(path: str) -> frozenset[Provision]:
+    """What a file written at `path` brings: the path, and a unit or repositories by place."""
+    found = {Provision(Kind.PATH, path)}
+    parent, base = posixpath.split(path.rstrip("/"))
+    if parent in UNIT_DIRS:
+        found.add(Provision(Kind.UNIT, base))
+    if parent == REPO_DIR and base.endswith(".repo"):
+        found |= {Provision(Kind.REPO), Provision(Kind.PACKAGE)}
+    return frozenset(found)
 
 
 # --- planning ----------------------------------------------------------------
@@ -312,41 +202,46 @@ class WritePlan:
     backup: bool = False
 
 
-def plan_write(
-    state: ContentState,
-    new: bytes,
-    *,
-    mode: str | None,
-    owner: str | None,
-    group: str | None,
-    backup: bool = False,
-) -> Change | None:
-    """Change that makes the file hold `new` with these attributes, or None."""
-    require_writable(state)
-    require_accounts(state, owner, group)
-    target = state.real or state.path
+@dataclass(frozen=True)
+class FileWish:
+    """What a content module wants of its file."""
+
+    content: bytes
+    mode: str | None = None
+    owner: str | None = None
+    group: str | None = None
+    backup: bool = False
+
+
+def plan_write(state: ContentState, accounts: Accounts, wish: FileWish) -> Plan[WritePlan]:
+    """The change that makes the file hold `wish.content` with these attributes."""
+    blocked = not_writable(state) or missing_account(accounts, wish.owner, wish.group)
+    if blocked is not None:
+        return blocked
+    new, target = wish.content, state.real or state.path
     if state.kind == "absent" or state.attrs is None:
         return Change(
-            summary=(f"+ {state.path}",),
-            diff=text_diff(state.path, None, new),
-            payload=WritePlan(target, new, mode or DEFAULT_MODE, owner, group, None, backup),
+            (f"+ {state.path}",),
+            WritePlan(
+                target, new, wish.mode or DEFAULT_MODE, wish.owner, wish.group, None, wish.backup
+            ),
+            text_diff(state.path, None, new),
         )
-    lines, set_mode, set_owner, set_group = attr_changes(state.attrs, mode, owner, group)
+    lines, set_mode, set_owner, set_group = attr_changes(
+        state.attrs, wish.mode, wish.owner, wish.group
+    )
     if state.digest == hashlib.sha256(new).hexdigest():
         if not lines:
-            return None
-        return Change(
-            summary=tuple(lines),
-            payload=WritePlan(target, None, set_mode, set_owner, set_group),
-        )
+            return CONVERGED
+        return Change(tuple(lines), WritePlan(target, None, set_mode, set_owner, set_group))
     diff = text_diff(state.path, state.content, new) if state.content is not None else None
     head = f"~ {state.path}"
     if diff is None:
         head += " (binary content differs)" if not is_text(new) else " (content differs)"
     return Change(
-        summary=(head, *lines),
-        diff=diff,
-        payload=WritePlan(target, new, mode, owner, group, state.attrs, backup),
+        (head, *lines),
+        WritePlan(target, new, wish.mode, wish.owner, wish.group, state.attrs, wish.backup),
+        diff,
     )
 
 
@@ -372,7 +267,7 @@ def attrs_op(
     return Op(op_script(*lines, *chown_lines(q(path), owner, group, link=link)))
 
 
-def install_lines(p: WritePlan, fill: list[str]) -> list[str]:
+def install_lines(p: WritePlan, fill: Sequence[str]) -> list[str]:
     """Atomic replace: a temp file in the target's directory, filled by `fill`
     (which writes "$tmp"), given its mode/owner, then `mv -f` over the target."""
     mode = p.mode or (p.keep.mode_str if p.keep else DEFAULT_MODE)
@@ -410,11 +305,14 @@ def write_ops(p: WritePlan) -> list[Op]:
 # --- controller side ---------------------------------------------------------
 
 
+def src_path(base_dir: Path, src: str) -> Path:
+    path = Path(src).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
 def read_src(base_dir: Path, src: str, module: str) -> bytes:
     """Bytes of a controller file; a missing one is the user's error, not a traceback."""
-    path = Path(src).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
+    path = src_path(base_dir, src)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -423,13 +321,3 @@ def read_src(base_dir: Path, src: str, module: str) -> bytes:
         raise ModuleArgsError(f"{module}: src {path} is a directory, not a file") from None
     except OSError as exc:
         raise ModuleArgsError(f"{module}: cannot read src {path}: {exc.strerror}") from None
-
-
-T = TypeVar("T")
-
-
-def payload_of(change: Change, kind: type[T]) -> T:
-    """The change's payload, checked: a Change from another module is a bug."""
-    if not isinstance(change.payload, kind):
-        raise TypeError(f"expected a {kind.__name__} payload, got {type(change.payload).__name__}")
-    return change.payload

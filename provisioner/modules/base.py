@@ -1,23 +1,39 @@
-"""The module contract: desired state in, four pure steps out.
+"""The module contract: desired state in, pure steps out.
 
-A module never touches a host. The runner sends `probe()` (read-only POSIX sh,
-run with LC_ALL=C, no Python on the target), hands the output to `parse()`,
-asks `plan()` whether anything differs, and only in apply runs the `Op`s from
-`commands()`. The dry run is probe + parse + plan: apply executes the very
-`Change` the dry run printed.
+A module never touches a host. It names the probes it needs (`probes()`,
+read-only POSIX sh, run with LC_ALL=C, no Python on the target); the runner
+sends them, batched with other tasks' probes, and hands their answers to
+`state()`. `plan()` compares that state with the arguments and says one of:
+
+- `CONVERGED`: the host already matches;
+- a `Change`: what differs (for the dry run and --diff) and a typed payload
+  from which `commands()` builds the shell that converges the host;
+- `Blocked`: something this task needs is missing (a unit, a group, a package
+  in no repository); a dry run reports it as would-change when an earlier
+  planned change `provides()` it.
+
+The dry run is probes + state + plan: apply executes the very `Change` the dry
+run printed, then probes again and plans again: anything but `CONVERGED` (or a
+change made only of actions, like a restart) "did not converge".
+
+Everything a module reads on the controller (a `src` file, a rendered
+template) is resolved once, in `build()`, when the task is compiled; the
+constructor and the steps do no I/O.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from provisioner.errors import ModuleArgsError
+from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
 
 
 class Args(BaseModel):
@@ -39,23 +55,105 @@ class Op:
     upload: bytes | None = None
 
 
+# --- what plan() says ----------------------------------------------------------
+
+
+class Converged:
+    """The host already matches: nothing to do."""
+
+    _instance: ClassVar[Converged | None] = None
+
+    def __new__(cls) -> Converged:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "CONVERGED"
+
+
+CONVERGED = Converged()
+
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
+
+
 @dataclass(frozen=True)
-class Change:
+class Change(Generic[P_co]):
     """What differs on the host, for the dry run, and what apply will do.
 
     `summary`: one line per difference, e.g. "+ docker-ce 26.1.4",
     "enabled: no → yes", "groups: +docker". `diff`: a unified diff for file
-    content. `payload`: module-private data that `commands()` needs.
+    content. `payload`: what `commands()` needs, typed by the module.
+    `actions_only`: every line is an action that leaves no trace a probe can
+    see (restart, reload), so planning it again after apply still counts as
+    converged.
     """
 
     summary: tuple[str, ...]
+    payload: P_co
     diff: str | None = None
-    payload: Any = None
+    actions_only: bool = False
+
+
+class Kind(str, Enum):
+    """Kinds of things a task may need and an earlier change may bring."""
+
+    PACKAGE = "package"
+    REPO = "repository"
+    UNIT = "unit"
+    GROUP = "group"
+    USER = "user"
+    PATH = "path"
+
+
+@dataclass(frozen=True)
+class Provision:
+    """A thing of a kind, by name; `name` None: any thing of that kind."""
+
+    kind: Kind
+    name: str | None = None
+
+    def covers(self, need: Provision) -> bool:
+        if self.kind is not need.kind:
+            return False
+        if self.name is None or self.name == need.name:
+            return True
+        # `mkdir -p /a/b` makes /a too.
+        return self.kind is Kind.PATH and need.name is not None and _is_under(self.name, need.name)
+
+
+def _is_under(path: str, ancestor: str) -> bool:
+    return path.startswith(ancestor.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Something the task needs is missing.
+
+    `what` names it for people ("unit docker.service", "directory /etc/docker");
+    `change` is the plan were it there (shown in a dry run), when known.
+    """
+
+    need: Provision
+    what: str
+    detail: str = ""
+    change: Change[Any] | None = None
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} not found" + (f": {self.detail}" if self.detail else "")
+
+
+Plan = Converged | Change[P] | Blocked
+
+
+# --- controller side -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ModuleContext:
-    """What a module may know from the controller side."""
+    """What `build()` may read on the controller, once, when a task is compiled."""
 
     base_dir: Path = field(default_factory=Path.cwd)
     """Directory of the playbook: relative `src` paths resolve here."""
@@ -64,51 +162,130 @@ class ModuleContext:
     """Render Jinja2 template text with the current host's variables."""
 
 
+class Expressions(Protocol):
+    """How a controller module evaluates the task's expressions (`that`, `var`)."""
+
+    def evaluate(self, expression: str | bool) -> Any: ...
+
+    def truthy(self, expression: str | bool) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a controller module decided: failed or not, its message, registered fields."""
+
+    failed: bool
+    msg: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- the module classes ------------------------------------------------------------
+
 A = TypeVar("A", bound=Args)
 S = TypeVar("S")
+M = TypeVar("M", bound="BaseModule[Any]")
 
 
-class Module(ABC, Generic[A, S]):
-    """Subclasses set `name`, `aliases` and `args_model`, and implement the four steps."""
+class BaseModule(ABC, Generic[A]):
+    """What every module declares. Subclasses set `name`, `aliases` and `args_model`."""
 
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     args_model: ClassVar[type[Args]]
 
-    def __init__(self, args: A, ctx: ModuleContext | None = None) -> None:
+    free_form: ClassVar[str | None] = None
+    """The argument a bare string fills (`command: echo hi` → cmd); None: a string is
+    Ansible's `key=value ...` shorthand."""
+
+    runs_on_controller: ClassVar[bool] = False
+    """Nothing is sent to the host (debug, assert): see ControllerModule."""
+
+    unprobeable: ClassVar[bool] = False
+    """Its effect cannot be probed (command, shell): a dry run says "would run", apply
+    does not probe it again, and `changed_when`/`failed_when` judge its outcome."""
+
+    changes_login_groups: ClassVar[bool] = False
+    """A change to the account in its `name` argument changes that account's groups,
+    which a login sees only when it logs in again: the runner reconnects when that
+    account is the login user."""
+
+    def __init__(self, args: A) -> None:
         self.args = args
-        self.ctx = ctx or ModuleContext()
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], ctx: ModuleContext | None = None) -> Module[Any, Any]:
+    def validate_args(cls, raw: Mapping[str, Any]) -> A:
         """Validate raw (templated) arguments; errors name the module and field."""
         try:
-            args = cls.args_model.model_validate(raw)
+            return cls.args_model.model_validate(raw)  # type: ignore[return-value]
         except ValidationError as exc:
             raise ModuleArgsError(format_validation(cls.name, exc)) from None
-        return cls(args, ctx)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls: type[M], raw: Mapping[str, Any], ctx: ModuleContext | None = None) -> M:
+        return cls.build(cls.validate_args(raw), ctx or ModuleContext())
+
+    @classmethod
+    def build(cls: type[M], args: Any, ctx: ModuleContext) -> M:
+        """The module for these arguments, with its controller inputs resolved.
+        Modules that read controller files override this; the rest need nothing."""
+        return cls(args)
+
+    @classmethod
+    def rendered_sources(cls, raw: Mapping[str, Any], base_dir: Path) -> list[str]:
+        """Template text that `build()` will render (a template's src file), so the
+        compiler can see which variables it names before rendering it."""
+        return []
+
+
+class Module(BaseModule[A], Generic[A, S, P]):
+    """A module that works on the host: probes → state → plan → commands."""
 
     @abstractmethod
-    def probe(self) -> str:
-        """Read-only sh whose stdout describes the current state. Must exit 0
-        unless the host cannot be inspected at all."""
+    def probes(self) -> tuple[Probe[Any], ...]:
+        """What to ask the host (read-only), in the order `state()` reads them."""
 
     @abstractmethod
-    def parse(self, stdout: str, exit_code: int) -> S:
-        """Turn the probe's output into a typed state. May raise ProbeError or
-        MissingDependency (a unit, group, ... that does not exist)."""
+    def state(self, seen: Seen) -> S:
+        """The probes' answers (`seen(probe)`) as this module's typed state."""
 
     @abstractmethod
-    def plan(self, current: S) -> Change | None:
-        """None when the host already matches; else what differs."""
+    def plan(self, current: S) -> Plan[P]:
+        """CONVERGED, a Change, or Blocked: see the module docstring."""
 
     @abstractmethod
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[P]) -> list[Op]:
         """The shell that converges the host. Every interpolated value is shlex-quoted."""
 
-    # Tasks whose effect cannot be probed (command, shell) say so: the runner
-    # then does not re-probe them after they run, and reports them as "would run".
-    probe_after_apply: ClassVar[bool] = True
+    def provides(self, change: Change[P]) -> frozenset[Provision]:
+        """What this change brings that later tasks may need (a dry run reads it)."""
+        return frozenset()
+
+    def fields(self, current: S) -> Mapping[str, Any]:
+        """What a `register` of this task holds beside changed/failed/rc/...: the state as
+        the task found it (stat's `stat`), where the module has something to tell."""
+        return {}
+
+    # -- conveniences for one module alone (tests, tools): the runner batches probes ---
+    def probe(self) -> str:
+        """All of this module's probes as one read-only subshell."""
+        return frame([p.command() for p in self.probes()])
+
+    def parse(self, stdout: str, exit_code: int = 0) -> S:
+        """The state from the output of `probe()`."""
+        return self.state(answers_of(self.probes(), stdout, MARK))
+
+
+class ControllerModule(BaseModule[A]):
+    """A module that runs on the controller only (debug, assert): no probe, no host."""
+
+    runs_on_controller: ClassVar[bool] = True
+
+    @abstractmethod
+    def evaluate(self, expressions: Expressions) -> Verdict:
+        """Decide, from the task's rendered arguments and its expressions."""
+
+
+AnyModule = BaseModule[Any]
 
 
 def format_validation(module: str, exc: ValidationError) -> str:

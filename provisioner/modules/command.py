@@ -3,7 +3,7 @@
 `command` runs an argv with no shell: a string `cmd` is split with
 shlex.split and every word re-quoted, so `$HOME`, `;` or `*` reach the
 program literally. `shell` hands the text to `sh -c`. Neither is re-probed
-after it runs (`probe_after_apply = False`): there is nothing to probe.
+after it runs (`unprobeable`): there is nothing to probe.
 """
 
 from __future__ import annotations
@@ -11,14 +11,25 @@ from __future__ import annotations
 import shlex
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import field_validator, model_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._sh import facts, join, op_script, parse_queries, q, q_always, subshell
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
+from provisioner.probes.base import Probe, Seen
+from provisioner.shell import facts, join, op_script, q, q_always, subshell
 
 
 class _GuardArgs(Args):
@@ -68,54 +79,68 @@ class Guards:
     removes_exists: bool | None
 
 
-GA = TypeVar("GA", bound=_GuardArgs)
+@dataclass(frozen=True)
+class GuardProbe(Probe[Guards]):
+    """Do `chdir`, `creates` and `removes` exist? creates/removes are tested after cd,
+    so relative paths mean chdir/PATH."""
 
+    chdir: str | None
+    creates: str | None
+    removes: str | None
 
-class _RunModule(Module[GA, Guards]):
-    probe_after_apply: ClassVar[bool] = False
-
-    def probe(self) -> str:
-        a = self.args
+    def command(self) -> str:
         lines = []
-        if a.chdir is not None:
-            lines.append(f"cd -- {q(a.chdir)} 2>/dev/null && echo chdir=yes || echo chdir=no")
-        # creates/removes are tested after cd, so relative paths mean chdir/PATH.
-        if a.creates is not None:
-            lines.append(
-                f"if [ -e {q(a.creates)} ]; then echo creates=yes; else echo creates=no; fi"
-            )
-        if a.removes is not None:
-            lines.append(
-                f"if [ -e {q(a.removes)} ]; then echo removes=yes; else echo removes=no; fi"
-            )
+        if self.chdir is not None:
+            lines.append(f"cd -- {q(self.chdir)} 2>/dev/null && echo chdir=yes || echo chdir=no")
+        for key, path in (("creates", self.creates), ("removes", self.removes)):
+            if path is not None:
+                lines.append(f"if [ -e {q(path)} ]; then echo {key}=yes; else echo {key}=no; fi")
         return subshell(*lines) if lines else ":"
 
     def parse(self, stdout: str, exit_code: int) -> Guards:
-        f = facts(parse_queries(stdout)[""].lines)
-        a = self.args
+        f = facts(stdout.splitlines())
 
         def flag(key: str, wanted: bool) -> bool | None:
             if not wanted:
                 return None
             if f.get(key) not in ("yes", "no"):
-                raise ProbeError(f"{self.name}: probe did not report '{key}': {stdout[:200]!r}")
+                raise ProbeError(f"probe did not report '{key}': {stdout[:200]!r}")
             return f[key] == "yes"
 
         return Guards(
-            chdir_exists=flag("chdir", a.chdir is not None) is not False,
-            creates_exists=flag("creates", a.creates is not None),
-            removes_exists=flag("removes", a.removes is not None),
+            chdir_exists=flag("chdir", self.chdir is not None) is not False,
+            creates_exists=flag("creates", self.creates is not None),
+            removes_exists=flag("removes", self.removes is not None),
         )
 
-    def plan(self, current: Guards) -> Change | None:
+
+GA = TypeVar("GA", bound=_GuardArgs)
+
+
+class _RunModule(Module[GA, Guards, None]):
+    free_form: ClassVar[str | None] = "cmd"
+    unprobeable: ClassVar[bool] = True
+
+    def _guards(self) -> GuardProbe:
+        a = self.args
+        return GuardProbe(a.chdir, a.creates, a.removes)
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (self._guards(),)
+
+    def state(self, seen: Seen) -> Guards:
+        return seen(self._guards())
+
+    def plan(self, current: Guards) -> Plan[None]:
         if current.creates_exists or current.removes_exists is False:
-            return None
+            return CONVERGED
         if not current.chdir_exists:
-            raise MissingDependency(f"directory {self.args.chdir}")
+            chdir = self.args.chdir or ""
+            return Blocked(Provision(Kind.PATH, chdir), f"directory {chdir}")
         text = self.display()
         if "\n" in text:  # a summary line is one line
             text = text.split("\n", 1)[0] + " …"
-        return Change(summary=(f"run: {text}",))
+        return Change((f"run: {text}",), None)
 
     @abstractmethod
     def display(self) -> str:
@@ -125,9 +150,15 @@ class _RunModule(Module[GA, Guards]):
     def run_line(self) -> str:
         """The sh line that runs it."""
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[None]) -> list[Op]:
         lines = [] if self.args.chdir is None else [f"cd -- {q(self.args.chdir)}"]
         return [Op(op_script(*lines, self.run_line()))]
+
+    def provides(self, change: Change[None]) -> frozenset[Provision]:
+        # A command may do anything; what a dry run leans on is what one is used for
+        # before a package task: making its packages available (yum-config-manager
+        # --add-repo). Not repairing a repository: `yum clean all` repairs none.
+        return frozenset({Provision(Kind.PACKAGE)})
 
 
 @register

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import model_validator
 
@@ -11,17 +10,20 @@ from provisioner.modules import register
 from provisioner.modules._files import (
     AbsPath,
     Account,
-    ContentState,
+    Accounts,
+    FileWish,
     Mode,
     WritePlan,
-    content_probe,
-    parse_content,
-    payload_of,
+    account_probes,
+    accounts_seen,
+    path_provisions,
     plan_write,
     read_src,
     write_ops,
 )
-from provisioner.modules.base import Args, Change, Module, ModuleContext, Op
+from provisioner.modules.base import Args, Change, Module, ModuleContext, Op, Plan, Provision
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import ContentState, FileContent
 
 
 class DestArgs(Args):
@@ -33,30 +35,34 @@ class DestArgs(Args):
 
 
 DA = TypeVar("DA", bound=DestArgs)
+FileView = tuple[ContentState, Accounts]
 
 
-class ContentFileModule(Module[DA, ContentState]):
-    """A file whose whole content the task decides: copy and template."""
+class ContentFileModule(Module[DA, FileView, WritePlan]):
+    """A file whose whole content the task decides (copy, template): `data`, resolved
+    on the controller when the task is compiled."""
 
-    @abstractmethod
-    def desired(self) -> bytes:
-        """The content the file must hold."""
+    def __init__(self, args: DA, data: bytes = b"") -> None:
+        super().__init__(args)
+        self.data = data
 
-    def probe(self) -> str:
+    def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
-        return content_probe(a.dest, owner=a.owner, group=a.group)
+        return (FileContent(a.dest), *account_probes(a.owner, a.group))
 
-    def parse(self, stdout: str, exit_code: int) -> ContentState:
-        return parse_content(stdout, self.args.dest, self.name)[0]
-
-    def plan(self, current: ContentState) -> Change | None:
+    def state(self, seen: Seen) -> FileView:
         a = self.args
-        return plan_write(
-            current, self.desired(), mode=a.mode, owner=a.owner, group=a.group, backup=a.backup
-        )
+        return seen(FileContent(a.dest)), accounts_seen(seen, a.owner, a.group)
 
-    def commands(self, change: Change) -> list[Op]:
-        return write_ops(payload_of(change, WritePlan))
+    def plan(self, current: FileView) -> Plan[WritePlan]:
+        a = self.args
+        return plan_write(*current, FileWish(self.data, a.mode, a.owner, a.group, a.backup))
+
+    def commands(self, change: Change[WritePlan]) -> list[Op]:
+        return write_ops(change.payload)
+
+    def provides(self, change: Change[WritePlan]) -> frozenset[Provision]:
+        return path_provisions(self.args.dest)
 
 
 class CopyArgs(DestArgs):
@@ -75,14 +81,8 @@ class CopyModule(ContentFileModule[CopyArgs]):
     name = "copy"
     args_model = CopyArgs
 
-    def __init__(self, args: CopyArgs, ctx: ModuleContext | None = None) -> None:
-        super().__init__(args, ctx)
-        # Read src now: a missing file is reported when the task is built.
-        self._data = (
-            args.content.encode()
-            if args.content is not None
-            else read_src(self.ctx.base_dir, args.src or "", self.name)
-        )
-
-    def desired(self) -> bytes:
-        return self._data
+    @classmethod
+    def build(cls, args: CopyArgs, ctx: ModuleContext) -> CopyModule:
+        if args.content is not None:
+            return cls(args, args.content.encode())
+        return cls(args, read_src(ctx.base_dir, args.src or "", cls.name))

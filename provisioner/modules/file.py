@@ -1,39 +1,47 @@
 """file: a path's kind (file, directory, link, absent) and its attributes.
 
-`state: file` never creates (as in Ansible): a missing file is a
-MissingDependency("file PATH"), which a dry run may see provided by an
-earlier copy/template task. `touch` creates a missing file but, to stay
-idempotent, does not bump the times of an existing one. file, directory and
-touch follow a symlink at PATH (like chmod/chown do); link and absent act on
-the link itself.
+`state: file` never creates (as in Ansible): a missing file blocks the task
+("file PATH not found"), which a dry run may see provided by an earlier
+copy/template task. `touch` creates a missing file but, to stay idempotent,
+does not bump the times of an existing one. file, directory and touch follow a
+symlink at PATH (like chmod/chown do); link and absent act on the link itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal
 
 from pydantic import model_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules._files import (
-    STAT_FMT,
     AbsPath,
     Account,
-    Attrs,
+    Accounts,
     Mode,
-    account_probe,
+    account_probes,
+    accounts_seen,
     attr_changes,
     chown_lines,
+    missing_account,
     parent_of,
-    parse_stat,
 )
-from provisioner.modules._sh import facts, op_script, parse_queries, q, subshell, unb64
-from provisioner.modules.base import Args, Change, Module, Op
-
-FileKind = Literal["absent", "file", "directory", "other"]
-FILE_KINDS: dict[str, FileKind] = {k: k for k in get_args(FileKind)}
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import PathInfo, PathState
+from provisioner.shell import op_script, q
 
 
 class FileArgs(Args):
@@ -59,18 +67,6 @@ class FileArgs(Args):
 
 
 @dataclass(frozen=True)
-class FileState:
-    is_link: bool
-    kind: FileKind  # what PATH is, symlinks followed ("absent" for a dangling link)
-    attrs: Attrs | None  # of the followed target
-    link_attrs: Attrs | None  # of the link itself
-    target: str | None  # readlink
-    parent_exists: bool
-    owner_exists: bool | None = None
-    group_exists: bool | None = None
-
-
-@dataclass(frozen=True)
 class FilePlan:
     action: Literal["none", "mkdir", "touch", "link", "remove"]
     mode: str | None
@@ -78,110 +74,83 @@ class FilePlan:
     group: str | None
 
 
+FileView = tuple[PathState, Accounts]
+
+
 @register
-class FileModule(Module[FileArgs, FileState]):
+class FileModule(Module[FileArgs, FileView, FilePlan]):
     name = "file"
     args_model = FileArgs
 
-    def probe(self) -> str:
+    def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
-        return subshell(
-            f"p={q(a.path)}",
-            'if [ -L "$p" ]; then',
-            "  echo link=yes",
-            f'  stat -c {STAT_FMT} -- "$p" | sed "s/^/lstat=/"',
-            # readlink's newline is part of the base64; parse drops it.
-            '  printf target=; readlink -- "$p" | base64 | tr -d "\\n"; echo',
-            "else echo link=no",
-            "fi",
-            'if [ -d "$p" ]; then echo kind=directory',
-            'elif [ -f "$p" ]; then echo kind=file',
-            'elif [ -e "$p" ]; then echo kind=other',
-            "else echo kind=absent",
-            "fi",
-            f'if [ -e "$p" ]; then stat -L -c {STAT_FMT} -- "$p" | sed "s/^/stat=/"; fi',
-            f"if [ -d {q(parent_of(a.path))} ]; then echo parent=yes; else echo parent=no; fi",
-            *account_probe(a.owner, a.group),
-        )
+        return (PathInfo(a.path), *account_probes(a.owner, a.group))
 
-    def parse(self, stdout: str, exit_code: int) -> FileState:
-        f = facts(parse_queries(stdout)[""].lines)
-        kind = FILE_KINDS.get(f.get("kind", ""))
-        if kind is None or f.get("link") not in ("yes", "no"):
-            what = f"file: cannot understand probe output for {self.args.path}"
-            raise ProbeError(f"{what}: {stdout[:200]!r}")
-        target = None
-        if "target" in f:
-            raw = unb64(f["target"], "file").decode("utf-8", "surrogateescape")
-            target = raw[:-1] if raw.endswith("\n") else raw
-        return FileState(
-            is_link=f["link"] == "yes",
-            kind=kind,
-            attrs=parse_stat(f["stat"], "file") if "stat" in f else None,
-            link_attrs=parse_stat(f["lstat"], "file") if "lstat" in f else None,
-            target=target,
-            parent_exists=f.get("parent") == "yes",
-            owner_exists={"0": True, "2": False}.get(f.get("owner_rc", "")),
-            group_exists={"0": True, "2": False}.get(f.get("group_rc", "")),
-        )
-
-    def plan(self, current: FileState) -> Change | None:
+    def state(self, seen: Seen) -> FileView:
         a = self.args
+        return seen(PathInfo(a.path)), accounts_seen(seen, a.owner, a.group)
+
+    def plan(self, current: FileView) -> Plan[FilePlan]:
+        a = self.args
+        here, accounts = current
         path, state = a.path, a.state
         if state == "absent":
-            if not current.is_link and current.kind == "absent":
-                return None
-            return Change((f"- {path}",), payload=FilePlan("remove", None, None, None))
-        if current.owner_exists is False and a.owner is not None:
-            raise MissingDependency(f"user {a.owner}")
-        if current.group_exists is False and a.group is not None:
-            raise MissingDependency(f"group {a.group}")
+            if not here.is_link and here.kind == "absent":
+                return CONVERGED
+            return Change((f"- {path}",), FilePlan("remove", None, None, None))
+        blocked = missing_account(accounts, a.owner, a.group)
+        if blocked is not None:
+            return blocked
         if state == "link":
-            return self._plan_link(current)
-        if current.kind == "absent":
-            if state == "file":
-                raise MissingDependency(f"file {path}")
-            if state == "touch" and not current.parent_exists:
-                raise MissingDependency(f"directory {parent_of(path)}")
-            action: Literal["mkdir", "touch"] = "mkdir" if state == "directory" else "touch"
-            head = f"+ {path}/" if state == "directory" else f"+ {path}"
-            return Change((head,), payload=FilePlan(action, a.mode, a.owner, a.group))
+            return self._plan_link(here)
+        if here.kind == "absent":
+            return self._plan_create(here)
         want = "directory" if state == "directory" else "file"
-        if current.kind != want and not (state == "touch" and current.kind == "directory"):
-            raise ProbeError(f"{path} is a {_kind_name(current.kind)}, not a {want}")
-        if current.attrs is None:
+        if here.kind != want and not (state == "touch" and here.kind == "directory"):
+            raise ProbeError(f"{path} is a {_kind_name(here.kind)}, not a {want}")
+        if here.attrs is None:
             raise ProbeError(f"file: no stat output for {path}")
-        lines, mode, owner, group = attr_changes(current.attrs, a.mode, a.owner, a.group)
+        lines, mode, owner, group = attr_changes(here.attrs, a.mode, a.owner, a.group)
         if not lines:
-            return None
-        return Change(tuple(lines), payload=FilePlan("none", mode, owner, group))
+            return CONVERGED
+        return Change(tuple(lines), FilePlan("none", mode, owner, group))
 
-    def _plan_link(self, current: FileState) -> Change | None:
+    def _plan_create(self, here: PathState) -> Plan[FilePlan]:
+        a = self.args
+        if a.state == "file":
+            return Blocked(Provision(Kind.PATH, a.path), f"file {a.path}")
+        if a.state == "touch" and not here.parent_exists:
+            parent = parent_of(a.path)
+            return Blocked(Provision(Kind.PATH, parent), f"directory {parent}")
+        action: Literal["mkdir", "touch"] = "mkdir" if a.state == "directory" else "touch"
+        head = f"+ {a.path}/" if a.state == "directory" else f"+ {a.path}"
+        return Change((head,), FilePlan(action, a.mode, a.owner, a.group))
+
+    def _plan_link(self, here: PathState) -> Plan[FilePlan]:
         a = self.args
         src = a.src or ""
-        if current.is_link and current.target == src:
-            attrs = current.link_attrs
+        if here.is_link and here.target == src:
+            attrs = here.link_attrs
             if attrs is None:
                 raise ProbeError(f"file: no stat output for link {a.path}")
             lines, _, owner, group = attr_changes(attrs, None, a.owner, a.group)
             if not lines:
-                return None
-            return Change(tuple(lines), payload=FilePlan("none", None, owner, group))
-        if current.is_link:
-            head = f"link: {a.path} -> {current.target} → {src}"
-        elif current.kind != "absent":
+                return CONVERGED
+            return Change(tuple(lines), FilePlan("none", None, owner, group))
+        if here.is_link:
+            head = f"link: {a.path} -> {here.target} → {src}"
+        elif here.kind != "absent":
             # As Ansible without force: never replace a real file by a link.
-            raise ProbeError(f"{a.path} is a {_kind_name(current.kind)}, not a link")
-        elif not current.parent_exists:
-            raise MissingDependency(f"directory {parent_of(a.path)}")
+            raise ProbeError(f"{a.path} is a {_kind_name(here.kind)}, not a link")
+        elif not here.parent_exists:
+            parent = parent_of(a.path)
+            return Blocked(Provision(Kind.PATH, parent), f"directory {parent}")
         else:
             head = f"+ {a.path} -> {src}"
-        return Change((head,), payload=FilePlan("link", None, a.owner, a.group))
+        return Change((head,), FilePlan("link", None, a.owner, a.group))
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[FilePlan]) -> list[Op]:
         p = change.payload
-        if not isinstance(p, FilePlan):
-            raise TypeError("file: foreign payload")
         path = q(self.args.path)
         link = self.args.state == "link"
         lines: list[str] = []
@@ -198,6 +167,11 @@ class FileModule(Module[FileArgs, FileState]):
             lines.append(f"chmod {p.mode} -- {path}")
         lines += chown_lines(path, p.owner, p.group, link=link)
         return [Op(op_script(*lines))]
+
+    def provides(self, change: Change[FilePlan]) -> frozenset[Provision]:
+        if change.payload.action in ("mkdir", "touch", "link"):
+            return frozenset({Provision(Kind.PATH, self.args.path)})
+        return frozenset()
 
 
 def _kind_name(kind: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import field_validator
 
@@ -21,19 +22,22 @@ from provisioner.modules._files import (
     HASHES,
     AbsPath,
     Account,
-    ContentState,
+    Accounts,
     Mode,
     WritePlan,
+    account_probes,
+    accounts_seen,
     attr_changes,
     attrs_op,
-    content_probe,
     install_lines,
-    parse_content,
-    require_accounts,
-    require_writable,
+    missing_account,
+    not_writable,
+    path_provisions,
 )
-from provisioner.modules._sh import facts, op_script, q
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import CONVERGED, Args, Change, Module, Op, Plan, Provision
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import ContentState, FileContent
+from provisioner.shell import facts, op_script, q
 
 HEX_LEN = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 CURL_ERRORS = {
@@ -99,8 +103,37 @@ def fetch(url: str, to: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class RemoteDigest(Probe[str | None]):
+    """What a download would bring, hashed on the fly with nothing written; asked only
+    when `dest` exists (a missing file is downloaded anyway)."""
+
+    url: str
+    dest: str
+    algo: str
+
+    def command(self) -> str:
+        # POSIX has no pipefail: the fetch's exit code travels out on fd 3.
+        get = f'{{ {fetch(self.url, None)}; echo "fetch_rc=$?" >&3; }}'
+        return (
+            f"if [ -f {q(self.dest)} ]; then {{ {get}"
+            f" | {self.algo}sum | cut -d ' ' -f 1 | sed 's/^/remote=/'; }} 3>&1; fi"
+        )
+
+    def parse(self, stdout: str, exit_code: int) -> str | None:
+        f = facts(stdout.splitlines())
+        if "fetch_rc" not in f:
+            return None
+        rc = int(f["fetch_rc"]) if f["fetch_rc"].isdigit() else -1
+        if rc != 0:
+            why = CURL_ERRORS.get(rc, f"exit {rc}")
+            raise ProbeError(f"get_url: cannot fetch {self.url}: {why}")
+        return f.get("remote")
+
+
+@dataclass(frozen=True)
 class UrlState:
     file: ContentState
+    accounts: Accounts
     remote: str | None = None  # digest of what the URL serves now (force only)
 
 
@@ -111,42 +144,44 @@ class GetPlan:
 
 
 @register
-class GetUrlModule(Module[GetUrlArgs, UrlState]):
+class GetUrlModule(Module[GetUrlArgs, UrlState, GetPlan]):
     name = "get_url"
     args_model = GetUrlArgs
 
-    def probe(self) -> str:
+    def _file(self) -> FileContent:
+        return FileContent(self.args.dest, algo=self.args.algo, limit=None)
+
+    def _remote(self) -> RemoteDigest | None:
         a = self.args
-        extra: tuple[str, ...] = ()
-        if a.force and a.checksum is None:
-            # What would a download bring? Hashed on the fly; nothing is written.
-            extra = (
-                f'if [ -f "$r" ]; then {{ {{ {fetch(a.url, None)}; echo "fetch_rc=$?" >&3; }}'
-                f" | {a.algo}sum | cut -d ' ' -f 1 | sed 's/^/remote=/'; }} 3>&1; fi",
-            )
-        return content_probe(
-            a.dest, algo=a.algo, limit=None, owner=a.owner, group=a.group, extra=extra
+        return RemoteDigest(a.url, a.dest, a.algo) if a.force and a.checksum is None else None
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        a = self.args
+        remote = self._remote()
+        return (
+            self._file(),
+            *account_probes(a.owner, a.group),
+            *((remote,) if remote is not None else ()),
         )
 
-    def parse(self, stdout: str, exit_code: int) -> UrlState:
-        state, queries = parse_content(stdout, self.args.dest, self.name)
-        f = facts(queries[""].lines)
-        if "fetch_rc" not in f:
-            return UrlState(state)
-        rc = int(f["fetch_rc"]) if f["fetch_rc"].isdigit() else -1
-        if rc != 0:
-            why = CURL_ERRORS.get(rc, f"exit {rc}")
-            raise ProbeError(f"get_url: cannot fetch {self.args.url}: {why}")
-        return UrlState(state, f.get("remote"))
+    def state(self, seen: Seen) -> UrlState:
+        a = self.args
+        remote = self._remote()
+        return UrlState(
+            seen(self._file()),
+            accounts_seen(seen, a.owner, a.group),
+            seen(remote) if remote is not None else None,
+        )
 
-    def plan(self, current: UrlState) -> Change | None:
+    def plan(self, current: UrlState) -> Plan[GetPlan]:
         a, cur = self.args, current.file
-        require_writable(cur)
-        require_accounts(cur, a.owner, a.group)
+        blocked = not_writable(cur) or missing_account(current.accounts, a.owner, a.group)
+        if blocked is not None:
+            return blocked
         target = cur.real or cur.path
         if cur.kind == "absent" or cur.attrs is None:
             write = WritePlan(target, None, a.mode or DEFAULT_MODE, a.owner, a.group)
-            return Change((f"+ {a.dest}",), payload=GetPlan(True, write))
+            return Change((f"+ {a.dest}",), GetPlan(True, write))
         lines, mode, owner, group = attr_changes(cur.attrs, a.mode, a.owner, a.group)
         stale = ""
         if a.digest is not None and cur.digest != a.digest:
@@ -155,17 +190,13 @@ class GetUrlModule(Module[GetUrlArgs, UrlState]):
             stale = "remote content differs"
         if stale:
             write = WritePlan(target, None, a.mode, a.owner, a.group, cur.attrs)
-            return Change((f"~ {a.dest} ({stale})", *lines), payload=GetPlan(True, write))
+            return Change((f"~ {a.dest} ({stale})", *lines), GetPlan(True, write))
         if not lines:
-            return None
-        return Change(
-            tuple(lines), payload=GetPlan(False, WritePlan(target, None, mode, owner, group))
-        )
+            return CONVERGED
+        return Change(tuple(lines), GetPlan(False, WritePlan(target, None, mode, owner, group)))
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[GetPlan]) -> list[Op]:
         p = change.payload
-        if not isinstance(p, GetPlan):
-            raise TypeError("get_url: foreign payload")
         w = p.write
         if not p.download:
             return [attrs_op(w.path, w.mode, w.owner, w.group)]
@@ -181,6 +212,9 @@ class GetUrlModule(Module[GetUrlArgs, UrlState]):
                 "fi",
             ]
         return [Op(op_script(*install_lines(w, fill)))]
+
+    def provides(self, change: Change[GetPlan]) -> frozenset[Provision]:
+        return path_provisions(self.args.dest)
 
 
 def _dq(text: str) -> str:

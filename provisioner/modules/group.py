@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._sh import (
-    join,
-    need,
-    op_script,
-    parse_queries,
-    query,
-    subshell,
-    valid_name,
-)
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import CONVERGED, Args, Change, Kind, Module, Op, Plan, Provision
+from provisioner.probes.accounts import GroupEntry, GroupInfo
+from provisioner.probes.base import Probe, Seen
+from provisioner.shell import join, op_script, valid_name
 
 # ':' and ',' separate fields in /etc/group and in `usermod -G`; whitespace
 # separates names in `id -nG`.
 GROUP_FORBID = ":,\n\t\r "
+
+GroupAction = Literal["add", "mod", "del"]
 
 
 class GroupArgs(Args):
@@ -37,48 +32,32 @@ class GroupArgs(Args):
         return valid_name(value, "group name", forbid=GROUP_FORBID)
 
 
-@dataclass(frozen=True)
-class GroupState:
-    exists: bool
-    gid: int | None = None
-
-
-def parse_getent_group(lines: tuple[str, ...], rc: int | None, name: str) -> GroupState:
-    """`getent group NAME`: rc 2 means no such group."""
-    if rc == 2:
-        return GroupState(False)
-    if rc != 0 or not lines:
-        raise ProbeError(f"getent group {name} failed (exit {rc})")
-    fields = lines[0].split(":")
-    if len(fields) != 4 or fields[0] != name or not fields[2].isdigit():
-        raise ProbeError(f"cannot read getent group output {lines[0]!r}")
-    return GroupState(True, int(fields[2]))
-
-
 @register
-class GroupModule(Module[GroupArgs, GroupState]):
+class GroupModule(Module[GroupArgs, GroupInfo, GroupAction]):
     name = "group"
     args_model = GroupArgs
 
-    def probe(self) -> str:
-        return subshell(query("group", join(["getent", "group", "--", self.args.name])))
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (GroupEntry(self.args.name),)
 
-    def parse(self, stdout: str, exit_code: int) -> GroupState:
-        qr = need(parse_queries(stdout), "group", "group")
-        return parse_getent_group(qr.lines, qr.rc, self.args.name)
+    def state(self, seen: Seen) -> GroupInfo:
+        found = seen(GroupEntry(self.args.name))
+        if found.found is None:
+            raise ProbeError(f"getent group {self.args.name} failed (exit {found.rc})")
+        return found
 
-    def plan(self, current: GroupState) -> Change | None:
+    def plan(self, current: GroupInfo) -> Plan[GroupAction]:
         a = self.args
         if a.state == "absent":
-            return Change((f"- group {a.name}",), payload="del") if current.exists else None
-        if not current.exists:
+            return Change((f"- group {a.name}",), "del") if current.found else CONVERGED
+        if not current.found:
             extra = f" (gid {a.gid})" if a.gid is not None else ""
-            return Change((f"+ group {a.name}{extra}",), payload="add")
+            return Change((f"+ group {a.name}{extra}",), "add")
         if a.gid is not None and current.gid != a.gid:
-            return Change((f"gid: {current.gid} → {a.gid}",), payload="mod")
-        return None
+            return Change((f"gid: {current.gid} → {a.gid}",), "mod")
+        return CONVERGED
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[GroupAction]) -> list[Op]:
         a = self.args
         if change.payload == "del":
             argv = ["groupdel", "--", a.name]
@@ -88,3 +67,10 @@ class GroupModule(Module[GroupArgs, GroupState]):
             argv = ["groupadd", *(["-r"] if a.system else [])]
             argv += [*(["-g", str(a.gid)] if a.gid is not None else []), "--", a.name]
         return [Op(op_script(join(argv)))]
+
+    def provides(self, change: Change[GroupAction]) -> frozenset[Provision]:
+        return (
+            frozenset({Provision(Kind.GROUP, self.args.name)})
+            if change.payload == "add"
+            else frozenset()
+        )

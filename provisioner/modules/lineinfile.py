@@ -9,25 +9,38 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules._files import (
     AbsPath,
     Account,
-    ContentState,
+    FileWish,
     Mode,
     WritePlan,
-    content_probe,
-    parse_content,
-    payload_of,
+    account_probes,
+    accounts_seen,
+    path_provisions,
     plan_write,
     write_ops,
 )
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
+from provisioner.modules.copy import FileView
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import FileContent
 
 LIMIT = 8 * 1024 * 1024
 """Larger files are refused: the whole file travels in the probe."""
@@ -118,41 +131,44 @@ def edit(text: str, a: LineinfileArgs) -> tuple[str, str]:
 
 
 @register
-class LineinfileModule(Module[LineinfileArgs, ContentState]):
+class LineinfileModule(Module[LineinfileArgs, FileView, WritePlan]):
     name = "lineinfile"
     args_model = LineinfileArgs
 
-    def probe(self) -> str:
+    def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
-        return content_probe(a.path, limit=LIMIT, owner=a.owner, group=a.group)
+        return (FileContent(a.path, limit=LIMIT), *account_probes(a.owner, a.group))
 
-    def parse(self, stdout: str, exit_code: int) -> ContentState:
-        state = parse_content(stdout, self.args.path, self.name)[0]
-        if state.kind == "file" and state.content is None:
-            raise ProbeError(f"lineinfile: {self.args.path} is larger than {LIMIT} bytes")
-        return state
-
-    def plan(self, current: ContentState) -> Change | None:
+    def state(self, seen: Seen) -> FileView:
         a = self.args
-        if current.kind in ("absent", "noparent"):
+        file = seen(FileContent(a.path, limit=LIMIT))
+        if file.kind == "file" and file.content is None:
+            raise ProbeError(f"lineinfile: {a.path} is larger than {LIMIT} bytes")
+        return file, accounts_seen(seen, a.owner, a.group)
+
+    def plan(self, current: FileView) -> Plan[WritePlan]:
+        a = self.args
+        file, accounts = current
+        if file.kind in ("absent", "noparent"):
             if a.state == "absent":
-                return None
+                return CONVERGED
             if not a.create:
-                raise MissingDependency(f"file {a.path}")
+                return Blocked(Provision(Kind.PATH, a.path), f"file {a.path}")
             text, what = edit("", a)  # plan_write reports a missing directory
         else:
-            old = current.content or b""
+            old = file.content or b""
             text, what = edit(old.decode("utf-8", "surrogateescape"), a)
         new = text.encode("utf-8", "surrogateescape")
-        change = plan_write(
-            current, new, mode=a.mode, owner=a.owner, group=a.group, backup=a.backup
-        )
-        if change is None or not what or current.kind == "absent":
-            return change
-        head, *rest = change.summary
+        planned = plan_write(file, accounts, FileWish(new, a.mode, a.owner, a.group, a.backup))
+        if not isinstance(planned, Change) or not what or file.kind == "absent":
+            return planned
+        head, *rest = planned.summary
         if head.startswith("~ "):
             head = f"~ {a.path} ({what})"
-        return dataclasses.replace(change, summary=(head, *rest))
+        return dataclasses.replace(planned, summary=(head, *rest))
 
-    def commands(self, change: Change) -> list[Op]:
-        return write_ops(payload_of(change, WritePlan))
+    def commands(self, change: Change[WritePlan]) -> list[Op]:
+        return write_ops(change.payload)
+
+    def provides(self, change: Change[WritePlan]) -> frozenset[Provision]:
+        return path_provisions(self.args.path)

@@ -18,42 +18,42 @@ yum/dnf/rpm lock held by another process, then fails naming it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from provisioner.errors import MissingDependency, ProbeError
 from provisioner.modules import register
-from provisioner.modules._sh import (
-    Query,
-    comma_list,
-    facts,
-    join,
-    need,
-    op_script,
-    parse_queries,
-    q,
-    query,
-    subshell,
-    valid_name,
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
 )
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.rpm import (
+    Availability,
+    CheckUpdate,
+    Installed,
+    Manager,
+    PackageManager,
+    RepoListing,
+    RpmQuery,
+    lock_wait,
+    parse_check_update,
+)
+from provisioner.shell import comma_list, join, op_script, valid_name
 
-QF = r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"
+__all__ = ["PackageArgs", "PackageModule", "Spec", "lock_wait", "parse_check_update", "split_spec"]
+
 EVR_RE = re.compile(r"(?:(\d+):)?(\d[\w.+~^]*)(?:-(\d[\w.+~^]*))?")
-# yum/dnf could not read a repository (dead mirror, no DNS, 403): an earlier task that
-# repoints the repositories may cure that, so it is a missing dependency, not a bad probe.
-REPO_UNREADABLE = re.compile(
-    r"Failed to download metadata|Cannot find a valid baseurl|Could not resolve host"
-    r"|Cannot retrieve repository metadata|Cannot prepare internal mirrorlist|Errno 14"
-)
-NOT_INSTALLED = re.compile(
-    r"package .* is not installed|no package provides .*|file .* is not owned by any package"
-)
-Manager = Literal["dnf", "yum"]
-MANAGERS: dict[str, Manager] = {"dnf": "dnf", "yum": "yum"}
 STATES = {"installed": "present", "removed": "absent"}  # Ansible spellings
+BROUGHT_BY_PACKAGES = (Kind.PACKAGE, Kind.UNIT, Kind.GROUP, Kind.USER, Kind.PATH)
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,6 @@ def split_spec(raw: str) -> Spec:
         if m.start() > 0 and evr:
             return Spec(raw, raw[: m.start()], evr.group(1), evr.group(2), evr.group(3))
     return Spec(raw, raw)
-
-
-@dataclass(frozen=True)
-class Installed:
-    name: str
-    epoch: int
-    version: str
-    release: str
-    arch: str
 
 
 # --- rpm version comparison (rpmvercmp), for telling a downgrade -------------
@@ -215,7 +206,7 @@ class PackagePlan:
 
 
 @register
-class PackageModule(Module[PackageArgs, PackageState]):
+class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
     name = "package"
     aliases = ("yum", "dnf")
     args_model = PackageArgs
@@ -224,138 +215,111 @@ class PackageModule(Module[PackageArgs, PackageState]):
     def specs(self) -> list[Spec]:
         return [split_spec(n) for n in self.args.name]
 
-    def probe(self) -> str:
-        lines = [
-            "if command -v dnf >/dev/null 2>&1; then pm=dnf; else pm=yum; fi",
-            'echo "pm=$pm"',
-            "command -v rpm >/dev/null 2>&1 || echo norpm=1",
-            f"f={q(QF)}",
-        ]
-        # yum/dnf block forever on a held lock: wait as apply would, then give up naming it.
-        locked = "\n".join(lock_wait(self.args.lock_timeout))
-        for i, s in enumerate(self.specs):
-            label = f'rpm -q --qf "$f" {q(s.raw)}'
-            if self.args.state == "absent":
-                lines.append(query(f"have {i}", label))
-            else:
-                # A capability (vim → vim-enhanced, /usr/bin/vim) also satisfies it.
-                lines.append(
-                    query(f"have {i}", f'{label} || rpm -q --qf "$f" --whatprovides {q(s.raw)}')
-                )
-            if s.version:
-                lines.append(query(f"name {i}", f'rpm -q --qf "$f" {q(s.name)}'))
-            if self.args.state != "absent" and not re.search(r"[/()]", s.raw):
-                # Only for what is not installed: can a repo provide it? Reruns skip this.
-                installed = f'{{ {label} || rpm -q --qf "$f" --whatprovides {q(s.raw)}; }}'
-                listing = f'"$pm" -q list available --showduplicates {q(s.raw)}'
-                lines.append(
-                    query(
-                        f"avail {i}",
-                        f"{installed} >/dev/null 2>&1 || ( {locked}\n{listing} ) 2>&1",
-                    )
-                )
-        if self.args.state == "latest":
-            check = f'"$pm" -q check-update {join(self.args.name)}'
-            # The lock message joins the output; check-update's own stderr does not.
-            lines.append(query("updates", f"( ( {locked}\n) 2>&1 || exit 1\n{check} )"))
-        return subshell(*lines)
+    def _have(self, s: Spec) -> RpmQuery:
+        # A capability (vim → vim-enhanced, /usr/bin/vim) also satisfies a request.
+        return RpmQuery(s.raw, provides=self.args.state != "absent")
 
-    def parse(self, stdout: str, exit_code: int) -> PackageState:
-        qs = parse_queries(stdout)
-        f = facts(qs[""].lines)
-        if f.get("norpm"):
-            raise ProbeError("rpm is not installed on the host: is it an EL host?")
-        pm = MANAGERS.get(f.get("pm", ""))
-        if pm is None:
-            raise ProbeError(f"package: cannot understand probe output: {stdout[:200]!r}")
+    def _listing(self, s: Spec) -> RepoListing | None:
+        """Only for what is not installed: can a repo provide it? Reruns skip this."""
+        if self.args.state == "absent" or re.search(r"[/()]", s.raw):
+            return None
+        return RepoListing(s.raw, self.args.lock_timeout)
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        probes: list[Probe[Any]] = [PackageManager()]
+        for s in self.specs:
+            probes.append(self._have(s))
+            if s.version:
+                probes.append(RpmQuery(s.name))
+            listing = self._listing(s)
+            if listing is not None:
+                probes.append(listing)
+        if self.args.state == "latest":
+            probes.append(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
+        return tuple(dict.fromkeys(probes))
+
+    def state(self, seen: Seen) -> PackageState:
+        pm = seen(PackageManager())
         have, named, unavailable = [], [], []
         unreadable = ""
-        for i, s in enumerate(self.specs):
-            have.append(_rpm_lines(need(qs, f"have {i}", "package"), s.raw))
-            named.append(_rpm_lines(need(qs, f"name {i}", "package"), s.name) if s.version else ())
-            avail = qs.get(f"avail {i}")
-            if avail is not None and avail.rc != 0:
-                text = " ".join(avail.lines)
-                if REPO_UNREADABLE.search(text):
-                    unreadable = unreadable or text[:300]
-                elif "No matching Packages" not in text:
-                    raise ProbeError(f"{pm} cannot list {s.raw!r} (exit {avail.rc}): {text[:300]}")
+        for s in self.specs:
+            have.append(seen(self._have(s)))
+            named.append(seen(RpmQuery(s.name)) if s.version else ())
+            listing = self._listing(s)
+            found = seen(listing) if listing is not None else Availability(True)
+            if not found.available:
+                unreadable = unreadable or found.unreadable
                 unavailable.append(s.raw)
         updates: tuple[tuple[str, str], ...] = ()
         if self.args.state == "latest":
-            up = need(qs, "updates", "package")
-            if up.rc not in (0, 100):
-                detail = " ".join(up.lines)[:200]
-                raise ProbeError(
-                    f"{pm} check-update failed (exit {up.rc}){': ' + detail if detail else ''}"
-                )
-            updates = tuple(parse_check_update(up.lines).items()) if up.rc == 100 else ()
+            updates = seen(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
         return PackageState(pm, tuple(have), tuple(named), updates, tuple(unavailable), unreadable)
 
-    def plan(self, current: PackageState) -> Change | None:
+    def plan(self, current: PackageState) -> Plan[PackagePlan]:
         lines: list[str] = []
-        install: list[str] = []
-        downgrade: list[str] = []
-        upgrade: list[str] = []
-        remove: list[str] = []
-        state = self.args.state
-        updates = dict(current.updates)
+        todo = PackagePlan(current.manager)
         for s, have, named in zip(self.specs, current.have, current.named, strict=True):
-            hit = [x for x in named if matches(s, x)]
-            if state == "absent":
-                if have or hit:
-                    lines.append(f"- {s.label}")
-                    remove.append(s.raw)
-                continue
-            if have or hit:
-                if state == "latest":
-                    for x in have:
-                        if x.name in updates and x.name not in upgrade:
-                            _, version, release = _evr(updates[x.name])
-                            lines.append(_arrow(x.name, x.version, x.release, version, release))
-                            upgrade.append(x.name)
-                continue
-            same = [x for x in named if x.name == s.name]
-            if not same:
-                lines.append(f"+ {s.label}")
-                install.append(s.raw)
-                continue
-            cur = max(same, key=lambda x: _key(x))
-            want = (int(s.epoch) if s.epoch else cur.epoch, s.version or "", s.release)
-            show_cur = (
-                f"{cur.version}-{cur.release}"
-                if s.release or cur.version == s.version
-                else cur.version
-            )
-            line = f"{s.name} {show_cur} → {s.evr}"
-            if current.manager == "yum" and evr_cmp(want, _key(cur)) < 0:
-                lines.append(line + " (downgrade)")
-                downgrade.append(s.raw)
-            else:
-                lines.append(line)
-                install.append(s.raw)
+            todo = self._plan_one(current, s, have, named, lines, todo)
         if not lines:
-            return None
-        change = Change(
-            tuple(lines),
-            payload=PackagePlan(
-                current.manager, tuple(install), tuple(downgrade), tuple(upgrade), tuple(remove)
-            ),
-        )
-        missing = [raw for raw in (*install, *downgrade) if raw in current.unavailable]
+            return CONVERGED
+        change = Change(tuple(lines), todo)
+        missing = [raw for raw in (*todo.install, *todo.downgrade) if raw in current.unavailable]
         if missing and current.unreadable:
-            what = f"repository metadata for {', '.join(missing)}"
-            raise MissingDependency(what, change, detail=f"{current.manager}: {current.unreadable}")
+            return Blocked(
+                Provision(Kind.REPO),
+                f"repository metadata for {', '.join(missing)}",
+                f"{current.manager}: {current.unreadable}",
+                change,
+            )
         if missing:
             # A dry run may see an earlier planned repo provide it; apply fails here, clearly.
             what = f"package {', '.join(missing)} in the enabled repositories"
-            raise MissingDependency(what, change)
+            return Blocked(Provision(Kind.PACKAGE, missing[0]), what, change=change)
         return change
 
-    def commands(self, change: Change) -> list[Op]:
+    def _plan_one(
+        self,
+        current: PackageState,
+        s: Spec,
+        have: tuple[Installed, ...],
+        named: tuple[Installed, ...],
+        lines: list[str],
+        todo: PackagePlan,
+    ) -> PackagePlan:
+        """One requested package: its summary lines, and what the transaction gains."""
+        state = self.args.state
+        hit = [x for x in named if matches(s, x)]
+        if state == "absent":
+            if have or hit:
+                lines.append(f"- {s.label}")
+                return replace(todo, remove=(*todo.remove, s.raw))
+            return todo
+        if have or hit:
+            updates = dict(current.updates)
+            for x in have if state == "latest" else ():
+                if x.name in updates and x.name not in todo.upgrade:
+                    _, version, release = _evr(updates[x.name])
+                    lines.append(_arrow(x.name, x.version, x.release, version, release))
+                    todo = replace(todo, upgrade=(*todo.upgrade, x.name))
+            return todo
+        same = [x for x in named if x.name == s.name]
+        if not same:
+            lines.append(f"+ {s.label}")
+            return replace(todo, install=(*todo.install, s.raw))
+        cur = max(same, key=lambda x: _key(x))
+        want = (int(s.epoch) if s.epoch else cur.epoch, s.version or "", s.release)
+        show_cur = (
+            f"{cur.version}-{cur.release}" if s.release or cur.version == s.version else cur.version
+        )
+        line = f"{s.name} {show_cur} → {s.evr}"
+        if current.manager == "yum" and evr_cmp(want, _key(cur)) < 0:
+            lines.append(line + " (downgrade)")
+            return replace(todo, downgrade=(*todo.downgrade, s.raw))
+        lines.append(line)
+        return replace(todo, install=(*todo.install, s.raw))
+
+    def commands(self, change: Change[PackagePlan]) -> list[Op]:
         p = change.payload
-        if not isinstance(p, PackagePlan):
-            raise TypeError("package: foreign payload")
         steps = [
             (p.install, "install"),
             (p.downgrade, "downgrade"),
@@ -364,6 +328,14 @@ class PackageModule(Module[PackageArgs, PackageState]):
         ]
         runs = [join([p.manager, "-y", verb, *names]) for names, verb in steps if names]
         return [Op(op_script(*lock_wait(self.args.lock_timeout), *runs))]
+
+    def provides(self, change: Change[PackagePlan]) -> frozenset[Provision]:
+        p = change.payload
+        if not (p.install or p.downgrade or p.upgrade):
+            return frozenset()
+        # A package may bring any unit, account, file or repository (epel-release);
+        # which, only its payload knows.
+        return frozenset(Provision(k) for k in BROUGHT_BY_PACKAGES)
 
 
 def _key(x: Installed) -> tuple[int, str, str | None]:
@@ -382,96 +354,3 @@ def _arrow(name: str, v1: str, r1: str, v2: str, r2: str) -> str:
     if v1 == v2:
         return f"{name} {v1}-{r1} → {v2}-{r2}"
     return f"{name} {v1} → {v2}"
-
-
-def _rpm_lines(qr: Query, asked: str) -> tuple[Installed, ...]:
-    """`rpm -q --qf QF` output: installed packages; 'not installed' lines → none."""
-    found: list[Installed] = []
-    seen = False
-    for line in qr.lines:
-        parts = line.split("\t")
-        if len(parts) == 5:
-            name, epoch, version, release, arch = parts
-            if epoch != "(none)" and not epoch.isdigit():
-                raise ProbeError(f"rpm printed an odd epoch for {asked}: {line!r}")
-            found.append(
-                Installed(name, 0 if epoch == "(none)" else int(epoch), version, release, arch)
-            )
-        elif NOT_INSTALLED.fullmatch(line.strip()):
-            seen = True
-        elif line.strip():
-            raise ProbeError(f"cannot understand rpm output for {asked}: {line!r}")
-    if not found and not seen:
-        raise ProbeError(f"rpm -q {asked} printed nothing (exit {qr.rc})")
-    return tuple(found)
-
-
-def parse_check_update(lines: tuple[str, ...]) -> dict[str, str]:
-    """`yum/dnf -q check-update` lines → {name: available [E:]V-R}.
-
-    yum wraps a long name onto its own line; the 'Obsoleting Packages' section
-    (and anything not shaped name.arch EVR repo) is not an update."""
-    out: dict[str, str] = {}
-    pending: str | None = None
-    for line in lines:
-        if line.strip().lower().startswith("obsoleting"):
-            break
-        words = line.split()
-        if pending is not None:
-            words, pending = [pending, *words], None
-        if len(words) == 1:
-            pending = words[0]
-        elif len(words) == 3 and "." in words[0]:
-            out.setdefault(words[0].rpartition(".")[0], words[1])
-    return out
-
-
-# --- waiting for the package manager lock ------------------------------------
-
-# Pid files of a running yum (EL7) or dnf (EL8/9), and rpm's transaction lock.
-PID_FILES = ("/var/run/yum.pid", "/run/yum.pid", "/var/run/dnf.pid", "/run/dnf.pid")
-PID_GLOBS = ("/var/lib/dnf/", "/var/cache/dnf/")
-RPM_LOCK = "/var/lib/rpm/.rpm.lock"
-
-
-def lock_wait(timeout: int, root: str = "") -> list[str]:
-    """sh that waits until no other process holds the package manager lock,
-    at most `timeout` seconds, then fails naming the holder from
-    /proc/PID/comm. `root` prefixes the lock paths (tests only)."""
-    files = " ".join(
-        [*(q(root + f) for f in PID_FILES), *(q(root + d) + "*.pid" for d in PID_GLOBS)]
-    )
-    lock = q(root + RPM_LOCK)
-    return [
-        "provision_lock_holder() {",
-        f"  for f in {files}; do",
-        '    [ -f "$f" ] || continue',
-        '    pid=$(cat -- "$f" 2>/dev/null) || continue',
-        '    case $pid in ""|*[!0-9]*) continue ;; esac',
-        '    if [ "$pid" != "$$" ] && [ -d "/proc/$pid" ]; then echo "$pid"; return 0; fi',
-        "  done",
-        f"  [ -e {lock} ] || return 0",
-        "  if command -v fuser >/dev/null 2>&1; then",
-        # psmisc fuser takes no "--"; the path is absolute anyway.
-        f"    fuser {lock} 2>/dev/null | tr -cs 0-9 '\\n' | grep . | head -n 1",
-        "  else",
-        # No psmisc: look for the lock among every process's open files.
-        f"    find /proc/[0-9]*/fd -lname {q(root + '*/rpm/.rpm.lock')} 2>/dev/null"
-        " | sed -n 's|^/proc/\\([0-9]*\\)/.*|\\1|p' | head -n 1",
-        "  fi",
-        "}",
-        "provision_waited=0",
-        'while provision_holder=$(provision_lock_holder) && [ -n "$provision_holder" ]; do',
-        f'  if [ "$provision_waited" -ge {timeout} ]; then',
-        '    comm=$(cat "/proc/$provision_holder/comm" 2>/dev/null) || comm=unknown',
-        # The command line too: yum-cron or PackageKit show in comm, a script in argv.
-        "    args=$(tr '\\0' ' ' < \"/proc/$provision_holder/cmdline\" 2>/dev/null)",
-        "    args=${args% }",
-        f'    echo "package manager lock still held after {timeout}s by $comm'
-        ' (pid $provision_holder: $args)" >&2',
-        "    exit 1",
-        "  fi",
-        "  sleep 1",
-        "  provision_waited=$((provision_waited + 1))",
-        "done",
-    ]

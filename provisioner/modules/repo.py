@@ -8,25 +8,37 @@ several tasks may share one file. Removing the last section removes the file.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules._files import (
-    ContentState,
+    REPO_DIR,
+    Accounts,
+    FileWish,
     WritePlan,
-    content_probe,
-    parse_content,
     plan_write,
     write_ops,
 )
-from provisioner.modules._sh import op_script, q
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
 from provisioner.modules.lineinfile import split_lines
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import ContentState, FileContent
+from provisioner.shell import op_script, q
 
-REPO_DIR = "/etc/yum.repos.d"
+__all__ = ["REPO_DIR", "RepoArgs", "RepoModule", "edit", "render"]
+
 HEADER = re.compile(r"\s*\[([^\]]*)\]\s*")
 
 
@@ -134,40 +146,48 @@ def edit(text: str, a: RepoArgs) -> str:
     return "".join(new)
 
 
+# A removal deletes the file when no section is left; else the file is rewritten.
+RepoPlan = WritePlan | None
+
+
 @register
-class RepoModule(Module[RepoArgs, ContentState]):
+class RepoModule(Module[RepoArgs, ContentState, RepoPlan]):
     name = "yum_repository"
     args_model = RepoArgs
 
-    def probe(self) -> str:
-        return content_probe(self.args.path)
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (FileContent(self.args.path),)
 
-    def parse(self, stdout: str, exit_code: int) -> ContentState:
-        state = parse_content(stdout, self.args.path, self.name)[0]
-        if state.kind == "file" and state.content is None:
+    def state(self, seen: Seen) -> ContentState:
+        file = seen(FileContent(self.args.path))
+        if file.kind == "file" and file.content is None:
             raise ProbeError(f"{self.args.path} is too large to be a .repo file")
-        return state
+        return file
 
-    def plan(self, current: ContentState) -> Change | None:
+    def plan(self, current: ContentState) -> Plan[RepoPlan]:
         a = self.args
         old = (current.content or b"").decode("utf-8", "surrogateescape")
         if a.state == "absent":
             if current.kind != "file":
-                return None
+                return CONVERGED
             text = edit(old, a)
             if text == old:
-                return None
+                return CONVERGED
             if not any(ident is not None for ident, _ in chunks(text)):
-                return Change((f"- {a.path}",), payload="delete")
+                return Change((f"- {a.path}",), None)
         else:
             text = edit(old, a)
-        return plan_write(
-            current, text.encode("utf-8", "surrogateescape"), mode=None, owner=None, group=None
-        )
+        return plan_write(current, Accounts(), FileWish(text.encode("utf-8", "surrogateescape")))
 
-    def commands(self, change: Change) -> list[Op]:
-        if change.payload == "delete":
+    def commands(self, change: Change[RepoPlan]) -> list[Op]:
+        if change.payload is None:
             return [Op(op_script(f"rm -f -- {q(self.args.path)}"))]
-        if not isinstance(change.payload, WritePlan):
-            raise TypeError("yum_repository: foreign payload")
         return write_ops(change.payload)
+
+    def provides(self, change: Change[RepoPlan]) -> frozenset[Provision]:
+        if self.args.state == "absent":
+            return frozenset()
+        # Its packages are learnt only from the repository itself: any package may come.
+        return frozenset(
+            {Provision(Kind.REPO, self.args.name), Provision(Kind.REPO), Provision(Kind.PACKAGE)}
+        )

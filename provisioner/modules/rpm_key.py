@@ -21,15 +21,27 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._sh import Query, need, op_script, parse_queries, q, query, subshell, unb64
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
 from provisioner.modules.get_url import CURL_ERRORS, fetch
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.rpm import GpgPubkeys
+from provisioner.shell import op_script, q, unb64
 
 URL = re.compile(r"(https?|ftp|file)://")
 
@@ -145,9 +157,53 @@ def spaced(fingerprint: str) -> str:
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """The key's bytes, or why they could not be had."""
+
+    data: bytes | None = None
+    rc: int = 0
+    skipped: bool = False  # the key was imported already: nothing fetched
+
+
+@dataclass(frozen=True)
+class KeyFetch(Probe[Fetched]):
+    """The key file's bytes (base64 on the wire). With `unless` (a gpg-pubkey-ID name),
+    only when rpm has no such key, so a converged rerun does not touch the network."""
+
+    key: str
+    unless: str | None = None
+
+    def command(self) -> str:
+        get = fetch(self.key, None) if URL.match(self.key) else f"cat -- {q(self.key)}"
+        # POSIX has no pipefail: the fetch's exit code travels out on fd 3, the
+        # base64 on fd 4 (real stdout), so the rc line comes after it.
+        lines = [
+            "exec 4>&1",
+            f'rc=$( {{ {{ {get}; echo "$?" >&3; }} | base64 >&4; }} 3>&1 )',
+            'echo "rc=$rc"',
+        ]
+        if self.unless is not None:
+            skip = f"if rpm -q {q(self.unless)} >/dev/null 2>&1; then echo skipped; exit 0; fi"
+            lines.insert(0, skip)
+        return "\n".join(lines)
+
+    def parse(self, stdout: str, exit_code: int) -> Fetched:
+        lines = stdout.splitlines()
+        if lines == ["skipped"]:
+            return Fetched(skipped=True)
+        if not lines or not lines[-1].startswith("rc=") or not lines[-1][3:].isdigit():
+            raise ProbeError(f"rpm_key: cannot understand the fetch of {self.key}")
+        rc = int(lines[-1][3:])
+        if rc != 0:
+            return Fetched(rc=rc)
+        return Fetched(unb64("".join(lines[:-1]), "rpm_key"))
+
+
+@dataclass(frozen=True)
 class KeyState:
     installed: tuple[str, ...]  # gpg-pubkey VERSION-RELEASE
     key: bytes | None = None  # fetched key, when the probe needed it
+    missing_file: bool = False  # a key path on the host that is not there
 
 
 @dataclass(frozen=True)
@@ -157,48 +213,39 @@ class KeyPlan:
 
 
 @register
-class RpmKeyModule(Module[RpmKeyArgs, KeyState]):
+class RpmKeyModule(Module[RpmKeyArgs, KeyState, KeyPlan]):
     name = "rpm_key"
     args_model = RpmKeyArgs
 
-    def _fetch(self) -> list[str]:
-        k = self.args.key
-        get = fetch(k, None) if URL.match(k) else f"cat -- {q(k)}"
-        # POSIX has no pipefail: the fetch's exit code travels out on fd 3,
-        # the base64 on fd 4 (real stdout), so the rc line comes after it.
-        return [
-            "echo '@@ key'",
-            "exec 4>&1",
-            f'rc=$( {{ {{ {get}; echo "$?" >&3; }} | base64 >&4; }} 3>&1 )',
-            'echo "@@ rc $rc"',
-        ]
-
-    def probe(self) -> str:
+    def _fetch(self) -> KeyFetch | None:
         a = self.args
-        lines = [query("keys", "rpm -q gpg-pubkey --qf '%{VERSION}-%{RELEASE}\\n'")]
         if a.fingerprint is None:
-            lines += self._fetch()
-        elif a.state == "present":
-            have = q(f"gpg-pubkey-{short_id(a.fingerprint)}")
-            lines += [f"if ! rpm -q {have} >/dev/null 2>&1; then", *self._fetch(), "fi"]
-        return subshell(*lines)
+            return KeyFetch(a.key)
+        if a.state == "present":
+            return KeyFetch(a.key, unless=f"gpg-pubkey-{short_id(a.fingerprint)}")
+        return None
 
-    def parse(self, stdout: str, exit_code: int) -> KeyState:
-        qs = parse_queries(stdout)
-        keys = need(qs, "keys", "rpm_key")
-        installed = []
-        for line in keys.lines:
-            if re.fullmatch(r"[0-9a-f]{8,40}-[0-9a-f]+", line.strip()):
-                installed.append(line.strip())
-            elif line.strip() and line.strip() != "package gpg-pubkey is not installed":
-                raise ProbeError(f"cannot understand rpm output: {line!r}")
-        if keys.rc not in (0, 1):
-            raise ProbeError(f"rpm -q gpg-pubkey failed (exit {keys.rc})")
-        key = _key_bytes(qs.get("key"), self.args.key)
-        return KeyState(tuple(installed), key)
+    def probes(self) -> tuple[Probe[Any], ...]:
+        fetched = self._fetch()
+        return (GpgPubkeys(), *((fetched,) if fetched is not None else ()))
 
-    def plan(self, current: KeyState) -> Change | None:
+    def state(self, seen: Seen) -> KeyState:
+        fetch_probe = self._fetch()
+        fetched = seen(fetch_probe) if fetch_probe is not None else Fetched(skipped=True)
+        key = self.args.key
+        if fetched.rc != 0:
+            if not URL.match(key):
+                return KeyState(seen(GpgPubkeys()), missing_file=True)
+            why = CURL_ERRORS.get(fetched.rc, f"exit {fetched.rc}")
+            raise ProbeError(f"rpm_key: cannot fetch {key}: {why}")
+        if fetched.data is not None and not fetched.data:
+            raise ProbeError(f"rpm_key: {key} is empty")
+        return KeyState(seen(GpgPubkeys()), fetched.data)
+
+    def plan(self, current: KeyState) -> Plan[KeyPlan]:
         a = self.args
+        if current.missing_file:
+            return Blocked(Provision(Kind.PATH, a.key), f"file {a.key}")
         fp = a.fingerprint
         if current.key is not None:
             try:
@@ -215,34 +262,16 @@ class RpmKeyModule(Module[RpmKeyArgs, KeyState]):
         here = tuple(v for v in current.installed if fp.lower().endswith(v.split("-")[0]))
         if a.state == "absent":
             if not here:
-                return None
-            return Change((f"- gpg-pubkey {short_id(fp)}",), payload=KeyPlan(remove=here))
+                return CONVERGED
+            return Change((f"- gpg-pubkey {short_id(fp)}",), KeyPlan(remove=here))
         if here:
-            return None
+            return CONVERGED
         if current.key is None:
             raise ProbeError(f"rpm_key: the probe did not bring {a.key} back")
-        return Change(
-            (f"+ gpg-pubkey {short_id(fp)} ({spaced(fp)})",), payload=KeyPlan(add=current.key)
-        )
+        return Change((f"+ gpg-pubkey {short_id(fp)} ({spaced(fp)})",), KeyPlan(add=current.key))
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[KeyPlan]) -> list[Op]:
         p = change.payload
-        if not isinstance(p, KeyPlan):
-            raise TypeError("rpm_key: foreign payload")
         if p.add is not None:
             return [Op(op_script('rpm --import "$PROVISION_SRC"'), upload=p.add)]
         return [Op(op_script(f"rpm -e {q('gpg-pubkey-' + v)}")) for v in p.remove]
-
-
-def _key_bytes(qr: Query | None, key: str) -> bytes | None:
-    if qr is None:
-        return None
-    if qr.rc != 0:
-        if not URL.match(key):
-            raise MissingDependency(f"file {key}")
-        why = CURL_ERRORS.get(qr.rc or -1, f"exit {qr.rc}")
-        raise ProbeError(f"rpm_key: cannot fetch {key}: {why}")
-    data = unb64("".join(qr.lines), "rpm_key")
-    if not data:
-        raise ProbeError(f"rpm_key: {key} is empty")
-    return data

@@ -4,38 +4,39 @@
 systemd 219 has no `enable --now`.
 
 `restarted` and `reloaded` are actions, not states: plan() announces them
-every time until this module instance has produced its commands(); after
-that (the runner's re-probe after apply) only what they leave behind is
-checked: the unit is active, and enabled if asked. So one module instance
-per host and task, as the runner builds them. `daemon_reload: true` reloads
-only when systemd says a unit file changed on disk (NeedDaemonReload=yes).
+every time, marked as actions, so the runner's re-probe after apply checks
+only what they leave behind (the unit is active, and enabled if asked).
+`daemon_reload: true` reloads only when systemd says a unit file changed on
+disk (NeedDaemonReload=yes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._sh import (
-    join,
-    need,
-    op_script,
-    parse_queries,
-    query,
-    subshell,
-    valid_name,
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
 )
-from provisioner.modules.base import Args, Change, Module, ModuleContext, Op
+from provisioner.probes.base import Probe, Seen
+from provisioner.probes.systemd import UnitShow, UnitState
+from provisioner.shell import join, op_script, valid_name
 
 UNIT_TYPES = (
     ".service", ".socket", ".timer", ".target", ".mount", ".automount",
     ".path", ".slice", ".scope", ".swap", ".device",
 )  # fmt: skip
-PROPS = ("LoadState", "ActiveState", "UnitFileState", "NeedDaemonReload")
 
 # is-enabled says yes for these; static/indirect/generated/transient units
 # cannot be enabled or disabled, so either request is already met.
@@ -67,57 +68,41 @@ class ServiceArgs(Args):
         return self.name if self.name.endswith(UNIT_TYPES) else f"{self.name}.service"
 
 
-@dataclass(frozen=True)
-class UnitState:
-    load: str
-    active: str
-    unit_file: str
-    need_reload: bool
+Action = Literal["daemon-reload", "start", "stop", "restart", "reload", "enable", "disable"]
+ACTION_LINES = frozenset({"restart", "reload"})
 
 
 @register
-class ServiceModule(Module[ServiceArgs, UnitState]):
+class ServiceModule(Module[ServiceArgs, UnitState, tuple[Action, ...]]):
     name = "service"
     aliases = ("systemd",)
     args_model = ServiceArgs
 
-    def __init__(self, args: ServiceArgs, ctx: ModuleContext | None = None) -> None:
-        super().__init__(args, ctx)
-        self._acted = False  # commands() ran: restart/reload are done
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (UnitShow(self.args.unit),)
 
-    def probe(self) -> str:
-        argv = ["systemctl", "show", "-p", ",".join(PROPS), "--", self.args.unit]
-        return subshell(query("show", join(argv)))
+    def state(self, seen: Seen) -> UnitState:
+        return seen(UnitShow(self.args.unit))
 
-    def parse(self, stdout: str, exit_code: int) -> UnitState:
-        unit = self.args.unit
-        qr = need(parse_queries(stdout), "show", "service")
-        f = facts_any(qr.lines)
-        if qr.rc != 0 or "LoadState" not in f or "ActiveState" not in f:
-            raise ProbeError(
-                f"systemctl show {unit} failed (exit {qr.rc}): is this a systemd host?"
-            )
-        state = UnitState(
-            f["LoadState"],
-            f["ActiveState"],
-            f.get("UnitFileState", ""),
-            f.get("NeedDaemonReload") == "yes",
-        )
-        if state.load == "not-found":
-            raise MissingDependency(f"unit {unit}")
-        return state
-
-    def plan(self, current: UnitState) -> Change | None:
+    def plan(self, current: UnitState) -> Plan[tuple[Action, ...]]:
         a, unit = self.args, self.args.unit
+        if current.load == "not-found":
+            return Blocked(Provision(Kind.UNIT, unit), f"unit {unit}")
         lines: list[str] = []
-        actions: list[str] = []
+        actions: list[Action] = []
         if a.daemon_reload and current.need_reload:
             lines.append("daemon-reload")
             actions.append("daemon-reload")
+        self._plan_run_state(current, lines, actions)
+        self._plan_enabled(current, lines, actions)
+        if not lines:
+            return CONVERGED
+        # A restart or reload of a running unit leaves nothing a probe could check.
+        return Change(tuple(lines), tuple(actions), actions_only=set(lines) <= ACTION_LINES)
+
+    def _plan_run_state(self, current: UnitState, lines: list[str], actions: list[Action]) -> None:
+        unit, want = self.args.unit, self.args.state
         running = current.active in RUNNING
-        want = a.state
-        if want in ("restarted", "reloaded") and self._acted:
-            want = "started"
         if want in ("started", "restarted", "reloaded") and current.load == "masked":
             raise ProbeError(f"unit {unit} is masked")
         if want == "started" and not running:
@@ -127,30 +112,28 @@ class ServiceModule(Module[ServiceArgs, UnitState]):
             lines.append(f"state: {current.active} → inactive")
             actions.append("stop")
         elif want == "restarted":
-            lines.append("restart")
+            lines.append("restart" if running else f"state: {current.active} → active")
             actions.append("restart")
         elif want == "reloaded":
             # Reloading a stopped unit starts it, as Ansible does.
             lines.append("reload" if running else f"state: {current.active} → active")
             actions.append("reload" if running else "start")
-        if a.enabled is not None:
-            ufs = current.unit_file
-            if ufs in ("masked", "masked-runtime", "bad") and a.enabled:
-                raise ProbeError(f"unit {unit} cannot be enabled: it is {ufs}")
-            is_on = ufs in ENABLED
-            if ufs not in FIXED and is_on != a.enabled:
-                if ufs not in ENABLED | DISABLED | {"masked", "masked-runtime"}:
-                    raise ProbeError(f"unit {unit}: unknown UnitFileState {ufs!r}")
-                lines.append(
-                    f"enabled: {'yes' if is_on else 'no'} → {'yes' if a.enabled else 'no'}"
-                )
-                actions.append("enable" if a.enabled else "disable")
-        if not lines:
-            return None
-        return Change(tuple(lines), payload=tuple(actions))
 
-    def commands(self, change: Change) -> list[Op]:
-        self._acted = True
+    def _plan_enabled(self, current: UnitState, lines: list[str], actions: list[Action]) -> None:
+        unit, enabled = self.args.unit, self.args.enabled
+        if enabled is None:
+            return
+        ufs = current.unit_file
+        if ufs in ("masked", "masked-runtime", "bad") and enabled:
+            raise ProbeError(f"unit {unit} cannot be enabled: it is {ufs}")
+        is_on = ufs in ENABLED
+        if ufs not in FIXED and is_on != enabled:
+            if ufs not in ENABLED | DISABLED | {"masked", "masked-runtime"}:
+                raise ProbeError(f"unit {unit}: unknown UnitFileState {ufs!r}")
+            lines.append(f"enabled: {'yes' if is_on else 'no'} → {'yes' if enabled else 'no'}")
+            actions.append("enable" if enabled else "disable")
+
+    def commands(self, change: Change[tuple[Action, ...]]) -> list[Op]:
         ops = []
         for action in change.payload:
             if action == "daemon-reload":
@@ -158,13 +141,3 @@ class ServiceModule(Module[ServiceArgs, UnitState]):
             else:
                 ops.append(Op(op_script(join(["systemctl", action, "--", self.args.unit]))))
         return ops
-
-
-def facts_any(lines: tuple[str, ...]) -> dict[str, str]:
-    """`Key=value` lines of systemctl show (keys are CamelCase)."""
-    out = {}
-    for line in lines:
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key] = value
-    return out

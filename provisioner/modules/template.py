@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from provisioner.errors import ModuleArgsError, TemplateError
 from provisioner.modules import register
-from provisioner.modules._files import read_src
+from provisioner.modules._files import read_src, src_path
 from provisioner.modules.base import ModuleContext
 from provisioner.modules.copy import ContentFileModule, DestArgs
 
@@ -18,20 +22,24 @@ class TemplateModule(ContentFileModule[TemplateArgs]):
     name = "template"
     args_model = TemplateArgs
 
-    def __init__(self, args: TemplateArgs, ctx: ModuleContext | None = None) -> None:
-        super().__init__(args, ctx)
-        raw = read_src(self.ctx.base_dir, args.src, self.name)
+    @classmethod
+    def build(cls, args: TemplateArgs, ctx: ModuleContext) -> TemplateModule:
+        raw = read_src(ctx.base_dir, args.src, cls.name)
         try:
-            self._text = raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ModuleArgsError(f"{self.name}: src {args.src} is not UTF-8 text") from None
-        self._rendered: bytes | None = None
+            raise ModuleArgsError(f"{cls.name}: src {args.src} is not UTF-8 text") from None
+        try:
+            return cls(args, ctx.render(text).encode("utf-8"))
+        except TemplateError as exc:  # name the file whose text failed, not just the task
+            raise TemplateError(f"template {args.src}: {exc.message}", exc.where) from None
 
-    def desired(self) -> bytes:
-        # Rendered once, when first planned: host variables are known by then.
-        if self._rendered is None:
-            try:
-                self._rendered = self.ctx.render(self._text).encode("utf-8")
-            except TemplateError as exc:  # name the file whose text failed, not just the task
-                raise TemplateError(f"template {self.args.src}: {exc.message}", exc.where) from None
-        return self._rendered
+    @classmethod
+    def rendered_sources(cls, raw: Mapping[str, Any], base_dir: Path) -> list[str]:
+        src = raw.get("src")
+        if not isinstance(src, str):
+            return []
+        try:
+            return [src_path(base_dir, src).read_text(errors="replace")]
+        except OSError:
+            return []  # build() reports it

@@ -1,36 +1,44 @@
-"""user: a local account, its shell, home and supplementary groups.
+"""user: a local account, its shell, home, primary group and supplementary groups.
 
-A requested group that does not exist is MissingDependency("group NAME"): a
-dry run may see it provided by an earlier `group` (or package) task.
+A requested group that does not exist blocks the task ("group NAME not
+found"): a dry run may see it provided by an earlier `group` (or package) task.
+A new user whose own-named group already exists (a `group` task before it, the
+usual service-account pattern) gets that group as its primary group (`-g`):
+useradd would otherwise refuse to make the group again. `group:` names the
+primary group outright.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator
 
-from provisioner.errors import MissingDependency, ProbeError
+from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules._files import AbsPath
-from provisioner.modules._sh import (
-    Query,
-    comma_list,
-    join,
-    need,
-    op_script,
-    parse_queries,
-    query,
-    subshell,
-    valid_name,
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
 )
-from provisioner.modules.base import Args, Change, Module, Op
-from provisioner.modules.group import GROUP_FORBID, parse_getent_group
+from provisioner.modules.group import GROUP_FORBID
+from provisioner.probes.accounts import GroupEntry, PasswdEntry, UserGroups
+from provisioner.probes.base import Probe, Seen
+from provisioner.shell import comma_list, join, op_script, valid_name
 
 
 class UserArgs(Args):
     name: str
+    group: str | None = None
+    """The primary group (must exist)."""
     groups: list[str] | None = None
     append: bool = False
     shell: str | None = None
@@ -46,6 +54,11 @@ class UserArgs(Args):
     def _name(cls, value: str) -> str:
         # ':' ends the name in getent's output; the rest is quoted.
         return valid_name(value, "user name", forbid=":\n")
+
+    @field_validator("group")
+    @classmethod
+    def _group_name(cls, value: str | None) -> str | None:
+        return None if value is None else valid_name(value, "group name", forbid=GROUP_FORBID)
 
     @field_validator("groups", mode="before")
     @classmethod
@@ -75,7 +88,8 @@ class UserState:
     shell: str | None = None
     primary: str | None = None
     groups: tuple[str, ...] = ()  # supplementary, primary excluded
-    missing_groups: tuple[str, ...] = ()
+    missing_groups: tuple[str, ...] = ()  # of `group` and `groups`
+    own_group: bool = False  # a group named like the user exists
 
 
 @dataclass(frozen=True)
@@ -85,70 +99,79 @@ class UserPlan:
     append: bool = False
     shell: str | None = None
     home: str | None = None
+    primary: str | None = None  # -g
 
 
 @register
-class UserModule(Module[UserArgs, UserState]):
+class UserModule(Module[UserArgs, UserState, UserPlan]):
     name = "user"
     args_model = UserArgs
+    changes_login_groups = True
 
-    def probe(self) -> str:
+    def _asked_groups(self) -> list[str]:
         a = self.args
-        lines = [query("passwd", join(["getent", "passwd", "--", a.name]))]
-        if a.state == "present" and a.groups is not None:
-            lines.append(query("ids", join(["id", "-nG", "--", a.name]) + " 2>/dev/null"))
-            for i, g in enumerate(a.groups):
-                lines.append(query(f"group {i}", join(["getent", "group", "--", g])))
-        return subshell(*lines)
+        return list(dict.fromkeys([*([a.group] if a.group else []), *(a.groups or [])]))
 
-    def parse(self, stdout: str, exit_code: int) -> UserState:
+    def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
-        qs = parse_queries(stdout)
-        pw = need(qs, "passwd", "user")
-        missing = tuple(
-            g
-            for i, g in enumerate(a.groups or [])
-            if f"group {i}" in qs and not _group_exists(qs[f"group {i}"], g)
-        )
-        if pw.rc == 2:
-            return UserState(False, missing_groups=missing)
-        if pw.rc != 0 or not pw.lines:
+        probes: list[Probe[Any]] = [PasswdEntry(a.name)]
+        if a.state == "present":
+            if a.groups is not None or a.group is not None:
+                probes.append(UserGroups(a.name))
+            probes += [GroupEntry(g) for g in [*self._asked_groups(), a.name]]
+        return tuple(dict.fromkeys(probes))
+
+    def state(self, seen: Seen) -> UserState:
+        a = self.args
+        pw = seen(PasswdEntry(a.name))
+        if pw.found is None:
             raise ProbeError(f"getent passwd {a.name} failed (exit {pw.rc})")
-        fields = pw.lines[0].split(":")
-        if len(fields) != 7 or fields[0] != a.name:
-            raise ProbeError(f"cannot read getent passwd output {pw.lines[0]!r}")
+        if a.state == "absent":
+            return UserState(pw.found)
+        missing = tuple(g for g in self._asked_groups() if not self._group_found(seen, g))
+        own = seen(GroupEntry(a.name)).found is True
+        if not pw.found:
+            return UserState(False, missing_groups=missing, own_group=own)
         primary: str | None = None
         groups: tuple[str, ...] = ()
-        ids = qs.get("ids")
-        if ids is not None:
-            if ids.rc != 0 or not ids.lines:
-                raise ProbeError(f"id -nG {a.name} failed (exit {ids.rc})")
-            names = ids.lines[0].split()
-            primary, groups = names[0], tuple(dict.fromkeys(names[1:]))
-        return UserState(True, fields[5], fields[6], primary, groups, missing)
+        if a.groups is not None or a.group is not None:
+            member = seen(UserGroups(a.name))
+            if member is None:
+                raise ProbeError(f"id -nG {a.name} failed")
+            primary, groups = member.primary, member.supplementary
+        return UserState(True, pw.home, pw.shell, primary, groups, missing, own)
 
-    def plan(self, current: UserState) -> Change | None:
+    @staticmethod
+    def _group_found(seen: Seen, name: str) -> bool:
+        found = seen(GroupEntry(name))
+        # getent could not say (NSS down): not "no such group", which a dry run would
+        # excuse as brought by an earlier task.
+        if found.found is None:
+            raise ProbeError(f"getent group {name} failed (exit {found.rc})")
+        return found.found
+
+    def plan(self, current: UserState) -> Plan[UserPlan]:
         a = self.args
         if a.state == "absent":
-            return (
-                Change((f"- user {a.name}",), payload=UserPlan("del")) if current.exists else None
-            )
+            return Change((f"- user {a.name}",), UserPlan("del")) if current.exists else CONVERGED
         if current.missing_groups:
-            raise MissingDependency(f"group {current.missing_groups[0]}")
-        want = [g for g in dict.fromkeys(a.groups or []) if g != current.primary]
+            g = current.missing_groups[0]
+            return Blocked(Provision(Kind.GROUP, g), f"group {g}")
+        primary = a.group or current.primary
+        want = [g for g in dict.fromkeys(a.groups or []) if g != primary]
         if not current.exists:
-            lines = [f"+ user {a.name}"]
-            if want:
-                lines.append("groups: " + " ".join(f"+{g}" for g in want))
-            return Change(tuple(lines), payload=UserPlan("add", tuple(want)))
-        lines = []
-        shell = home = None
+            return self._plan_add(current, want)
+        lines: list[str] = []
+        shell = home = new_primary = None
         if a.shell is not None and a.shell != current.shell:
             lines.append(f"shell: {current.shell} → {a.shell}")
             shell = a.shell
         if a.home is not None and a.home != current.home:
             lines.append(f"home: {current.home} → {a.home}")
             home = a.home
+        if a.group is not None and a.group != current.primary:
+            lines.append(f"group: {current.primary} → {a.group}")
+            new_primary = a.group
         set_groups = None
         if a.groups is not None:
             add = [g for g in want if g not in current.groups]
@@ -159,30 +182,46 @@ class UserModule(Module[UserArgs, UserState]):
                 )
                 set_groups = tuple(add if a.append else want)
         if not lines:
-            return None
-        return Change(tuple(lines), payload=UserPlan("mod", set_groups, a.append, shell, home))
+            return CONVERGED
+        return Change(tuple(lines), UserPlan("mod", set_groups, a.append, shell, home, new_primary))
 
-    def commands(self, change: Change) -> list[Op]:
+    def _plan_add(self, current: UserState, want: list[str]) -> Change[UserPlan]:
+        a = self.args
+        lines = [f"+ user {a.name}"]
+        if a.group is not None:
+            lines.append(f"group: {a.group}")
+        if want:
+            lines.append("groups: " + " ".join(f"+{g}" for g in want))
+        # useradd makes a group named like the user; one that exists already must be named.
+        primary = a.group or (a.name if current.own_group else None)
+        return Change(tuple(lines), UserPlan("add", tuple(want), primary=primary))
+
+    def commands(self, change: Change[UserPlan]) -> list[Op]:
         a, p = self.args, change.payload
-        if not isinstance(p, UserPlan):
-            raise TypeError("user: foreign payload")
         if p.action == "del":
             argv = ["userdel", *(["-r"] if a.remove else []), "--", a.name]
         elif p.action == "add":
             argv = ["useradd", *(["-r"] if a.system else []), "-m" if a.create_home else "-M"]
             argv += [*(["-d", a.home] if a.home else []), *(["-s", a.shell] if a.shell else [])]
+            argv += [*(["-g", p.primary] if p.primary else [])]
             argv += [*(["-G", ",".join(p.set_groups)] if p.set_groups else []), "--", a.name]
         else:
             argv = [
                 "usermod",
                 *(["-s", p.shell] if p.shell else []),
                 *(["-d", p.home] if p.home else []),
+                *(["-g", p.primary] if p.primary else []),
             ]
             if p.set_groups is not None:
                 argv += [*(["-a"] if p.append else []), "-G", ",".join(p.set_groups)]
             argv += ["--", a.name]
         return [Op(op_script(join(argv)))]
 
-
-def _group_exists(qr: Query, name: str) -> bool:
-    return parse_getent_group(qr.lines, qr.rc, name).exists
+    def provides(self, change: Change[UserPlan]) -> frozenset[Provision]:
+        p = change.payload
+        if p.action != "add":
+            return frozenset()
+        made = {Provision(Kind.USER, self.args.name)}
+        if p.primary is None:
+            made.add(Provision(Kind.GROUP, self.args.name))  # useradd's own-named group
+        return frozenset(made)

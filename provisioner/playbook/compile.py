@@ -1,38 +1,50 @@
-"""Play × Host → the tasks that host will run: variables, Jinja2, when, loop.
+"""Play × Host → a HostPlan: the host's variables and its tasks, prepared once.
 
-Preparing a task is pure (no host is touched), so the runner can prepare
-tasks ahead of time to batch their probes, and `validate` can prepare every
-task for every host to report errors before anything runs.
+Preparing a task (loop, when, rendered arguments, the module built with its
+controller inputs) is pure: no host is touched. A task is prepared when the
+play is compiled, unless what it renders names something only the run knows
+(a registered result, a fact not gathered yet): such a task is prepared later,
+as soon as that is known (the runner's look-ahead) or at its turn. `validate`
+and `apply` share the HostPlans, so nothing is prepared twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.errors import InputError, Location, ModuleArgsError, PlaybookError
-from provisioner.facts import uses_facts
-from provisioner.modules import registry
-from provisioner.modules.base import Args, Module, ModuleContext
-from provisioner.modules.controller import CONTROLLER_MODULES
-from provisioner.playbook.schema import PlaySpec, TaskSpec
-from provisioner.templating import Templar, is_template
-from provisioner.yamlmarks import load_yaml
+from provisioner.errors import InputError, ModuleArgsError, ProvisionError
+from provisioner.inventory import Host, Inventory
+from provisioner.modules import lookup
+from provisioner.modules.base import AnyModule, ModuleContext
+from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
+from provisioner.playbook.variables import (
+    check_magic,
+    magic_variables,
+    merge,
+    play_files_vars,
+    resolved,
+)
+from provisioner.probes.host import FACT_NAMES
+from provisioner.templating import Templar
 
 NO_ITEM = object()
+PlanKey = tuple[int, str]  # (play index, host name)
+
+
+def default_login_user(host: Host) -> str:
+    """Without a transport to ask: the inventory's user, else root."""
+    return host.connection.user or "root"
 
 
 @dataclass
-class Prepared:
+class Unit:
     """One unit of work for one host: a task, or one loop item of it."""
 
     task: TaskSpec
     item: Any
-    args: dict[str, Any]
-    module: Module[Any, Any] | None  # None: a controller module (debug, assert)
-    controller_args: Args | None
+    module: AnyModule | None  # None: skipped
     skipped: str | None = None  # the reason, when `when` is false
 
     @property
@@ -42,160 +54,158 @@ class Prepared:
         return str(self.item.get("name", self.item) if isinstance(self.item, dict) else self.item)
 
 
-def load_vars_files(play: PlaySpec, base_dir: Path, templar: Templar) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in play.vars_files:
-        rendered = str(templar.render(name, play.loc))
-        path = (base_dir / rendered).resolve()
-        if not path.is_file():
-            raise PlaybookError(
-                f"vars_files: no such file '{rendered}' (looked at {path})", play.loc
-            )
-        data = load_yaml(path)
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            raise PlaybookError(
-                "a vars file must be a mapping of names to values", Location(str(path))
-            )
-        out.update(data)
-    return out
+@dataclass
+class PlannedTask:
+    """A task of a HostPlan: prepared (`units`) or waiting for `needs` (run-time names)."""
+
+    spec: TaskSpec
+    needs: frozenset[str]
+    units: list[Unit] | None = None
+    error: ProvisionError | None = None  # preparing it failed
+
+    @property
+    def prepared(self) -> bool:
+        return self.units is not None or self.error is not None
 
 
-# Set by the runner for every host; see host_variables.
-MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
+def select_hosts(inventory: Inventory, play: PlaySpec, limit: str | None) -> list[Host]:
+    hosts = inventory.select(play.hosts)
+    if limit:
+        allowed = {h.name for h in inventory.select(limit)}
+        hosts = [h for h in hosts if h.name in allowed]
+    return hosts
 
 
-def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
-    """Whether this play gathers facts: as its `gather_facts` says, else when any of its
-    values (or the variables in `more`: inventory, extra vars) names one."""
-    decided = play_gathers(play)
-    return decided if decided is not None else uses_facts(list(more))
-
-
-def play_gathers(play: PlaySpec) -> bool | None:
-    """What the play alone decides: its `gather_facts`, or True when it names a fact
-    itself (its values, vars files, template files); None: up to each host's variables.
-    Reads files, so the runner asks once per play, not once per host."""
-    if play.gather_facts is not None:
-        return play.gather_facts
-    values: list[Any] = [play.vars, play.vars_files]
-    files = list(play.vars_files)  # their contents too: a fact may be named only there
-    for task in [*play.tasks, *play.handlers]:
-        values += [task.args, task.when, task.loop, task.vars, task.notify]
-        values += [task.changed_when, task.failed_when]
-        if task.module == "template" and isinstance(task.args.get("src"), str):
-            files.append(task.args["src"])
-    values += [_text_of(play.base_dir, name) for name in files if not is_template(name)]
-    return True if uses_facts(values) else None
-
-
-def _text_of(base_dir: Path, name: str) -> str:
-    """A controller file's text, or "" when it cannot be read (its task reports that)."""
-    path = Path(name).expanduser()
-    try:
-        return (path if path.is_absolute() else base_dir / path).read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def host_variables(
-    play: PlaySpec,
-    base_dir: Path,
-    inventory_vars: Mapping[str, Any],
-    magic: Mapping[str, Any],
-    extra_vars: Mapping[str, Any],
-    facts: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Precedence, low to high: inventory < facts < play vars < vars_files < extra vars.
-
-    Registered results and task vars go on top at run time (see `prepare`),
-    with extra vars still winning; the loop `item` goes on top of all.
-    The magic variables (`magic`) are the tool's own: setting one is an error,
-    since the runner relies on them (login_user decides when to log in again).
-    """
-    facts = facts or {}
-    files = load_vars_files(
-        play, base_dir, Templar({**inventory_vars, **facts, **play.vars, **extra_vars, **magic})
+def registered_names(playbook: Playbook) -> frozenset[str]:
+    """Names some task registers: only the run knows their values."""
+    return frozenset(
+        t.register_as for p in playbook.plays for t in [*p.tasks, *p.handlers] if t.register_as
     )
-    for source, names, where in (
-        ("play vars", play.vars, play.loc),
-        ("vars_files", files, play.loc),
-        ("extra vars (-e)", extra_vars, None),
-        ("inventory vars", inventory_vars, None),
-    ):
-        taken = sorted(set(names) & set(magic))
-        if taken:
-            raise InputError(f"{source} set {', '.join(taken)}: provision sets these itself", where)
-    variables: dict[str, Any] = {**inventory_vars, **facts, **play.vars, **files, **extra_vars}
-    variables.update(magic)
-    return variables
 
 
-def _templar(base: Mapping[str, Any], extra_vars: Mapping[str, Any], **layers: Any) -> Templar:
-    merged = dict(base)
-    for layer in layers.values():
-        merged.update(layer)
-    merged.update(extra_vars)
-    return Templar(merged)
+@dataclass
+class HostPlan:
+    """One host in one play: its variables (facts once gathered) and its tasks."""
 
+    play: PlaySpec
+    host: Host
+    layers: dict[str, Mapping[str, Any]]  # inventory, files, extra, magic
+    registers: frozenset[str]
+    tasks: list[PlannedTask] = field(default_factory=list)
+    handlers: list[PlannedTask] = field(default_factory=list)
+    facts: Mapping[str, Any] | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
 
-def build_module(
-    task: TaskSpec, args: dict[str, Any], templar: Templar, base_dir: Path
-) -> tuple[Module[Any, Any] | None, Args | None]:
-    if task.module in CONTROLLER_MODULES:
+    @property
+    def extra_vars(self) -> Mapping[str, Any]:
+        return self.layers["extra"]
+
+    def login_user(self) -> str:
+        return str(resolved(self.variables["login_user"]))
+
+    def unknown(self) -> frozenset[str]:
+        """Names that only the run can tell (registered results; facts until gathered)."""
+        return self.registers | (FACT_NAMES if self.facts is None else frozenset())
+
+    def bind_facts(self, facts: Mapping[str, Any]) -> None:
+        """The facts are in: variables gain them (below play vars, as documented)."""
+        self.facts = facts
+        self._merge()
+
+    def _merge(self) -> None:
+        lay = self.layers
+        self.variables = merge(
+            lay["inventory"], self.facts or {}, self.play, lay["files"], lay["extra"], lay["magic"]
+        )
+
+    def scope(self, task: TaskSpec, registered: Mapping[str, Any], item: Any = NO_ITEM) -> Templar:
+        """What a task's templates see: variables < registered < task vars < extra vars,
+        then the loop item."""
+        merged = {**self.variables, **registered, **task.vars, **self.extra_vars}
+        return Templar(merged if item is NO_ITEM else {**merged, "item": item})
+
+    def prepare(self, planned: PlannedTask, registered: Mapping[str, Any]) -> None:
+        """Prepare the task now (errors are kept, to fail the task at its turn)."""
         try:
-            return None, CONTROLLER_MODULES[task.module].model_validate(args)
-        except Exception as exc:
-            raise ModuleArgsError(f"{task.module}: {exc}", task.loc) from None
-    ctx = ModuleContext(base_dir=base_dir, render=lambda text: str(templar.render(text, task.loc)))
-    try:
-        return registry()[task.module].from_dict(args, ctx), None
-    except ModuleArgsError as exc:
-        raise ModuleArgsError(exc.message, task.loc) from None
+            planned.units = prepare(planned.spec, self.scope(planned.spec, registered), self.play)
+        except ProvisionError as exc:
+            planned.error = exc
+
+    def ready(self, planned: PlannedTask, registered: Mapping[str, Any], pending: set[str]) -> bool:
+        """Whether a waiting task can be prepared now: all it needs is known and no task
+        before it that has not run yet may still change it."""
+        unknown = (FACT_NAMES if self.facts is None else frozenset()) | pending
+        return not (planned.needs & unknown) and planned.needs & self.registers <= set(registered)
 
 
-def prepare(
-    task: TaskSpec,
-    variables: Mapping[str, Any],
-    registered: Mapping[str, Any],
+def compile_host(
+    play: PlaySpec,
+    host: Host,
     extra_vars: Mapping[str, Any],
-    base_dir: Path,
-) -> list[Prepared]:
+    *,
+    login_user: Callable[[Host], str],
+    check: bool,
+    registers: frozenset[str],
+    facts: Mapping[str, Any] | None = None,
+) -> HostPlan:
+    """The HostPlan of one host in one play. Raises InputError for the play's variables
+    (a missing vars file, a magic variable set); a task's own error is kept in it."""
+    magic = magic_variables(host, login_user, check)
+    files = play_files_vars(play, host.vars, extra_vars, magic, facts or {})
+    layers = {"inventory": host.vars, "files": files, "extra": extra_vars, "magic": magic}
+    plan = HostPlan(play, host, layers, registers, facts=facts)
+    plan._merge()
+    plan.tasks = [_planned(plan, t) for t in play.tasks]
+    plan.handlers = [_planned(plan, t) for t in play.handlers]
+    return plan
+
+
+def _planned(plan: HostPlan, task: TaskSpec) -> PlannedTask:
+    templar = plan.scope(task, {})
+    values: list[Any] = [task.args, task.when, task.loop, task.vars]
+    cls = lookup(task.module)
+    if cls is not None:
+        values += cls.rendered_sources(task.args, plan.play.base_dir)
+    needs = templar.names_needed(values) & plan.unknown()
+    planned = PlannedTask(task, needs)
+    if not needs:
+        plan.prepare(planned, {})
+    return planned
+
+
+def prepare(task: TaskSpec, templar: Templar, play: PlaySpec) -> list[Unit]:
     """Evaluate loop and when, render arguments, build the module(s).
 
     Raises TemplateError/ModuleArgsError (with the task's location) when a
     template fails or the rendered arguments are invalid.
     """
-    taken = sorted(set(task.vars) & MAGIC_NAMES)
-    if taken:
-        raise InputError(f"task vars set {', '.join(taken)}: provision sets these itself", task.loc)
-    templar = _templar(variables, extra_vars, registered=registered, task=task.vars)
-    items: list[Any] = [NO_ITEM]
+    check_magic([("task vars", task.vars, task.loc)])
+    items: Sequence[Any] = [NO_ITEM]
     if task.loop is not None:
         loop = templar.render(task.loop, task.loc)
         if not isinstance(loop, list):
             raise InputError(f"loop must give a list, got {type(loop).__name__}", task.loc)
         items = loop
-    out: list[Prepared] = []
+    out: list[Unit] = []
     for item in items:
-        item_templar = templar if item is NO_ITEM else templar.child({"item": item})
-        false = next((c for c in task.when if not item_templar.truthy(c, task.loc)), None)
+        scope = templar if item is NO_ITEM else templar.child({"item": item})
+        false = next((c for c in task.when if not scope.truthy(c, task.loc)), None)
         if false is not None:
-            out.append(Prepared(task, item, {}, None, None, skipped=f"when: {false} was false"))
+            out.append(Unit(task, item, None, skipped=f"when: {false} was false"))
             continue
-        args = item_templar.render(task.args, task.loc)
-        module, controller_args = build_module(task, args, item_templar, base_dir)
-        out.append(Prepared(task, item, args, module, controller_args))
+        args = scope.render(task.args, task.loc)
+        out.append(Unit(task, item, build_module(task, args, scope, play)))
     return out
 
 
-def task_templar(
-    task: TaskSpec,
-    variables: Mapping[str, Any],
-    registered: Mapping[str, Any],
-    extra_vars: Mapping[str, Any],
-    item: Any = NO_ITEM,
-) -> Templar:
-    templar = _templar(variables, extra_vars, registered=registered, task=task.vars)
-    return templar if item is NO_ITEM else templar.child({"item": item})
+def build_module(task: TaskSpec, args: dict[str, Any], scope: Templar, play: PlaySpec) -> AnyModule:
+    cls = lookup(task.module)
+    if cls is None:  # the loader only lets known names through
+        raise ModuleArgsError(f"unknown module '{task.module}'", task.loc)
+    ctx = ModuleContext(
+        base_dir=play.base_dir, render=lambda text: str(scope.render(text, task.loc))
+    )
+    try:
+        return cls.from_dict(args, ctx)
+    except ModuleArgsError as exc:
+        raise ModuleArgsError(exc.message, task.loc) from None

@@ -14,24 +14,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from provisioner.errors import InputError, Location, PlaybookError, PlaybookErrors
-from provisioner.modules import registry
-from provisioner.modules.base import Args
-from provisioner.modules.controller import CONTROLLER_MODULES
+from provisioner.modules import lookup, names, registry
+from provisioner.modules.base import AnyModule
 from provisioner.playbook.schema import PLAY_KEYWORDS, TASK_KEYWORDS, Playbook, PlaySpec, TaskSpec
 from provisioner.templating import is_template
 from provisioner.yamlmarks import MarkedDict, load_yaml
 
-FREE_FORM = ("command", "shell")
 
-
-def module_names() -> list[str]:
-    return sorted({*registry(), *CONTROLLER_MODULES})
-
-
-def args_model(module: str) -> type[Args]:
-    if module in CONTROLLER_MODULES:
-        return CONTROLLER_MODULES[module]
-    return registry()[module].args_model
+def module_class(module: str) -> type[AnyModule]:
+    found = lookup(module)
+    if found is None:  # load checks names against names() first
+        raise KeyError(module)
+    return found
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
@@ -77,8 +71,9 @@ def _free_form(module: str, value: Any, where: Location) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
     if isinstance(value, str):
-        if module in FREE_FORM:
-            return {"cmd": str(value)}
+        free_form = module_class(module).free_form
+        if free_form is not None:
+            return {free_form: str(value)}
         out: dict[str, Any] = {}
         for word in shlex.split(value):
             key, eq, val = word.partition("=")
@@ -93,7 +88,7 @@ def _check_module_args(
     module: str, args: dict[str, Any], raw_args: Any, where: Location, out: _Collector
 ) -> None:
     """Validate arguments now where they are literal; templated values wait for run time."""
-    model = args_model(module)
+    model = module_class(module).args_model
     try:
         model.model_validate(args)
     except ValidationError as exc:
@@ -112,6 +107,12 @@ def _check_module_args(
                 out.add(f"{module}: argument '{field}': {err['msg']}", place)
 
 
+def _judged() -> str:
+    """The modules whose outcome changed_when/failed_when judge ("command and shell")."""
+    judged = sorted({cls.name for cls in registry().values() if cls.unprobeable})
+    return " and ".join([", ".join(judged[:-1]), judged[-1]] if len(judged) > 1 else judged)
+
+
 def _has_template(value: Any) -> bool:
     if isinstance(value, str):
         return is_template(value)
@@ -127,7 +128,7 @@ def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> 
         out.add("a task must be a mapping (name, module, keywords)", where)
         return None
     where = _loc(raw, where)
-    known = module_names()
+    known = names()
     modules = [k for k in raw if k not in TASK_KEYWORDS]
     good = [k for k in modules if k in known]
     for key in modules:
@@ -163,9 +164,9 @@ def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> 
             return None
         fields["loop"] = fields.pop("with_items")
     for key in ("changed_when", "failed_when"):
-        if key in fields and module not in ("command", "shell"):
+        if key in fields and not module_class(module).unprobeable:
             # Only commands have an outcome to judge; elsewhere it would be silently ignored.
-            out.add(f"'{key}' applies to command and shell tasks only", _key_loc(raw, key, where))
+            out.add(f"'{key}' applies to {_judged()} tasks only", _key_loc(raw, key, where))
             return None
     try:
         return TaskSpec.model_validate(

@@ -19,14 +19,10 @@ first real connection.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_address
-
-from provisioner.transport.ssh import SSHConnection, SSHSettings
 
 __all__ = [
     "ADDRESS_SCRIPT",
@@ -35,7 +31,7 @@ __all__ = [
     "ProbeTarget",
     "parse_addresses",
     "pick_address",
-    "ssh_probe",
+    "no_probe",
 ]
 
 # VirtualBox (6.1.28+) allows host-only networks only here unless configured otherwise.
@@ -64,26 +60,9 @@ class ProbeFailed(Exception):
 AddressProbe = Callable[[ProbeTarget], str]
 
 
-def ssh_probe(target: ProbeTarget) -> str:
-    """Run ADDRESS_SCRIPT on the machine over our own SSH transport."""
-    with tempfile.TemporaryDirectory(prefix="provision-vagrant-") as tmp:
-        settings = SSHSettings(
-            name=target.machine,
-            address=target.hostname,
-            port=target.port,
-            user=target.user,
-            key_filename=target.ssh_key,
-            known_hosts=os.path.join(tmp, "known_hosts"),
-            host_key_policy="accept-new",
-            known_hosts_only=True,  # as Vagrant's own ssh: the user's file has no say here
-        )
-        with SSHConnection(settings) as conn:
-            result = conn.run(ADDRESS_SCRIPT, timeout=60)
-    if not result.ok:
-        raise ProbeFailed(
-            f"`{ADDRESS_SCRIPT}` exited {result.exit_code}: {result.stderr.strip()[:300]}"
-        )
-    return result.stdout
+def no_probe(target: ProbeTarget) -> str:
+    """The default: machines are not asked (forwarded-port needs no address)."""
+    raise ProbeFailed("no address probe was given (--via private-network needs one)")
 
 
 def parse_addresses(output: str) -> list[IPv4Address]:

@@ -39,9 +39,9 @@ from provisioner.vagrant.addresses import (
     AddressProbe,
     ProbeFailed,
     ProbeTarget,
+    no_probe,
     parse_addresses,
     pick_address,
-    ssh_probe,
 )
 from provisioner.vagrant.errors import VagrantError
 from provisioner.vagrant.files import write_atomically
@@ -149,7 +149,7 @@ def plan(
     options: Options,
     *,
     run: CommandRunner = run_command,
-    probe: AddressProbe = ssh_probe,
+    probe: AddressProbe = no_probe,
 ) -> Outcome:
     """Ask Vagrant (and the machines, for private-network) and compute every file; write none."""
     directory = options.directory

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from provisioner.facts import DISTRIBUTIONS
+from provisioner.probes.host import DISTRIBUTIONS
 from tests.unit.run_cli import ENTRY, ENV, provision
 
 
@@ -146,7 +146,9 @@ def test_facts_of_a_reachable_and_an_unreachable_host(tmp_path: Path) -> None:
     assert set(doc) == {"here"}
 
 
-def test_undefined_name_in_a_template_file_fails_the_task_naming_the_file(tmp_path: Path) -> None:
+def test_undefined_name_in_a_template_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    # Templates are rendered when the play is compiled, before any host is touched: the
+    # error stops the run at once (exit 1, "nothing was changed"), naming the file.
     (tmp_path / "motd.j2").write_text("Welcome to {{ clasroom }}\n")
     book = tmp_path / "p.yml"
     book.write_text(
@@ -155,7 +157,8 @@ def test_undefined_name_in_a_template_file_fails_the_task_naming_the_file(tmp_pa
         "    - name: after\n      command: 'true'\n"
     )
     proc = provision("apply", book, "--check", cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "template motd.j2: 'clasroom' is undefined" in proc.stdout + proc.stderr
+    assert "nothing was changed" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "motd").exists()

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import facts
 from provisioner.errors import ConnectError
 from provisioner.events import Status
 from provisioner.inventory import Host, load_inventory
-from provisioner.playbook.compile import needs_facts
 from provisioner.playbook.load import load_playbook
+from provisioner.playbook.variables import needs_facts, uses_facts
+from provisioner.probes import host as facts
 from provisioner.runner import Runner, RunOptions
 from provisioner.transport.base import Result
 from provisioner.transport.fake import FakeConnection
@@ -86,7 +86,7 @@ def test_probe_runs_in_a_real_sh() -> None:
     ],
 )
 def test_uses_facts(text: str, uses: bool) -> None:
-    assert facts.uses_facts([{"x": text}]) is uses
+    assert uses_facts([{"x": text}]) is uses
 
 
 def _setup(tmp_path: Path, body: str) -> tuple[Path, Path]:

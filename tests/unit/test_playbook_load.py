@@ -39,7 +39,7 @@ def test_the_docker_playbook_loads_and_validates_against_an_inventory(tmp_path: 
     ]
     inv = tmp_path / "hosts.yml"
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5, user: alice}\n")
-    assert validate(book, load_inventory(inv), {}, login_user="alice") == []
+    assert validate(book, load_inventory(inv), {}, login_user=lambda host: "alice") == []
 
 
 def test_import_playbook_splices_plays_relative_to_the_file(tmp_path: Path) -> None:

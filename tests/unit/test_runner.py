@@ -18,13 +18,26 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import ConnectError, MissingDependency, WriteError
+from provisioner.errors import ConnectError, WriteError
 from provisioner.events import RunSummary, Status, TaskResult, TaskStarted
 from provisioner.inventory import Host, load_inventory
 from provisioner.modules import register
-from provisioner.modules.base import Args, Change, Module, Op
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
+from provisioner.modules.package import BROUGHT_BY_PACKAGES
 from provisioner.playbook.load import load_playbook
-from provisioner.runner import Runner, RunOptions, provider_of, split_batch
+from provisioner.probes.base import Probe, Seen, unframe
+from provisioner.runner import Runner, RunOptions
+from provisioner.runner.dryrun import PlannedChange, provider_of
 from provisioner.transport.base import Become, Result
 
 
@@ -38,36 +51,54 @@ class FlagArgs(Args):
 @dataclass(frozen=True)
 class FlagState:
     value: str | None
+    missing: bool = False  # `needs` is not there
 
 
-@register
-class Flag(Module[FlagArgs, FlagState]):
-    name = "test_flag"
-    args_model = FlagArgs
+@dataclass(frozen=True)
+class FlagFile(Probe[FlagState]):
+    path: str
+    needs: str | None
 
-    def probe(self) -> str:
-        p = shlex.quote(self.args.path)
+    def command(self) -> str:
+        p = shlex.quote(self.path)
         need = ""
-        if self.args.needs:
-            need = f"[ -e {shlex.quote(self.args.needs)} ] || echo MISSING; "
+        if self.needs:
+            need = f"[ -e {shlex.quote(self.needs)} ] || echo MISSING; "
         return f"{need}if [ -f {p} ]; then echo present; cat {p}; else echo absent; fi"
 
     def parse(self, stdout: str, exit_code: int) -> FlagState:
         lines = stdout.splitlines()
-        if lines and lines[0] == "MISSING":
-            raise MissingDependency(f"file {self.args.needs}")
+        missing = bool(lines) and lines[0] == "MISSING"
+        lines = lines[1:] if missing else lines
         if lines[0] == "absent":
-            return FlagState(None)
-        return FlagState("\n".join(lines[1:]))
+            return FlagState(None, missing)
+        return FlagState("\n".join(lines[1:]), missing)
 
-    def plan(self, current: FlagState) -> Change | None:
+
+@register
+class Flag(Module[FlagArgs, FlagState, None]):
+    name = "test_flag"
+    args_model = FlagArgs
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (FlagFile(self.args.path, self.args.needs),)
+
+    def state(self, seen: Seen) -> FlagState:
+        return seen(FlagFile(self.args.path, self.args.needs))
+
+    def plan(self, current: FlagState) -> Plan[None]:
+        if current.missing and self.args.needs:
+            return Blocked(Provision(Kind.PATH, self.args.needs), f"file {self.args.needs}")
         if current.value == self.args.value:
-            return None
-        return Change((f"value: {current.value} → {self.args.value}",))
+            return CONVERGED
+        return Change((f"value: {current.value} → {self.args.value}",), None)
 
-    def commands(self, change: Change) -> list[Op]:
+    def commands(self, change: Change[None]) -> list[Op]:
         value = self.args.value + ("-oops" if self.args.sloppy else "")
         return [Op(f"printf '%s\\n' {shlex.quote(value)} > {shlex.quote(self.args.path)}")]
+
+    def provides(self, change: Change[None]) -> frozenset[Provision]:
+        return frozenset({Provision(Kind.PATH, self.args.path)})
 
 
 class ShHost:
@@ -236,10 +267,11 @@ def test_a_refused_upload_fails_the_task_and_the_host_is_not_unreachable(
     lab: dict[str, Any],
 ) -> None:
     lab["hosts"]["h2"].disk_full = True
-    dest = lab["dir"] / "motd"
+    # One file per host: with a shared one, h1's write could converge h2 before it uploads.
+    dest = lab["dir"] / "{{ inventory_hostname }}-motd"
     body = (
         "- hosts: all\n  tasks:\n"
-        f"    - name: motd\n      copy: {{content: hi, dest: {dest}}}\n"
+        f"    - name: motd\n      copy: {{content: hi, dest: '{dest}'}}\n"
         "    - name: after\n      test_flag: {path: after, value: '1'}\n"
     )
     summary = run(lab, play(lab["dir"], body))
@@ -413,10 +445,11 @@ def test_registered_command_output_is_as_ansible_registers_it(lab: dict[str, Any
 
 
 def test_provider_of_names_the_task_that_can_bring_it() -> None:
-    planned = [("Install Docker", "package"), ("Start Docker", "service")]
-    assert provider_of("group docker", planned) == "Install Docker"
-    assert provider_of("unit docker.service", planned) == "Install Docker"
-    assert provider_of("something else", planned) == "Start Docker"
+    package = frozenset(Provision(k) for k in BROUGHT_BY_PACKAGES)
+    planned = [PlannedChange("Install Docker", package), PlannedChange("Start Docker", frozenset())]
+    assert provider_of(Provision(Kind.GROUP, "docker"), planned) == "Install Docker"
+    assert provider_of(Provision(Kind.UNIT, "docker.service"), planned) == "Install Docker"
+    assert provider_of(Provision(Kind.REPO, "something else"), planned) == "Start Docker"
 
 
 def test_assert_and_debug_run_on_the_controller(lab: dict[str, Any]) -> None:
@@ -437,11 +470,11 @@ def test_assert_and_debug_run_on_the_controller(lab: dict[str, Any]) -> None:
     assert lab["hosts"]["h1"].runs == [], "controller-only tasks never touch the host"
 
 
-def test_split_batch_handles_missing_trailing_newline() -> None:
+def test_unframe_handles_missing_trailing_newline() -> None:
     mark = "@@m@@"
     out = f"\n{mark} 0 begin\nabc\n{mark} 0 end 0\n\n{mark} 1 begin\nx\n\n{mark} 1 end 3\n"
-    assert split_batch(out, mark, 2) == [("abc", 0), ("x\n", 3)]
-    assert split_batch("garbage", mark, 1) is None
+    assert unframe(out, 2, mark) == [("abc", 0), ("x\n", 3)]
+    assert unframe("garbage", 1, mark) is None
 
 
 def test_quiet_assert_says_nothing_when_it_passes(lab: dict[str, Any]) -> None:

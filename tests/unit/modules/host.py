@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.modules.base import Change, Module, Op
+from provisioner.modules.base import Change, Module, Op, Plan
+from provisioner.probes.base import Answers, Probe
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -120,7 +121,7 @@ def run_op(op: Op, run: Any, tmp: Path) -> Result:
     return result
 
 
-def observe(module: Module[Any, Any], run: Any = None) -> Any:
+def observe(module: Module[Any, Any, Any], run: Any = None) -> Any:
     """probe → parse, for real."""
     r = (run or (lambda s, e=None: sh(s, env=e)))(module.probe(), None)
     assert r.rc == 0, r.stderr
@@ -128,15 +129,24 @@ def observe(module: Module[Any, Any], run: Any = None) -> Any:
 
 
 def converge(
-    module: Module[Any, Any], tmp: Path, run: Any = None
-) -> tuple[Change | None, Change | None]:
+    module: Module[Any, Any, Any], tmp: Path, run: Any = None
+) -> tuple[Plan[Any], Plan[Any]]:
     """Probe, plan, apply the commands, probe again: (first plan, plan after apply)."""
     runner = run or (lambda s, e=None: sh(s, env=e))
     first = module.plan(observe(module, runner))
-    if first is not None:
+    if isinstance(first, Change):
         for op in module.commands(first):
             assert syntax_ok(op.script), op.script
             r = run_op(op, runner, tmp)
             assert r.rc == 0, f"op failed ({r.rc}): {r.stderr}\n{op.script}"
     again = module.plan(observe(module, runner))
     return first, again
+
+
+def state_of(module: Module[Any, Any, Any], answers: dict[Probe[Any], tuple[str, int]]) -> Any:
+    """The module's state from given (stdout, exit code) answers to its probes.
+
+    Every probe the module asks must be answered, and nothing else: a ProbeError
+    then comes from reading an answer, never from a forgotten one."""
+    assert set(answers) == set(module.probes()), (set(answers), module.probes())
+    return module.state(Answers(answers))

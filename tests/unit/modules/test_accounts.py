@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
-from provisioner.modules.base import Module
+from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.base import CONVERGED, Blocked, Change, Converged, Kind, Module, Provision
 from provisioner.modules.group import GroupModule
 from provisioner.modules.user import UserModule
-from tests.unit.modules.host import FakeHost, rec, syntax_ok
+from provisioner.probes.accounts import GroupEntry, PasswdEntry, UserGroups
+from tests.unit.modules.host import FakeHost, rec, state_of, syntax_ok
 
 Reply = tuple[str, str, str, int]
 NO_GROUP: Reply = ("getent", '"group -- docker"', "", 2)
 DOCKER: Reply = ("getent", '"group -- docker"', rec("getent/group-docker.txt"), 0)
 WHEEL: Reply = ("getent", '"group -- wheel"', rec("getent/group-wheel.txt"), 0)
 STUDENT_GROUP: Reply = ("getent", '"group -- student"', "student:x:1000:\n", 0)
+SVC_GROUP: Reply = ("getent", '"group -- svc"', "svc:x:990:\n", 0)
 
 
 def passwd(name: str, file: str | None) -> Reply:
@@ -38,8 +41,8 @@ class Case:
     id: str
     module: str
     args: dict[str, Any]
-    replies: tuple[Reply, ...]
-    summary: tuple[str, ...] | None
+    replies: tuple[Reply, ...]  # an account no reply names does not exist
+    summary: tuple[str, ...] | Converged | Blocked  # Blocked: the plan, exactly
     calls: tuple[tuple[str, ...], ...] = ()
 
 
@@ -73,7 +76,7 @@ CASES = [
         "user",
         {"name": "student", "groups": ["docker"], "append": True},
         (passwd("student", "passwd-student"), ids("student", "student-wheel-docker"), DOCKER),
-        None,
+        CONVERGED,
     ),
     Case(
         "exact groups: add docker, drop wheel",
@@ -101,7 +104,7 @@ CASES = [
             STUDENT_GROUP,
             WHEEL,
         ),
-        None,
+        CONVERGED,
     ),
     Case(
         "shell and home",
@@ -124,7 +127,38 @@ CASES = [
         "user",
         {"name": "student", "state": "absent", "groups": ["docker"]},
         (passwd("student", None),),
-        None,
+        CONVERGED,
+    ),
+    Case(
+        "new user whose own-named group exists gets it as primary group",
+        "user",
+        {"name": "svc"},
+        (passwd("svc", None), SVC_GROUP),
+        ("+ user svc",),
+        (("useradd", "-m", "-g", "svc", "--", "svc"),),
+    ),
+    Case(
+        "new user with a primary group",
+        "user",
+        {"name": "student", "group": "docker"},
+        (passwd("student", None), DOCKER),
+        ("+ user student", "group: docker"),
+        (("useradd", "-m", "-g", "docker", "--", "student"),),
+    ),
+    Case(
+        "existing user's primary group differs",
+        "user",
+        {"name": "student", "group": "docker"},
+        (passwd("student", "passwd-student"), ids("student", "student-wheel"), DOCKER),
+        ("group: student → docker",),
+        (("usermod", "-g", "docker", "--", "student"),),
+    ),
+    Case(
+        "primary group that does not exist",
+        "user",
+        {"name": "student", "group": "docker"},
+        (passwd("student", "passwd-student"), ids("student", "student-wheel"), NO_GROUP),
+        Blocked(Provision(Kind.GROUP, "docker"), "group docker"),
     ),
     Case(
         "new group",
@@ -142,7 +176,7 @@ CASES = [
         ("+ group docker (gid 991)",),
         (("groupadd", "-r", "-g", "991", "--", "docker"),),
     ),
-    Case("group exists", "group", {"name": "docker", "gid": 991}, (DOCKER,), None),
+    Case("group exists", "group", {"name": "docker", "gid": 991}, (DOCKER,), CONVERGED),
     Case(
         "group gid differs",
         "group",
@@ -159,9 +193,15 @@ CASES = [
         ("- group docker",),
         (("groupdel", "--", "docker"),),
     ),
-    Case("group absent already", "group", {"name": "docker", "state": "absent"}, (NO_GROUP,), None),
+    Case(
+        "group absent already",
+        "group",
+        {"name": "docker", "state": "absent"},
+        (NO_GROUP,),
+        CONVERGED,
+    ),
 ]
-MODULES: dict[str, type[Module[Any, Any]]] = {"user": UserModule, "group": GroupModule}
+MODULES: dict[str, type[Module[Any, Any, Any]]] = {"user": UserModule, "group": GroupModule}
 TOOLS = ("useradd", "usermod", "userdel", "groupadd", "groupmod", "groupdel")
 
 
@@ -169,6 +209,9 @@ TOOLS = ("useradd", "usermod", "userdel", "groupadd", "groupmod", "groupdel")
 def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     for prog, pattern, reply, rc in case.replies:
         host.on(prog, pattern, reply, rc)
+    # What the case does not name does not exist (and the controller's own accounts,
+    # which a real `id` would read, never leak in).
+    host.on("getent", "*", "", 2).on("id", "*", "id: no such user\n", 1)
     for tool in TOOLS:
         host.on(tool)
     module = MODULES[case.module].from_dict(case.args)
@@ -176,10 +219,10 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     out = host.run(module.probe())
     assert out.rc == 0, out.stderr
     change = module.plan(module.parse(out.stdout, out.rc))
-    if case.summary is None:
-        assert change is None
+    if not isinstance(case.summary, tuple):
+        assert change == case.summary
         return
-    assert change is not None and change.summary == case.summary
+    assert isinstance(change, Change) and change.summary == case.summary
     host.clear()
     for op in module.commands(change):
         assert syntax_ok(op.script)
@@ -187,38 +230,50 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     assert [tuple(c) for c in host.calls() if c[0] in TOOLS] == list(case.calls)
 
 
+def test_missing_primary_group_is_a_dependency(host: FakeHost) -> None:
+    host.on(*passwd("student", "passwd-student")).on(*ids("student", "student-wheel"))
+    host.on(*NO_GROUP).on(*STUDENT_GROUP)
+    module = UserModule.from_dict({"name": "student", "group": "docker"})
+    blocked = module.plan(module.parse(host.run(module.probe()).stdout, 0))
+    assert isinstance(blocked, Blocked) and blocked.message == "group docker not found"
+
+
 def test_missing_group_is_a_dependency(host: FakeHost) -> None:
     host.on(*passwd("student", "passwd-student")).on(*ids("student", "student-wheel")).on(*NO_GROUP)
+    host.on(*STUDENT_GROUP)
     module = UserModule.from_dict({"name": "student", "groups": ["docker"], "append": True})
     state = module.parse(host.run(module.probe()).stdout, 0)
-    with pytest.raises(MissingDependency) as exc:
-        module.plan(state)
-    assert exc.value.what == "group docker"
+    blocked = module.plan(state)
+    assert isinstance(blocked, Blocked)
+    assert blocked.what == "group docker"
 
 
 def test_missing_group_for_a_new_user_too(host: FakeHost) -> None:
-    host.on(*passwd("student", None)).on(*NO_GROUP)
+    host.on(*passwd("student", None)).on(*NO_GROUP).on("getent", '"group -- student"', "", 2)
     module = UserModule.from_dict({"name": "student", "groups": ["docker"]})
-    with pytest.raises(MissingDependency, match="group docker"):
-        module.plan(module.parse(host.run(module.probe()).stdout, 0))
+    blocked = module.plan(module.parse(host.run(module.probe()).stdout, 0))
+    assert isinstance(blocked, Blocked) and re.search("group docker", blocked.message)
 
 
 @pytest.mark.parametrize(
-    "stdout",
+    ("stdout", "rc"),
     [
-        "@@ passwd\n@@ rc 1\n",
-        "@@ passwd\nstudent:x:1000\n@@ rc 0\n",
-        "@@ passwd\nother:x:1001:1001::/home/other:/bin/bash\n@@ rc 0\n",
+        ("", 1),
+        ("student:x:1000\n", 0),
+        ("other:x:1001:1001::/home/other:/bin/bash\n", 0),
     ],
 )
-def test_unreadable_passwd(stdout: str) -> None:
+def test_unreadable_passwd(stdout: str, rc: int) -> None:
+    module = UserModule.from_dict({"name": "student"})
+    answers = {PasswdEntry("student"): (stdout, rc), GroupEntry("student"): ("", 2)}
     with pytest.raises(ProbeError):
-        UserModule.from_dict({"name": "student"}).parse(stdout, 0)
+        state_of(module, answers)
 
 
 def test_unreadable_group() -> None:
+    module = GroupModule.from_dict({"name": "docker"})
     with pytest.raises(ProbeError):
-        GroupModule.from_dict({"name": "docker"}).parse("@@ group\ndocker:x\n@@ rc 0\n", 0)
+        state_of(module, {GroupEntry("docker"): ("docker:x\n", 0)})
 
 
 @pytest.mark.parametrize(
@@ -236,3 +291,16 @@ def test_unreadable_group() -> None:
 def test_bad_args(module: str, raw: dict[str, Any], match: str) -> None:
     with pytest.raises(ModuleArgsError, match=match):
         MODULES[module].from_dict(raw)
+
+
+def test_unreadable_group_of_a_user_is_a_probe_error_not_a_missing_group() -> None:
+    # getent could not say (rc 1: NSS down); "group docker not found" would be untrue.
+    module = UserModule.from_dict({"name": "student", "groups": ["docker"]})
+    answers = {
+        PasswdEntry("student"): (rec("getent/passwd-student.txt"), 0),
+        UserGroups("student"): (rec("id/student-wheel.txt"), 0),
+        GroupEntry("docker"): ("", 1),
+        GroupEntry("student"): ("student:x:1000:\n", 0),
+    }
+    with pytest.raises(ProbeError, match=r"getent group docker failed \(exit 1\)"):
+        state_of(module, answers)

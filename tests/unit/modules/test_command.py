@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError
+from provisioner.errors import ModuleArgsError
 from provisioner.modules import registry
-from provisioner.modules.base import Change, Module
+from provisioner.modules.base import CONVERGED, Blocked, Change, Converged, Module
 from provisioner.modules.command import CommandModule, ShellModule
 from tests.unit.modules.host import observe, sh, syntax_ok
 
 
-def run(module: Module[Any, Any]) -> tuple[Change | None, str]:
+def run(module: Module[Any, Any, Any]) -> tuple[Change[Any] | Converged, str]:
     """Plan, then run the commands; their stdout."""
     change = module.plan(observe(module))
-    if change is None:
-        return None, ""
+    if change is CONVERGED:
+        return CONVERGED, ""
+    assert isinstance(change, Change)
     (op,) = module.commands(change)
     assert syntax_ok(op.script)
     r = sh(op.script)
@@ -28,7 +30,7 @@ def run(module: Module[Any, Any]) -> tuple[Change | None, str]:
 
 def test_runs_without_guards() -> None:
     change, out = run(CommandModule.from_dict({"cmd": "echo hi"}))
-    assert change is not None and change.summary == ("run: echo hi",) and out == "hi\n"
+    assert isinstance(change, Change) and change.summary == ("run: echo hi",) and out == "hi\n"
 
 
 def test_command_has_no_shell() -> None:
@@ -38,7 +40,9 @@ def test_command_has_no_shell() -> None:
 
 def test_argv_form() -> None:
     change, out = run(CommandModule.from_dict({"argv": ["printf", "%s|", "a b", "c'd", "$x"]}))
-    assert change is not None and change.summary == ("run: printf '%s|' 'a b' 'c'\"'\"'d' '$x'",)
+    assert isinstance(change, Change) and change.summary == (
+        "run: printf '%s|' 'a b' 'c'\"'\"'d' '$x'",
+    )
     assert out == "a b|c'd|$x|"
 
 
@@ -47,7 +51,7 @@ def test_first_word_is_never_an_assignment_or_keyword() -> None:
         change = CommandModule.from_dict({"cmd": cmd}).plan(
             observe(CommandModule.from_dict({"cmd": cmd}))
         )
-        assert change is not None
+        assert isinstance(change, Change)
         (op,) = CommandModule.from_dict({"cmd": cmd}).commands(change)
         assert sh(op.script).rc == 127  # "not found", not a silent assignment
 
@@ -59,7 +63,11 @@ def test_shell_runs_sh_c() -> None:
 
 def test_multiline_shell_summary() -> None:
     change, out = run(ShellModule.from_dict({"cmd": "echo one\necho two"}))
-    assert change is not None and change.summary == ("run: echo one …",) and out == "one\ntwo\n"
+    assert (
+        isinstance(change, Change)
+        and change.summary == ("run: echo one …",)
+        and out == "one\ntwo\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,30 +89,31 @@ def test_guards_relative_to_chdir(
         {"cmd": "pwd; touch done; rm -f lock", "chdir": str(tmp_path), **args}
     )
     change, out = run(module)
-    assert (change is not None) == runs
+    assert isinstance(change, Change) == runs
     if runs:
         assert out == f"{tmp_path}\n"
-        assert module.plan(observe(module)) is None  # the guard now holds
+        assert module.plan(observe(module)) is CONVERGED  # the guard now holds
 
 
 def test_missing_chdir_is_a_dependency(tmp_path: Path) -> None:
     module = CommandModule.from_dict({"cmd": "make", "chdir": str(tmp_path / "src")})
-    with pytest.raises(MissingDependency, match=f"directory {tmp_path}/src"):
-        module.plan(observe(module))
+    blocked = module.plan(observe(module))
+    assert isinstance(blocked, Blocked) and re.search(f"directory {tmp_path}/src", blocked.message)
 
 
 def test_failure_is_reported() -> None:
     module = ShellModule.from_dict({"cmd": "echo oops >&2; exit 3"})
     change = module.plan(observe(module))
-    assert change is not None
+    assert isinstance(change, Change)
     (op,) = module.commands(change)
     r = sh(op.script)
     assert r.rc == 3 and r.stderr == "oops\n"
 
 
 def test_not_reprobed() -> None:
-    assert CommandModule.probe_after_apply is False
-    assert ShellModule.probe_after_apply is False
+    # `unprobeable`: the runner does not probe a command again after it ran.
+    assert CommandModule.unprobeable is True
+    assert ShellModule.unprobeable is True
     assert registry()["command"] is CommandModule and registry()["shell"] is ShellModule
 
 

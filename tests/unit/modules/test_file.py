@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
+from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.base import CONVERGED, Blocked, Change
 from provisioner.modules.file import FileModule
 from tests.unit.modules.host import converge, observe
 
@@ -153,9 +155,9 @@ def test_converges_for_real(tmp_path: Path, case: Case) -> None:
     path = str(t / case.args.get("path", "x"))
     module = FileModule.from_dict({**case.args, "path": path})
     first, again = converge(module, tmp_path)
-    assert first is not None
+    assert isinstance(first, Change)
     assert first.summary == tuple(s.format(p=path) for s in case.summary)
-    assert again is None
+    assert again is CONVERGED
     assert case.check(t)
 
 
@@ -176,50 +178,51 @@ def test_already_converged(
 ) -> None:
     setup(tmp_path)
     module = FileModule.from_dict({**args, "path": str(tmp_path / "x")})
-    assert module.plan(observe(module)) is None
+    assert module.plan(observe(module)) is CONVERGED
 
 
 @pytest.mark.parametrize(
-    ("setup", "args", "error", "match"),
+    ("setup", "args", "match"),
     [
-        (nothing, {}, MissingDependency, "file {t}/x not found"),
-        (
-            nothing,
-            {"path": "no/dir/x", "state": "touch"},
-            MissingDependency,
-            "directory {t}/no/dir",
-        ),
-        (
-            nothing,
-            {"path": "no/dir/x", "state": "link", "src": "y"},
-            MissingDependency,
-            "directory",
-        ),
-        (a_file, {"owner": "no-such-user"}, MissingDependency, "user no-such-user"),
-        (a_file, {"group": "no-such-group"}, MissingDependency, "group no-such-group"),
-        (a_dir, {}, ProbeError, "is a directory, not a file"),
-        (a_file, {"state": "directory"}, ProbeError, "is a regular file, not a directory"),
-        (a_file, {"state": "link", "src": "y"}, ProbeError, "not a link"),
+        (nothing, {}, "file {t}/x not found"),
+        (nothing, {"path": "no/dir/x", "state": "touch"}, "directory {t}/no/dir"),
+        (nothing, {"path": "no/dir/x", "state": "link", "src": "y"}, "directory"),
+        (a_file, {"owner": "no-such-user"}, "user no-such-user"),
+        (a_file, {"group": "no-such-group"}, "group no-such-group"),
+    ],
+)
+def test_missing_dependencies(
+    tmp_path: Path, setup: Callable[[Path], None], args: dict[str, Any], match: str
+) -> None:
+    """What an earlier task may bring blocks the task instead of failing it."""
+    setup(tmp_path)
+    module = FileModule.from_dict({**args, "path": str(tmp_path / args.get("path", "x"))})
+    blocked = module.plan(observe(module))
+    assert isinstance(blocked, Blocked) and re.search(match.format(t=tmp_path), blocked.message)
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "match"),
+    [
+        (a_dir, {}, "is a directory, not a file"),
+        (a_file, {"state": "directory"}, "is a regular file, not a directory"),
+        (a_file, {"state": "link", "src": "y"}, "not a link"),
     ],
 )
 def test_refusals(
-    tmp_path: Path,
-    setup: Callable[[Path], None],
-    args: dict[str, Any],
-    error: type[Exception],
-    match: str,
+    tmp_path: Path, setup: Callable[[Path], None], args: dict[str, Any], match: str
 ) -> None:
     setup(tmp_path)
     module = FileModule.from_dict({**args, "path": str(tmp_path / args.get("path", "x"))})
-    with pytest.raises(error, match=match.format(t=tmp_path)):
+    with pytest.raises(ProbeError, match=match.format(t=tmp_path)):
         module.plan(observe(module))
 
 
 def test_missing_file_names_the_dependency(tmp_path: Path) -> None:
     module = FileModule.from_dict({"path": str(tmp_path / "x"), "mode": "0600"})
-    with pytest.raises(MissingDependency) as exc:
-        module.plan(observe(module))
-    assert exc.value.what == f"file {tmp_path}/x"
+    blocked = module.plan(observe(module))
+    assert isinstance(blocked, Blocked)
+    assert blocked.what == f"file {tmp_path}/x"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.base import CONVERGED, Change
 from provisioner.modules.get_url import CURL_ERRORS, GetUrlModule, fetch
 from tests.unit.modules.host import converge, observe, run_op, sh
 
@@ -40,8 +41,8 @@ def test_download_verify_and_converge(tmp_path: Path, served: Path, dest_dir: Pa
         {"url": served.as_uri(), "dest": str(dest), "mode": "0755", "checksum": SUM}
     )
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"+ {dest}",)
-    assert again is None
+    assert isinstance(first, Change) and first.summary == (f"+ {dest}",)
+    assert again is CONVERGED
     assert dest.read_bytes() == BODY and stat.S_IMODE(dest.stat().st_mode) == 0o755
     assert [p.name for p in dest_dir.iterdir()] == ["docker-compose"]
 
@@ -53,7 +54,7 @@ def test_checksum_mismatch_fails_and_leaves_nothing(
     wrong = "sha256:" + "0" * 64
     module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": wrong})
     change = module.plan(observe(module))
-    assert change is not None
+    assert isinstance(change, Change)
     (op,) = module.commands(change)
     r = run_op(op, lambda s, e=None: sh(s, env=e), tmp_path)
     assert r.rc == 1
@@ -67,7 +68,7 @@ def test_present_file_without_checksum_is_left_alone(served: Path, dest_dir: Pat
     dest = dest_dir / "docker-compose"
     dest.write_bytes(b"older\n")
     module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest)})
-    assert module.plan(observe(module)) is None
+    assert module.plan(observe(module)) is CONVERGED
 
 
 def test_checksum_differs_downloads_again(tmp_path: Path, served: Path, dest_dir: Path) -> None:
@@ -76,8 +77,8 @@ def test_checksum_differs_downloads_again(tmp_path: Path, served: Path, dest_dir
     dest.chmod(0o700)
     module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": SUM})
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"~ {dest} (checksum differs)",)
-    assert again is None and dest.read_bytes() == BODY
+    assert isinstance(first, Change) and first.summary == (f"~ {dest} (checksum differs)",)
+    assert again is CONVERGED and dest.read_bytes() == BODY
     assert stat.S_IMODE(dest.stat().st_mode) == 0o700  # kept: the task sets no mode
 
 
@@ -88,7 +89,7 @@ def test_sha512_checksum(tmp_path: Path, served: Path, dest_dir: Path) -> None:
         GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "checksum": s512}),
         tmp_path,
     )
-    assert first is not None and again is None
+    assert isinstance(first, Change) and again is CONVERGED
 
 
 def test_force_compares_with_what_the_url_serves(
@@ -97,11 +98,11 @@ def test_force_compares_with_what_the_url_serves(
     dest = dest_dir / "docker-compose"
     dest.write_bytes(BODY)
     module = GetUrlModule.from_dict({"url": served.as_uri(), "dest": str(dest), "force": True})
-    assert module.plan(observe(module)) is None  # same bytes: force still converges
+    assert module.plan(observe(module)) is CONVERGED  # same bytes: force still converges
     served.write_bytes(BODY + b"# new release\n")
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"~ {dest} (remote content differs)",)
-    assert again is None and dest.read_bytes() == BODY + b"# new release\n"
+    assert isinstance(first, Change) and first.summary == (f"~ {dest} (remote content differs)",)
+    assert again is CONVERGED and dest.read_bytes() == BODY + b"# new release\n"
 
 
 def test_force_with_unreachable_url(tmp_path: Path, dest_dir: Path) -> None:
@@ -122,7 +123,8 @@ def test_mode_only(tmp_path: Path, served: Path, dest_dir: Path) -> None:
         {"url": served.as_uri(), "dest": str(dest), "mode": "0755", "checksum": SUM}
     )
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == ("mode: 0644 → 0755",) and again is None
+    assert isinstance(first, Change) and first.summary == ("mode: 0644 → 0755",)
+    assert again is CONVERGED
 
 
 def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path) -> None:
@@ -145,7 +147,7 @@ def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path)
     first, again = converge(
         module, tmp_path, run=lambda s, e=None: sh(s, env={**(e or {}), "PATH": str(bin_dir)})
     )
-    assert first is not None and again is None and dest.read_bytes() == BODY
+    assert isinstance(first, Change) and again is CONVERGED and dest.read_bytes() == BODY
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError
+from provisioner.errors import ModuleArgsError
+from provisioner.modules.base import CONVERGED, Blocked, Change
 from provisioner.modules.lineinfile import LineinfileArgs, LineinfileModule, edit
 from tests.unit.modules.host import converge, observe
 
@@ -61,12 +63,12 @@ def test_replace_for_real_keeps_mode(tmp_path: Path) -> None:
         {"path": str(f), "regexp": "^#?PermitRootLogin", "line": "PermitRootLogin no"}
     )
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"~ {f} (line replaced)",)
+    assert isinstance(first, Change) and first.summary == (f"~ {f} (line replaced)",)
     assert first.diff == (
         f"--- a{f}\n+++ b{f}\n@@ -1,3 +1,3 @@\n"
         " Port 22\n-#PermitRootLogin yes\n+PermitRootLogin no\n UsePAM yes\n"
     )
-    assert again is None
+    assert again is CONVERGED
     assert f.read_text() == "Port 22\nPermitRootLogin no\nUsePAM yes\n"
     assert stat.S_IMODE(f.stat().st_mode) == 0o600
 
@@ -78,7 +80,8 @@ def test_mode_change_alone(tmp_path: Path) -> None:
     first, again = converge(
         LineinfileModule.from_dict({"path": str(f), "line": "a", "mode": "0600"}), tmp_path
     )
-    assert first is not None and first.summary == ("mode: 0644 → 0600",) and again is None
+    assert isinstance(first, Change) and first.summary == ("mode: 0644 → 0600",)
+    assert again is CONVERGED
 
 
 def test_create(tmp_path: Path) -> None:
@@ -87,8 +90,8 @@ def test_create(tmp_path: Path) -> None:
         {"path": str(f), "line": "* soft nofile 65536", "create": True}
     )
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"+ {f}",)
-    assert again is None and f.read_text() == "* soft nofile 65536\n"
+    assert isinstance(first, Change) and first.summary == (f"+ {f}",)
+    assert again is CONVERGED and f.read_text() == "* soft nofile 65536\n"
 
 
 def test_absent_removes_for_real(tmp_path: Path) -> None:
@@ -96,18 +99,18 @@ def test_absent_removes_for_real(tmp_path: Path) -> None:
     f.write_text("127.0.0.1 localhost\n10.0.0.5 old\n")
     module = LineinfileModule.from_dict({"path": str(f), "regexp": r"\sold$", "state": "absent"})
     first, again = converge(module, tmp_path)
-    assert first is not None and first.summary == (f"~ {f} (1 line removed)",)
-    assert again is None and f.read_text() == "127.0.0.1 localhost\n"
+    assert isinstance(first, Change) and first.summary == (f"~ {f} (1 line removed)",)
+    assert again is CONVERGED and f.read_text() == "127.0.0.1 localhost\n"
 
 
 def test_missing_file(tmp_path: Path) -> None:
     module = LineinfileModule.from_dict({"path": str(tmp_path / "f"), "line": "x"})
-    with pytest.raises(MissingDependency, match=f"file {tmp_path}/f"):
-        module.plan(observe(module))
+    blocked = module.plan(observe(module))
+    assert isinstance(blocked, Blocked) and re.search(f"file {tmp_path}/f", blocked.message)
     absent = LineinfileModule.from_dict(
         {"path": str(tmp_path / "f"), "line": "x", "state": "absent"}
     )
-    assert absent.plan(observe(absent)) is None
+    assert absent.plan(observe(absent)) is CONVERGED
 
 
 def test_bytes_that_are_not_utf8_survive(tmp_path: Path) -> None:

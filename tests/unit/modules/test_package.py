@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
+from provisioner.errors import ModuleArgsError, ProbeError
 from provisioner.modules import registry
-from provisioner.modules.base import Change
+from provisioner.modules.base import CONVERGED, Blocked, Change, Converged
 from provisioner.modules.package import (
     PackageArgs,
     PackageModule,
@@ -29,7 +29,9 @@ from provisioner.modules.package import (
     rpmvercmp,
     split_spec,
 )
-from tests.unit.modules.host import FakeHost, rec, sh, syntax_ok
+from provisioner.probes.base import Probe
+from provisioner.probes.rpm import PackageManager, RepoListing, RpmQuery
+from tests.unit.modules.host import FakeHost, rec, sh, state_of, syntax_ok
 
 Reply = tuple[str, str, str, int]
 
@@ -61,7 +63,7 @@ class Case:
     args: dict[str, Any]
     pm: str
     replies: tuple[Reply, ...]
-    summary: tuple[str, ...] | None
+    summary: tuple[str, ...] | Converged
     runs: tuple[tuple[str, ...], ...] = ()  # argv of each dnf/yum transaction
 
 
@@ -80,7 +82,7 @@ CASES = [
         {"name": D},
         "dnf",
         (label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),),
-        None,
+        CONVERGED,
     ),
     Case(
         "el7 list, one transaction for what is missing",
@@ -128,14 +130,14 @@ CASES = [
             label("docker-ce-26.1.4", rec("rpm/el9-docker-ce-26.1.4.txt")),
             label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),
         ),
-        None,
+        CONVERGED,
     ),
     Case(
         "el7 epoch:version-release satisfied by our own EVR match",
         {"name": "docker-ce-3:26.1.4-1.el7"},
         "yum",
         (*missing("docker-ce-3:26.1.4-1.el7"), label(D, rec("rpm/el7-docker-ce-26.1.4.txt"))),
-        None,
+        CONVERGED,
     ),
     Case(
         "el7 older pin is a yum downgrade",
@@ -169,7 +171,7 @@ CASES = [
             provides("vim", rec("rpm/el9-whatprovides-vim.txt")),
             label("vim", "package vim is not installed\n", 1),
         ),
-        None,
+        CONVERGED,
     ),
     Case(
         "el7 a kernel among several",
@@ -181,14 +183,14 @@ CASES = [
             ),
             label("kernel", rec("rpm/el7-kernel-two.txt")),
         ),
-        None,
+        CONVERGED,
     ),
     Case(
         "el9 multilib glibc counts once",
         {"name": "glibc"},
         "dnf",
         (label("glibc", rec("rpm/el9-glibc-multilib.txt")),),
-        None,
+        CONVERGED,
     ),
     Case(
         "el9 absent removes",
@@ -206,7 +208,7 @@ CASES = [
         {"name": "podman", "state": "removed"},
         "dnf",
         (label("podman", rec("rpm/not-installed-podman.txt"), 1),),
-        None,
+        CONVERGED,
     ),
     Case(
         "el9 absent pinned: other version stays",
@@ -216,7 +218,7 @@ CASES = [
             label("docker-ce-26.1.3", "package docker-ce-26.1.3 is not installed\n", 1),
             label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),
         ),
-        None,
+        CONVERGED,
     ),
     Case(
         "el9 latest upgrades what check-update lists",
@@ -247,7 +249,7 @@ CASES = [
         {"name": D, "state": "latest"},
         "dnf",
         (label(D, rec("rpm/el9-docker-ce-26.1.4.txt")), check_update("dnf", "", 0)),
-        None,
+        CONVERGED,
     ),
 ]
 
@@ -269,10 +271,10 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     probe = host.run(module.probe())
     assert probe.rc == 0, probe.stderr
     change = module.plan(module.parse(probe.stdout, probe.rc))
-    if case.summary is None:
-        assert change is None
+    if case.summary is CONVERGED:
+        assert change is CONVERGED
         return
-    assert change is not None
+    assert isinstance(change, Change)
     assert change.summary == case.summary
     host.clear()
     for op in module.commands(change):
@@ -306,20 +308,40 @@ def test_check_update_failure_is_a_probe_error(host: FakeHost) -> None:
         module.parse(out.stdout, out.rc)
 
 
+# What the probes of {"name": D} answer on an EL9 host with docker-ce installed.
+MANAGER, HAVE = PackageManager(), RpmQuery(D, provides=True)
+SANE: dict[Probe[Any], tuple[str, int]] = {
+    MANAGER: ("pm=dnf\n", 0),
+    HAVE: (rec("rpm/el9-docker-ce-26.1.4.txt"), 0),
+    RepoListing(D, 300): ("pm=dnf\n", 0),
+}
+
+
+def test_sane_probe_output_is_read() -> None:
+    module = PackageModule.from_dict({"name": D})
+    assert module.plan(state_of(module, SANE)) is CONVERGED
+
+
 @pytest.mark.parametrize(
-    "stdout",
+    ("probe", "stdout", "rc"),
     [
-        "pm=yum\nnorpm=1\n",
-        "garbage\n",
-        "pm=dnf\n@@ have 0\nerror: rpmdb: BDB0113 Thread/process 2270/140 failed\n@@ rc 1\n",
-        "pm=dnf\n@@ have 0\n@@ rc 1\n",
-        "pm=dnf\n@@ have 0\ndocker-ce\tX\t26.1.4\t1.el9\tx86_64\n@@ rc 0\n",
-        "pm=dnf\n",
+        (MANAGER, "pm=yum\nnorpm=1\n", 0),
+        (MANAGER, "garbage\n", 0),
+        (HAVE, "error: rpmdb: BDB0113 Thread/process 2270/140 failed\n", 1),
+        (HAVE, "", 1),
+        (HAVE, "docker-ce\tX\t26.1.4\t1.el9\tx86_64\n", 0),
     ],
 )
-def test_unreadable_probe_output(stdout: str) -> None:
+def test_unreadable_probe_output(probe: Probe[Any], stdout: str, rc: int) -> None:
+    module = PackageModule.from_dict({"name": D})
     with pytest.raises(ProbeError):
-        PackageModule.from_dict({"name": D}).parse(stdout, 0)
+        state_of(module, {**SANE, probe: (stdout, rc)})
+
+
+def test_probe_output_cut_short() -> None:
+    # The manager's line, then nothing: rpm's answer never came.
+    with pytest.raises(ProbeError):
+        PackageModule.from_dict({"name": D}).parse("pm=dnf\n", 0)
 
 
 @pytest.mark.parametrize(
@@ -367,7 +389,7 @@ def test_whole_name_that_looks_versioned_counts_as_installed(host: FakeHost) -> 
     )
     module = PackageModule.from_dict({"name": "compat-libstdc++-33"})
     out = host.run(module.probe())
-    assert module.plan(module.parse(out.stdout, out.rc)) is None
+    assert module.plan(module.parse(out.stdout, out.rc)) is CONVERGED
 
 
 # rpm's own test table (rpmvercmp.at)
@@ -529,10 +551,10 @@ def test_package_in_no_repository_is_a_missing_dependency_carrying_the_plan(
     host.on("dnf", '"-q list available "*', "Error: No matching Packages to list\n", 1)
     module = PackageModule.from_dict({"name": D})
     out = host.run(module.probe())
-    with pytest.raises(MissingDependency) as exc:
-        module.plan(module.parse(out.stdout, out.rc))
-    assert exc.value.what == "package docker-ce in the enabled repositories"
-    change = exc.value.change
+    blocked = module.plan(module.parse(out.stdout, out.rc))
+    assert isinstance(blocked, Blocked)
+    assert blocked.what == "package docker-ce in the enabled repositories"
+    change = blocked.change
     assert isinstance(change, Change) and change.summary == ("+ docker-ce",)
 
 
@@ -545,14 +567,14 @@ def test_unreadable_repository_is_a_missing_dependency_with_yums_words(host: Fak
     module = PackageModule.from_dict({"name": "lvm2"})
     out = host.run(module.probe())
     state = module.parse(out.stdout, out.rc)
-    with pytest.raises(MissingDependency) as exc:
-        module.plan(state)
-    assert exc.value.what == "repository metadata for lvm2"
-    assert str(exc.value) == (
+    blocked = module.plan(state)
+    assert isinstance(blocked, Blocked)
+    assert blocked.what == "repository metadata for lvm2"
+    assert blocked.message == (
         "repository metadata for lvm2 not found: "
         "yum: Cannot find a valid baseurl for repo: base/7/x86_64"
     )
-    change = exc.value.change
+    change = blocked.change
     assert isinstance(change, Change) and change.summary == ("+ lvm2",)
 
 

@@ -19,15 +19,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioner.modules.base import Module
-from provisioner.modules.command import CommandModule, ShellModule
+from provisioner.modules.base import CONVERGED, Change, Module
+from provisioner.modules.command import CommandModule, GuardProbe, ShellModule
 from provisioner.modules.copy import CopyModule
 from provisioner.modules.file import FileModule
 from provisioner.modules.lineinfile import LineinfileModule
 from provisioner.modules.package import PackageModule
 from provisioner.modules.service import ServiceModule
 from provisioner.modules.user import UserModule
-from tests.unit.modules.host import FakeHost, converge, sh, syntax_ok
+from tests.unit.modules.host import FakeHost, converge, sh, state_of, syntax_ok
 
 NASTY = " '\"\\;$()`|&<>*?!#~{}[]=%,:@^\n\t-"
 odd = st.text(alphabet=st.sampled_from(NASTY) | st.sampled_from("ab.x"), min_size=1, max_size=16)
@@ -45,7 +45,7 @@ def workdir() -> Iterator[tuple[Path, Path]]:
         yield root / "t", root / "up"
 
 
-def scripts_parse(module: Module[Any, Any]) -> None:
+def scripts_parse(module: Module[Any, Any, Any]) -> None:
     assert syntax_ok(module.probe())
 
 
@@ -55,7 +55,7 @@ def test_copy_creates_exactly_that_file(name: str, content: str) -> None:
     with workdir() as (t, up):
         module = CopyModule.from_dict({"dest": str(t / name), "content": content, "mode": "0640"})
         first, again = converge(module, up)
-        assert first is not None and again is None
+        assert isinstance(first, Change) and again is CONVERGED
         assert os.listdir(t) == [name]
         assert (t / name).read_bytes() == content.encode()
 
@@ -65,13 +65,13 @@ def test_copy_creates_exactly_that_file(name: str, content: str) -> None:
 def test_file_creates_exactly_that_path(name: str, state: str) -> None:
     with workdir() as (t, up):
         first, again = converge(FileModule.from_dict({"path": str(t / name), "state": state}), up)
-        assert first is not None and again is None
+        assert isinstance(first, Change) and again is CONVERGED
         assert os.listdir(t) == [name]
         assert (t / name).is_dir() == (state == "directory")
         first, again = converge(
             FileModule.from_dict({"path": str(t / name), "state": "absent"}), up
         )
-        assert first is not None and again is None and os.listdir(t) == []
+        assert isinstance(first, Change) and again is CONVERGED and os.listdir(t) == []
 
 
 @SETTINGS
@@ -81,7 +81,7 @@ def test_link_to_an_odd_target(name: str, target: str) -> None:
         first, again = converge(
             FileModule.from_dict({"path": str(t / name), "state": "link", "src": target}), up
         )
-        assert first is not None and again is None
+        assert isinstance(first, Change) and again is CONVERGED
         assert os.listdir(t) == [name] and os.readlink(t / name) == target
 
 
@@ -91,7 +91,7 @@ def test_lineinfile_line_lands_verbatim(name: str, line: str) -> None:
     with workdir() as (t, up):
         module = LineinfileModule.from_dict({"path": str(t / name), "line": line, "create": True})
         first, again = converge(module, up)
-        assert first is not None and again is None
+        assert isinstance(first, Change) and again is CONVERGED
         assert os.listdir(t) == [name] and (t / name).read_text() == line + "\n"
 
 
@@ -107,8 +107,9 @@ def test_command_words_arrive_intact(words: list[str]) -> None:
             {"cmd": shlex.join([str(recorder), *words])},
         ):
             module = CommandModule.from_dict(args)
-            change = module.plan(module.parse("", 0))
-            assert change is not None
+            # No guards: the one probe asks nothing and prints nothing.
+            change = module.plan(state_of(module, {GuardProbe(None, None, None): ("", 0)}))
+            assert isinstance(change, Change)
             (op,) = module.commands(change)
             r = sh(op.script)
             assert r.rc == 0, r.stderr
@@ -124,7 +125,7 @@ def test_shell_text_is_passed_whole(text: str) -> None:
     )
     assert syntax_ok(module.probe())
     change = module.plan(module.parse(sh(module.probe()).stdout, 0))
-    assert change is not None
+    assert isinstance(change, Change)
     (op,) = module.commands(change)
     assert sh(op.script).stdout == text
 
@@ -152,7 +153,7 @@ def test_package_name_is_one_argument(name: str) -> None:
         # No digits in the alphabet, so no version split: every rpm query ends in a whole name.
         assert {c[-1] for c in host.calls("rpm")} == {name, "git"}
         change = module.plan(module.parse(out.stdout, out.rc))
-        assert change is not None
+        assert isinstance(change, Change)
         host.clear()
         (op,) = module.commands(change)
         assert host.run(op.script).rc == 0
@@ -174,15 +175,16 @@ def test_package_name_is_one_argument(name: str) -> None:
 def test_user_name_is_one_argument(name: str, group: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         host = FakeHost(Path(d))
-        host.on("getent", '"passwd -- "*', "", 2).on(
-            "getent", '"group -- "*', f"{group}:x:991:\n"
-        ).on("useradd")
+        host.on("getent", '"passwd -- "*', "", 2)
+        host.on("getent", f'"group -- {group}"', f"{group}:x:991:\n")
+        host.on("getent", '"group -- "*', "", 2)  # no group named like the new user
+        host.on("useradd")
         module = UserModule.from_dict({"name": name, "groups": [group], "shell": "/bin/sh; reboot"})
         scripts_parse(module)
         out = host.run(module.probe())
         assert host.calls("getent")[0] == ["getent", "passwd", "--", name]
         change = module.plan(module.parse(out.stdout, out.rc))
-        assert change is not None
+        assert isinstance(change, Change)
         (op,) = module.commands(change)
         assert host.run(op.script).rc == 0
         assert host.calls("useradd") == [
@@ -205,7 +207,7 @@ def test_unit_name_is_one_argument(name: str) -> None:
         scripts_parse(module)
         out = host.run(module.probe())
         change = module.plan(module.parse(out.stdout, out.rc))
-        assert change is not None
+        assert isinstance(change, Change)
         (op,) = module.commands(change)
         assert host.run(op.script).rc == 0
         unit = name if name.endswith(".service") else f"{name}.service"

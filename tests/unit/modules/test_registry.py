@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from provisioner.modules import registry
-from provisioner.modules._sh import parse_queries, query
+from provisioner.modules.base import Module
+from provisioner.shell import parse_queries, query
 from tests.unit.modules.host import sh, syntax_ok
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -36,9 +37,16 @@ def test_every_module_is_registered() -> None:
     assert all(registry()[n].__module__.startswith("provisioner.modules.") for n in SAMPLES)
 
 
+def _probe(name: str) -> str:
+    """The probe script of the sample task of a module that works on the host."""
+    module = registry()[name].from_dict(SAMPLES[name])
+    assert isinstance(module, Module)
+    return module.probe()
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_probe_is_a_contained_read_only_snippet(name: str) -> None:
-    probe = registry()[name].from_dict(SAMPLES[name]).probe()
+    probe = _probe(name)
     assert syntax_ok(probe)
     # A subshell: no `exit`, `set` or function of one probe leaks into the batch.
     assert probe.startswith("(\n") and probe.endswith("\n)")
@@ -47,9 +55,7 @@ def test_probe_is_a_contained_read_only_snippet(name: str) -> None:
 
 def test_probes_batch_without_interfering() -> None:
     """Concatenated like the runner does, each probe runs and the batch goes on."""
-    probes = [
-        registry()[n].from_dict(SAMPLES[n]).probe() for n in ("file", "command", "lineinfile")
-    ]
+    probes = [_probe(n) for n in ("file", "command", "lineinfile")]
     r = sh("\n".join([*probes, "echo END"]))
     assert r.rc == 0 and r.stdout.endswith("END\n")
 

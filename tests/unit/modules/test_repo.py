@@ -10,6 +10,7 @@ import pytest
 
 from provisioner.errors import ModuleArgsError
 from provisioner.modules import repo
+from provisioner.modules.base import CONVERGED, Change
 from provisioner.modules.repo import RepoArgs, RepoModule, render
 from tests.unit.modules.host import converge, observe, rec
 
@@ -71,9 +72,9 @@ def test_new_repo_file(repo_dir: Path, tmp_path: Path) -> None:
     module = RepoModule.from_dict(STABLE)
     first, again = converge(module, tmp_path)
     path = repo_dir / "docker-ce.repo"
-    assert first is not None and first.summary == (f"+ {path}",)
+    assert isinstance(first, Change) and first.summary == (f"+ {path}",)
     assert first.diff is not None and first.diff.startswith(f"--- /dev/null\n+++ b{path}\n")
-    assert again is None
+    assert again is CONVERGED
     assert path.read_text() == STABLE_TEXT
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
@@ -81,7 +82,7 @@ def test_new_repo_file(repo_dir: Path, tmp_path: Path) -> None:
 def test_file_docker_ships_is_already_converged(repo_dir: Path) -> None:
     (repo_dir / "docker-ce.repo").write_text(rec("repo/docker-ce.repo"))
     module = RepoModule.from_dict(STABLE)
-    assert module.plan(observe(module)) is None
+    assert module.plan(observe(module)) is CONVERGED
 
 
 def test_only_our_section_changes(repo_dir: Path, tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_only_our_section_changes(repo_dir: Path, tmp_path: Path) -> None:
     path.write_text(rec("repo/docker-ce.repo"))
     mirror = {**STABLE, "baseurl": "https://mirror.example/docker-ce/$releasever/$basearch/stable"}
     first, again = converge(RepoModule.from_dict(mirror), tmp_path)
-    assert first is not None and first.summary == (f"~ {path}",)
+    assert isinstance(first, Change) and first.summary == (f"~ {path}",)
     assert first.diff is not None
     assert [
         ln for ln in first.diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")
@@ -97,7 +98,7 @@ def test_only_our_section_changes(repo_dir: Path, tmp_path: Path) -> None:
         "-baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable",
         "+baseurl=https://mirror.example/docker-ce/$releasever/$basearch/stable",
     ]
-    assert again is None
+    assert again is CONVERGED
     assert path.read_text() == rec("repo/docker-ce.repo").replace(
         "https://download.docker.com/linux/centos/$releasever/$basearch/stable",
         "https://mirror.example/docker-ce/$releasever/$basearch/stable",
@@ -114,7 +115,7 @@ def test_section_appended_to_a_shared_file(repo_dir: Path, tmp_path: Path) -> No
         "enabled": False,
     }
     first, again = converge(RepoModule.from_dict(test_repo), tmp_path)
-    assert first is not None and again is None
+    assert isinstance(first, Change) and again is CONVERGED
     assert path.read_text() == STABLE_TEXT + "\n" + render(RepoArgs.model_validate(test_repo))
 
 
@@ -123,19 +124,19 @@ def test_absent_section_and_file(repo_dir: Path, tmp_path: Path) -> None:
     path.write_text(rec("repo/docker-ce.repo"))
     gone = {"name": "docker-ce-stable-source", "file": "docker-ce", "state": "absent"}
     first, again = converge(RepoModule.from_dict(gone), tmp_path)
-    assert first is not None and first.summary == (f"~ {path}",) and again is None
+    assert isinstance(first, Change) and first.summary == (f"~ {path}",) and again is CONVERGED
     assert "[docker-ce-stable-source]" not in path.read_text()
     assert path.read_text().startswith(STABLE_TEXT + "\n[docker-ce-stable-debuginfo]")
 
     path.write_text(STABLE_TEXT)
     first, again = converge(RepoModule.from_dict({**gone, "name": "docker-ce-stable"}), tmp_path)
-    assert first is not None and first.summary == (f"- {path}",) and again is None
+    assert isinstance(first, Change) and first.summary == (f"- {path}",) and again is CONVERGED
     assert not path.exists()
 
 
 def test_absent_missing_file(repo_dir: Path) -> None:
     module = RepoModule.from_dict({"name": "epel", "state": "absent"})
-    assert module.plan(observe(module)) is None
+    assert module.plan(observe(module)) is CONVERGED
 
 
 @pytest.mark.parametrize(
@@ -188,9 +189,9 @@ def test_centos7_base_repointed_at_the_vault(repo_dir: Path, tmp_path: Path) -> 
     path.write_text(rec("repo/CentOS-Base.repo"))
     for section in VAULT_SECTIONS:
         first, again = converge(_vault_task(*section), tmp_path)
-        assert first is not None and first.summary == (f"~ {path}",)
-        assert again is None
-    assert all(t.plan(observe(t)) is None for t in (_vault_task(*s) for s in VAULT_SECTIONS))
+        assert isinstance(first, Change) and first.summary == (f"~ {path}",)
+        assert again is CONVERGED
+    assert all(t.plan(observe(t)) is CONVERGED for t in (_vault_task(*s) for s in VAULT_SECTIONS))
     text = path.read_text()
     assert "mirrorlist=" not in text.replace("# If the mirrorlist= does not", "")
     assert text.count("baseurl=https://vault.centos.org/7.9.2009/") == 4

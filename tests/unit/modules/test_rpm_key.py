@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
+from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.modules.base import CONVERGED, Blocked, Change
 from provisioner.modules.rpm_key import RpmKeyModule, key_fingerprint
 from tests.unit.modules.host import RECORDED, FakeHost, rec, syntax_ok
 
@@ -60,20 +61,23 @@ def _plan(host: FakeHost, args: dict[str, Any]) -> Any:
 
 def test_known_fingerprint_needs_no_fetch(host: FakeHost) -> None:
     _rpm(host, rec("rpm/el9-rocky-gpg-pubkeys-docker.txt"), has_short=True)
+    # Stubs, so a fetch would be logged here (and never reach the network).
+    host.on("curl").on("wget")
     module = RpmKeyModule.from_dict(
         {"key": "https://download.docker.com/linux/centos/gpg", "fingerprint": DOCKER_FP}
     )
     out = host.run(module.probe())
-    assert "@@ key\n" not in out.stdout  # no network on a converged rerun
+    # No network on a converged rerun.
+    assert host.calls("curl") == [] and host.calls("wget") == []
     state = module.parse(out.stdout, out.rc)
-    assert state.key is None and module.plan(state) is None
+    assert state.key is None and module.plan(state) is CONVERGED
     assert host.calls("rpm")[1] == ["rpm", "-q", "gpg-pubkey-621e9f35"]
 
 
 def test_import_checked_key(host: FakeHost) -> None:
     _rpm(host, rec("rpm/el7-gpg-pubkeys.txt"))
     module, change = _plan(host, {"key": str(BOOKWORM), "fingerprint": BOOKWORM_FP.lower()})
-    assert change is not None
+    assert isinstance(change, Change)
     assert change.summary == (
         "+ gpg-pubkey 8783d481 (4D64 FEC1 19C2 0290 67D6 E791 F8D2 585B 8783 D481)",
     )
@@ -97,22 +101,22 @@ def test_wrong_fingerprint_fails_in_the_dry_run(host: FakeHost) -> None:
 def test_without_fingerprint_the_key_is_read_each_run(host: FakeHost) -> None:
     _rpm(host, "350d275d-6279464b\n8783d481-63cf0a53\n")
     module, change = _plan(host, {"key": BOOKWORM.as_uri()})  # real curl, file://
-    assert change is None
+    assert change is CONVERGED
 
 
 def test_without_fingerprint_not_yet_imported(host: FakeHost) -> None:
     _rpm(host, rec("rpm/not-installed-gpg-pubkey.txt"))
     module, change = _plan(host, {"key": str(KEYS / "nodesource.gpg")})
-    assert change is not None and change.summary[0].startswith("+ gpg-pubkey 9b1be0b4 ")
+    assert isinstance(change, Change) and change.summary[0].startswith("+ gpg-pubkey 9b1be0b4 ")
 
 
 def test_key_file_not_there_yet_is_a_dependency(host: FakeHost, tmp_path: Path) -> None:
     _rpm(host, rec("rpm/el7-gpg-pubkeys.txt"))
     module = RpmKeyModule.from_dict({"key": str(tmp_path / "RPM-GPG-KEY-docker")})
     out = host.run(module.probe())
-    with pytest.raises(MissingDependency) as exc:
-        module.parse(out.stdout, out.rc)
-    assert exc.value.what == f"file {tmp_path}/RPM-GPG-KEY-docker"
+    blocked = module.plan(module.parse(out.stdout, out.rc))
+    assert isinstance(blocked, Blocked)
+    assert blocked.what == f"file {tmp_path}/RPM-GPG-KEY-docker"
 
 
 def test_unreachable_url(host: FakeHost, tmp_path: Path) -> None:
@@ -133,7 +137,7 @@ def test_remove(host: FakeHost) -> None:
             "state": "absent",
         },
     )
-    assert change is not None and change.summary == ("- gpg-pubkey 621e9f35",)
+    assert isinstance(change, Change) and change.summary == ("- gpg-pubkey 621e9f35",)
     host.clear()
     for op in module.commands(change):
         assert host.run(op.script).rc == 0
@@ -143,7 +147,7 @@ def test_remove(host: FakeHost) -> None:
 def test_remove_absent(host: FakeHost) -> None:
     _rpm(host, rec("rpm/el9-rocky-gpg-pubkeys.txt"))
     _, change = _plan(host, {"key": "/k", "fingerprint": DOCKER_FP, "state": "absent"})
-    assert change is None
+    assert change is CONVERGED
 
 
 def test_not_a_key(host: FakeHost, tmp_path: Path) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from provisioner.errors import MissingDependency, ModuleArgsError, ProbeError
+from provisioner.errors import ModuleArgsError, ProbeError
 from provisioner.modules import registry
+from provisioner.modules.base import CONVERGED, Blocked, Change, Converged
 from provisioner.modules.service import ServiceModule
-from tests.unit.modules.host import FakeHost, rec, syntax_ok
+from provisioner.probes.systemd import UnitShow, UnitState
+from tests.unit.modules.host import FakeHost, rec, state_of, syntax_ok
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Case:
     id: str
     args: dict[str, Any]
     show: str  # recorded file under systemctl/
-    summary: tuple[str, ...] | None
+    summary: tuple[str, ...] | Converged
     calls: tuple[tuple[str, ...], ...] = ()
 
 
@@ -35,7 +38,7 @@ CASES = [
         "already running and enabled",
         {"name": "docker", "state": "started", "enabled": True},
         "el9-docker-running",
-        None,
+        CONVERGED,
     ),
     Case(
         "failed unit is started again",
@@ -62,7 +65,7 @@ CASES = [
         "static units cannot be enabled: nothing to do",
         {"name": "systemd-tmpfiles-clean", "enabled": True},
         "el7-static",
-        None,
+        CONVERGED,
     ),
     Case(
         "static unit started",
@@ -76,6 +79,13 @@ CASES = [
         {"name": "docker", "state": "restarted"},
         "el9-docker-running",
         ("restart",),
+        (("systemctl", "restart", "--", U),),
+    ),
+    Case(
+        "restarting a stopped unit starts it: a state change, not just an action",
+        {"name": "docker", "state": "restarted"},
+        "el9-docker-installed",
+        ("state: inactive → active",),
         (("systemctl", "restart", "--", U),),
     ),
     Case(
@@ -103,19 +113,19 @@ CASES = [
         "daemon_reload alone, nothing changed",
         {"name": "docker", "daemon_reload": True},
         "el9-docker-running",
-        None,
+        CONVERGED,
     ),
     Case(
         "a socket keeps its suffix",
         {"name": "docker.socket", "state": "stopped"},
         "el9-docker-installed",
-        None,
+        CONVERGED,
     ),
     Case(
         "stopped on a masked unit is fine",
         {"name": "firewalld", "state": "stopped", "enabled": False},
         "el9-firewalld-masked",
-        None,
+        CONVERGED,
     ),
 ]
 
@@ -131,10 +141,10 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     assert syntax_ok(module.probe())
     out = host.run(module.probe())
     change = module.plan(module.parse(out.stdout, out.rc))
-    if case.summary is None:
-        assert change is None
+    if case.summary is CONVERGED:
+        assert change is CONVERGED
         return
-    assert change is not None and change.summary == case.summary
+    assert isinstance(change, Change) and change.summary == case.summary
     show = host.calls("systemctl")[0]
     assert show[:4] == [
         "systemctl",
@@ -154,9 +164,13 @@ def test_restart_converges_once_done(host: FakeHost) -> None:
     module = ServiceModule.from_dict({"name": "docker", "state": "restarted", "enabled": True})
     state = module.parse(host.run(module.probe()).stdout, 0)
     dry = module.plan(state)
-    assert dry is not None and module.plan(state) == dry  # the dry run and apply agree
+    assert isinstance(dry, Change) and module.plan(state) == dry  # the dry run and apply agree
     module.commands(dry)
-    assert module.plan(state) is None  # the runner's re-probe after apply
+    # The runner's re-probe after apply: the restart is planned again, but as an action
+    # only (the unit is running and enabled), which the runner counts as converged.
+    again = module.plan(state)
+    assert again == dry  # commands() leaves no trace in the module
+    assert isinstance(again, Change) and again.actions_only
 
 
 def test_restart_that_left_the_unit_failed_does_not_converge(host: FakeHost) -> None:
@@ -164,40 +178,52 @@ def test_restart_that_left_the_unit_failed_does_not_converge(host: FakeHost) -> 
     change = module.plan(
         module.parse(_host(host, "el9-docker-running").run(module.probe()).stdout, 0)
     )
-    assert change is not None
+    assert isinstance(change, Change)
     module.commands(change)
-    after = module.plan(module.parse(_framed("el7-docker-failed"), 0))
-    assert after is not None and after.summary == ("state: failed → active",)
+    after = module.plan(_shown("el7-docker-failed"))
+    # Not converged: a change that is more than an action.
+    assert isinstance(after, Change) and not after.actions_only
+    assert after.summary == ("state: failed → active",)
 
 
-def _framed(show: str, rc: int = 0) -> str:
-    return f"@@ show\n{rec(f'systemctl/{show}.txt')}@@ rc {rc}\n"
+def _shown(show: str, rc: int = 0) -> UnitState:
+    """`systemctl show` of docker.service as recorded."""
+    return UnitShow(U).parse(rec(f"systemctl/{show}.txt"), rc)
 
 
 def test_missing_unit_is_a_dependency() -> None:
     module = ServiceModule.from_dict({"name": "docker", "state": "started"})
-    with pytest.raises(MissingDependency, match=r"unit docker\.service not found") as exc:
-        module.parse(_framed("el7-not-found"), 0)
-    assert exc.value.what == "unit docker.service"
+    blocked = module.plan(_shown("el7-not-found"))
+    assert isinstance(blocked, Blocked)
+    assert re.search(r"unit docker\.service not found", blocked.message)
+    assert blocked.what == "unit docker.service"
 
 
 def test_masked_unit_cannot_start() -> None:
     module = ServiceModule.from_dict({"name": "firewalld", "state": "started"})
     with pytest.raises(ProbeError, match="masked"):
-        module.plan(module.parse(_framed("el9-firewalld-masked"), 0))
+        module.plan(
+            UnitShow("firewalld.service").parse(rec("systemctl/el9-firewalld-masked.txt"), 0)
+        )
+
+
+def test_not_systemd_probe_output_cut_short() -> None:
+    # Nothing printed at all, not even the probe's frame.
+    with pytest.raises(ProbeError):
+        ServiceModule.from_dict({"name": "docker", "state": "started"}).parse("", 0)
 
 
 @pytest.mark.parametrize(
-    "stdout",
+    ("stdout", "rc"),
     [
-        "",  # no systemctl at all: the query never printed
-        "@@ show\n@@ rc 127\n",
-        "@@ show\nFailed to connect to bus: No such file or directory\n@@ rc 1\n",
+        ("", 127),  # no systemctl at all
+        ("Failed to connect to bus: No such file or directory\n", 1),
     ],
 )
-def test_not_systemd(stdout: str) -> None:
+def test_not_systemd(stdout: str, rc: int) -> None:
+    module = ServiceModule.from_dict({"name": "docker", "state": "started"})
     with pytest.raises(ProbeError):
-        ServiceModule.from_dict({"name": "docker", "state": "started"}).parse(stdout, 0)
+        state_of(module, {UnitShow(U): (stdout, rc)})
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Facts: what plays branch on, gathered by one read-only POSIX sh probe per host.
+"""Facts: what plays branch on, from one read-only POSIX sh probe per host.
 
 No Python on the target: the probe reads /etc/os-release (and /etc/redhat-release,
 whose "7.9.2009" is more precise than os-release's "7"), `uname`, which package
@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from provisioner.errors import ProbeError, ProvisionError
-from provisioner.inventory import Host
-from provisioner.templating import is_template, names_used
-from provisioner.transport.base import Connection
+from provisioner.errors import ProbeError
+from provisioner.probes.base import Probe
 
 MARK = "@@facts@@"
 
@@ -163,34 +159,6 @@ def parse(stdout: str) -> Facts | None:
     )
 
 
-def gather(conn: Connection) -> Facts:
-    """Run the probe on a host (TransportError when it cannot be reached)."""
-    res = conn.run(SCRIPT)
-    found = parse(res.stdout) if res.exit_code == 0 else None
-    if found is None:
-        detail = (res.stderr or res.stdout).strip()[-500:] or "no output"
-        raise ProbeError(f"could not gather facts (exit {res.exit_code}): {detail}")
-    return found
-
-
-def gather_all(
-    hosts: Sequence[Host], connect: Callable[[Host], Connection], forks: int = 10
-) -> dict[str, Facts | ProvisionError]:
-    """Facts of many hosts in parallel; a host that fails has its error instead."""
-
-    def one(host: Host) -> Facts | ProvisionError:
-        conn = connect(host)
-        try:
-            return gather(conn)
-        except ProvisionError as exc:
-            return exc
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(hosts)))) as pool:
-        return dict(zip((h.name for h in hosts), pool.map(one, hosts), strict=True))
-
-
 def _selinux(raw: dict[str, str]) -> str:
     enforce = raw.get("selinux_enforce")
     if enforce == "1":
@@ -222,25 +190,16 @@ FACT_NAMES = frozenset(
 )
 
 
-def uses_facts(value: Any) -> bool:
-    """Whether any string in `value` (templates, or bare `when` expressions) names a fact.
+@dataclass(frozen=True)
+class HostFacts(Probe[Facts]):
+    """The facts probe; the runner runs it on its own, once per host and run."""
 
-    Decides whether a play gathers facts: a play that names none costs no extra round
-    trip. A plain string that happens to parse as an expression naming a fact only
-    costs one gathering more than needed.
-    """
-    if isinstance(value, str):
-        return bool(names_in(value) & FACT_NAMES)
-    if isinstance(value, dict):
-        return any(uses_facts(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(uses_facts(v) for v in value)
-    return False
+    def command(self) -> str:
+        return SCRIPT
 
-
-def names_in(text: str) -> frozenset[str]:
-    source = text if is_template(text) else "{{ (" + text + ") }}"
-    try:
-        return names_used(source)
-    except Exception:  # not an expression: a plain word or sentence
-        return frozenset()
+    def parse(self, stdout: str, exit_code: int) -> Facts:
+        found = parse(stdout) if exit_code == 0 else None
+        if found is None:
+            detail = stdout.strip()[-500:] or "no output"
+            raise ProbeError(f"could not gather facts (exit {exit_code}): {detail}")
+        return found

@@ -1,0 +1,206 @@
+"""The `provision` command: apply, validate, facts, inventory.
+
+Only the command line is declared here; each command's work lives in its own
+module, imported when that command runs, so `provision --help` or `validate`
+never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
+(0 ok, 1 bad input, 2 a task failed, 4 a host unreachable, 6 both, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Agentless, idempotent provisioning over SSH, with an honest dry run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option("-i", "--inventory", help="Inventory file (YAML or INI, Ansible shape)."),
+]
+ExtraVarsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-e", "--extra-vars", help="key=value, @file.yml or a JSON/YAML mapping; repeatable."
+    ),
+]
+OutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
+]
+AcceptNewOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-new-host-keys",
+        help="Trust and save keys of hosts never seen before (a changed key is still refused).",
+    ),
+]
+LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")]
+VerboseOpt = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
+]
+ForksOpt = Annotated[int, typer.Option("--forks", "-f", min=1, help="Hosts worked on in parallel.")]
+
+
+@app.command()
+def apply(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: InventoryOpt = None,
+    check: Annotated[
+        bool, typer.Option("--check", "-C", help="Dry run: show what would change, change nothing.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", "-D", help="Show file diffs and one-line changes.")
+    ] = False,
+    limit: LimitOpt = None,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
+    ] = None,
+    skip_tags: Annotated[
+        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
+    ] = None,
+    start_at_task: Annotated[
+        str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
+    ] = None,
+    extra_vars: ExtraVarsOpt = None,
+    ask_become_pass: Annotated[
+        bool,
+        typer.Option(
+            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
+        ),
+    ] = False,
+    forks: ForksOpt = 10,
+    output: OutputOpt = "text",
+    accept_new_host_keys: AcceptNewOpt = False,
+    verbose: VerboseOpt = 0,
+) -> int:
+    """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
+    given = dict(locals())
+    from provisioner.cli import run
+
+    return run.apply(run.ApplyArgs(**given))
+
+
+@app.command()
+def validate(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: InventoryOpt = None,
+    extra_vars: ExtraVarsOpt = None,
+) -> int:
+    """Load and compile a playbook for every host; report every error; touch no host."""
+    from provisioner.cli import check
+
+    return check.validate(playbook, inventory, extra_vars)
+
+
+@app.command()
+def facts(
+    inventory: InventoryOpt = None,
+    limit: LimitOpt = None,
+    output: OutputOpt = "text",
+    forks: Annotated[
+        int, typer.Option("--forks", "-f", min=1, help="Hosts asked in parallel.")
+    ] = 10,
+    accept_new_host_keys: AcceptNewOpt = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vvv SSH).")
+    ] = 0,
+) -> int:
+    """Show what plays can branch on, per host: distribution, version, package manager, ..."""
+    from provisioner.cli import hosts
+
+    return hosts.facts(inventory, limit, output, forks, accept_new_host_keys, verbose)
+
+
+inventory_app = typer.Typer(
+    help="Show an inventory (-i INV --list), or write one (from-vagrant).",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inventory_app, name="inventory")
+
+
+@inventory_app.callback(invoke_without_command=True)
+def inventory_cmd(
+    ctx: typer.Context,
+    inventory: Annotated[
+        Path | None, typer.Option("-i", "--inventory", help="Inventory file (YAML or INI).")
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="Print hosts, groups and variables as JSON (default).")
+    ] = False,
+    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern.")] = None,
+) -> int:
+    """Show an inventory as the tool sees it (secrets hidden)."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from provisioner.cli import hosts
+
+    return hosts.show_inventory(inventory, limit)
+
+
+@inventory_app.command("from-vagrant")
+def inventory_from_vagrant(
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="Directory of the Vagrantfile.")
+    ] = Path("."),
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Inventory file to write; '-' for stdout.")
+    ] = "inventories/vagrant.yml",
+    via: Annotated[
+        str,
+        typer.Option(
+            "--via",
+            help="forwarded-port: the address and port of `vagrant ssh-config` (127.0.0.1:22xx "
+            "for VirtualBox); private-network: each machine's address in --network.",
+        ),
+    ] = "forwarded-port",
+    network: Annotated[
+        str,
+        typer.Option("--network", help="The private network's range, for --via private-network."),
+    ] = "192.168.56.0/21",
+    limit: Annotated[
+        str | None,
+        typer.Option("--limit", "-l", help="Host pattern over machine names: only these."),
+    ] = None,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            "--known-hosts",
+            help="The lab's known_hosts file (default: next to the output, NAME.known_hosts).",
+        ),
+    ] = None,
+) -> int:
+    """Write an inventory of the running Vagrant machines (group `lab`).
+
+    Host keys are accepted on first use into a known_hosts file of the lab's
+    own; writing the inventory again forgets the old key of a rebuilt machine.
+    """
+    from provisioner.cli import vagrant
+
+    return vagrant.from_vagrant(directory, output, via, network, limit, known_hosts)
+
+
+def main() -> None:
+    """The console script: exit codes as the README documents them. Usage errors are
+    bad input (1), not the 2 of "a task failed" that click would give them."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors: shown as click shows them
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

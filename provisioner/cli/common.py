@@ -1,0 +1,90 @@
+"""What every command shares: printing errors, logging, extra vars, the inventory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from provisioner.errors import InputError, PlaybookErrors, ProvisionError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from provisioner.inventory import Inventory
+
+
+@lru_cache(maxsize=1)
+def err() -> Console:
+    from rich.console import Console
+
+    # soft_wrap: long lines stay whole in logs and pipes (rich would break them at 80 columns)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say_error(text: str) -> None:
+    """An error line; the text printed as-is (rich markup would eat [brackets])."""
+    from rich.markup import escape
+
+    err().print(f"[red]error:[/red] {escape(text)}")
+
+
+def fail(exc: ProvisionError) -> int:
+    """Report bad input; exit code 1."""
+    if isinstance(exc, PlaybookErrors):
+        for error in exc.errors:
+            say_error(str(error))
+        err().print(f"{len(exc.errors)} error(s); nothing was changed.")
+    else:
+        say_error(str(exc))
+    return 1
+
+
+def check_output(output: str) -> None:
+    if output not in ("text", "json"):
+        raise InputError("--output must be 'text' or 'json'")
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), stream=sys.stderr, format="%(name)s: %(message)s"
+    )
+    # paramiko logs every failed auth attempt and socket error itself; we
+    # report those as one line per host. Its DEBUG (packets) is for -vvv.
+    paramiko_level = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.WARNING}
+    logging.getLogger("paramiko").setLevel(paramiko_level.get(verbose, logging.DEBUG))
+
+
+def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
+    import yaml
+
+    from provisioner.yamlmarks import load_yaml
+
+    out: dict[str, Any] = {}
+    for value in values or []:
+        if value.startswith("@"):
+            data = load_yaml(Path(value[1:]))
+            if not isinstance(data, dict):
+                raise InputError(f"-e {value}: the file must hold a mapping")
+            out.update(data)
+        elif value.lstrip().startswith("{"):
+            try:
+                data = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise InputError(f"-e: not a valid mapping: {exc}") from None
+            out.update(data)
+        else:
+            key, eq, val = value.partition("=")
+            if not eq or not key.isidentifier():
+                raise InputError(f"-e {value!r}: expected key=value, @file.yml or a mapping")
+            out[key] = val
+    return out
+
+
+def load_inventory_or_local(path: Path | None) -> Inventory:
+    from provisioner.inventory import load_inventory, localhost_inventory
+
+    return load_inventory(path) if path is not None else localhost_inventory()

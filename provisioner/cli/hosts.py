@@ -1,0 +1,79 @@
+"""`provision facts` and `provision inventory --list`: what the tool sees of the hosts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from provisioner.cli.common import (
+    check_output,
+    err,
+    fail,
+    load_inventory_or_local,
+    setup_logging,
+)
+from provisioner.errors import InputError, ProvisionError, TransportError
+from provisioner.inventory import SECRET_VARS, load_inventory
+from provisioner.probes.host import Facts
+
+
+def facts(
+    inventory: Path | None,
+    limit: str | None,
+    output: str,
+    forks: int,
+    accept_new_host_keys: bool,
+    verbose: int,
+) -> int:
+    from rich.console import Console
+
+    from provisioner.connect import Connector
+    from provisioner.report import facts_table, say_unreached
+    from provisioner.runner.facts import gather_all
+
+    setup_logging(verbose)
+    try:
+        check_output(output)
+        inv = load_inventory_or_local(inventory)
+        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+        if not hosts:
+            raise InputError(f"--limit {limit!r} matches no host in the inventory")
+    except ProvisionError as exc:
+        return fail(exc)
+    found = gather_all(hosts, Connector(accept_new_host_keys=accept_new_host_keys), forks)
+    code = 0
+    for name, got in found.items():
+        if isinstance(got, ProvisionError):
+            unreachable = isinstance(got, TransportError)
+            code |= 4 if unreachable else 2
+            say_unreached(err(), name, got, unreachable=unreachable)
+    known = {n: f for n, f in found.items() if isinstance(f, Facts)}
+    if output == "json":
+        sys.stdout.write(json.dumps({n: asdict(f) for n, f in known.items()}, indent=2) + "\n")
+    else:
+        facts_table(Console(highlight=False, soft_wrap=True), known)
+    return code
+
+
+def show_inventory(inventory: Path | None, limit: str | None) -> int:
+    if inventory is None:
+        err().print(
+            "[red]error:[/red] give the inventory to show: provision inventory -i FILE --list"
+        )
+        return 1
+    try:
+        inv = load_inventory(inventory)
+        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+    except ProvisionError as exc:
+        return fail(exc)
+    doc = {
+        "groups": {g.name: {"hosts": g.hosts, "children": g.children} for g in inv.groups.values()},
+        "hosts": {
+            h.name: {k: ("********" if k in SECRET_VARS else v) for k, v in h.vars.items()}
+            for h in hosts
+        },
+    }
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    return 0

@@ -1,0 +1,108 @@
+"""`provision apply`: validate and compile, then run the HostPlans and report."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
+from provisioner.cli.common import (
+    check_output,
+    err,
+    fail,
+    load_inventory_or_local,
+    parse_extra_vars,
+    say_error,
+    setup_logging,
+)
+from provisioner.connect import Connector, login_user_of
+from provisioner.errors import InputError, ProvisionError
+from provisioner.inventory import Inventory
+from provisioner.playbook.load import load_playbook
+from provisioner.playbook.schema import Playbook
+from provisioner.report import TerminalReport, dump_json
+from provisioner.runner import Runner, RunOptions
+from provisioner.validate import Compiled, compile_run
+
+
+@dataclass
+class ApplyArgs:
+    playbook: Path
+    inventory: Path | None
+    check: bool
+    diff: bool
+    limit: str | None
+    tags: str | None
+    skip_tags: str | None
+    start_at_task: str | None
+    extra_vars: list[str] | None
+    ask_become_pass: bool
+    forks: int
+    output: str
+    accept_new_host_keys: bool
+    verbose: int
+
+
+def _words(text: str | None) -> frozenset[str]:
+    return frozenset(t.strip() for t in (text or "").split(",") if t.strip())
+
+
+def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
+    """Everything before the first host is touched; raises ProvisionError on bad input."""
+    check_output(a.output)
+    book = load_playbook(a.playbook)
+    inv = load_inventory_or_local(a.inventory)
+    options = RunOptions(
+        check=a.check,
+        forks=a.forks,
+        limit=a.limit,
+        tags=_words(a.tags),
+        skip_tags=_words(a.skip_tags),
+        start_at_task=a.start_at_task,
+        extra_vars=parse_extra_vars(a.extra_vars),
+    )
+    if a.limit and not inv.select(a.limit):
+        raise InputError(f"--limit {a.limit!r} matches no host in the inventory")
+    compiled = compile_run(
+        book, inv, options.extra_vars, login_user=login_user_of, limit=a.limit, check=a.check
+    )
+    return book, inv, options, compiled
+
+
+def apply(a: ApplyArgs) -> int:
+    from rich.console import Console
+
+    setup_logging(a.verbose)
+    try:
+        book, inv, options, compiled = prepare(a)
+        if compiled.problems:
+            for problem in compiled.problems:
+                say_error(problem)
+            err().print(f"{len(compiled.problems)} error(s); nothing was changed.")
+            return 1
+        if a.ask_become_pass:
+            options.become_password = getpass.getpass("BECOME password: ")
+    except ProvisionError as exc:
+        return fail(exc)
+    human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
+    report = TerminalReport(human, diff=a.diff or a.check, verbose=a.verbose)
+    connector = Connector(accept_new_host_keys=a.accept_new_host_keys)
+    runner = Runner(
+        book, inv, connector, options, report, login_user=login_user_of, plans=compiled.plans
+    )
+    try:
+        summary = runner.run()
+    except KeyboardInterrupt:
+        report.interrupted()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Worker threads may sit in a remote command; exiting now closes their
+        # connections instead of waiting for them (Python would join them).
+        os._exit(130)
+    report.recap(summary)
+    if a.output == "json":
+        sys.stdout.write(dump_json(summary) + "\n")
+    return summary.exit_code

@@ -1,0 +1,144 @@
+"""A host's variables in a play: precedence, vars files, magic variables, facts named.
+
+Precedence, low to high: inventory < facts < play vars < vars_files < extra vars,
+then the magic variables, which only the tool sets. Registered results and task
+vars go on top at run time (see `compile.scope`), extra vars still winning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.errors import InputError, Location, PlaybookError
+from provisioner.inventory import Host
+from provisioner.modules import lookup
+from provisioner.playbook.schema import PlaySpec
+from provisioner.probes.host import FACT_NAMES
+from provisioner.templating import Lazy, Templar, names_in, strings_in
+from provisioner.yamlmarks import load_yaml
+
+MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
+
+
+def magic_variables(host: Host, login_user: Callable[[Host], str], check: bool) -> dict[str, Any]:
+    """The variables the tool sets for every host: the one place they are made.
+    `login_user` is resolved only when a template uses it (it may read ~/.ssh/config)."""
+    return {
+        "inventory_hostname": host.name,
+        "group_names": list(host.group_names),
+        "login_user": Lazy(lambda: login_user(host)),
+        "ansible_check_mode": check,
+    }
+
+
+def resolved(value: Any) -> Any:
+    return value.get() if isinstance(value, Lazy) else value
+
+
+def load_vars_files(play: PlaySpec, templar: Templar) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in play.vars_files:
+        rendered = str(templar.render(name, play.loc))
+        path = (play.base_dir / rendered).resolve()
+        if not path.is_file():
+            raise PlaybookError(
+                f"vars_files: no such file '{rendered}' (looked at {path})", play.loc
+            )
+        data = load_yaml(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise PlaybookError(
+                "a vars file must be a mapping of names to values", Location(str(path))
+            )
+        out.update(data)
+    return out
+
+
+def check_magic(sources: list[tuple[str, Mapping[str, Any], Location | None]]) -> None:
+    """Setting a magic variable is an error: the runner relies on them (login_user
+    decides when to log in again)."""
+    for source, names, where in sources:
+        taken = sorted(set(names) & MAGIC_NAMES)
+        if taken:
+            raise InputError(f"{source} set {', '.join(taken)}: provision sets these itself", where)
+
+
+def play_files_vars(
+    play: PlaySpec,
+    inventory_vars: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+    magic: Mapping[str, Any],
+    facts: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The play's vars_files, their names rendered with what is known before them."""
+    templar = Templar({**inventory_vars, **facts, **play.vars, **extra_vars, **magic})
+    files = load_vars_files(play, templar)
+    check_magic(
+        [
+            ("play vars", play.vars, play.loc),
+            ("vars_files", files, play.loc),
+            ("extra vars (-e)", extra_vars, None),
+            ("inventory vars", inventory_vars, None),
+        ]
+    )
+    return files
+
+
+def merge(
+    inventory_vars: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    play: PlaySpec,
+    files: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+    magic: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {**inventory_vars, **facts, **play.vars, **files, **extra_vars, **magic}
+
+
+# --- does a play name a fact? ------------------------------------------------------
+
+
+def uses_facts(value: Any) -> bool:
+    """Whether any string in `value` (templates, or bare `when` expressions) names a fact.
+
+    Decides whether a play gathers facts: a play that names none costs no extra round
+    trip. A plain string that happens to parse as an expression naming a fact only
+    costs one gathering more than needed.
+    """
+    return any(names_in(text) & FACT_NAMES for text in strings_in(value))
+
+
+def needs_facts(play: PlaySpec, *more: Mapping[str, Any]) -> bool:
+    """Whether this play gathers facts: as its `gather_facts` says, else when any of its
+    values (or the variables in `more`: inventory, extra vars) names one."""
+    decided = play_gathers(play)
+    return decided if decided is not None else uses_facts(list(more))
+
+
+def play_gathers(play: PlaySpec) -> bool | None:
+    """What the play alone decides: its `gather_facts`, or True when it names a fact
+    itself (its values, vars files, template files); None: up to each host's variables.
+    Reads files, so the runner asks once per play, not once per host."""
+    if play.gather_facts is not None:
+        return play.gather_facts
+    values: list[Any] = [play.vars, play.vars_files]
+    values += [_text_of(play.base_dir, name) for name in play.vars_files]
+    for task in [*play.tasks, *play.handlers]:
+        values += [task.args, task.when, task.loop, task.vars, task.notify]
+        values += [task.changed_when, task.failed_when]
+        cls = lookup(task.module)
+        if cls is not None:
+            values += cls.rendered_sources(task.args, play.base_dir)
+    return True if uses_facts(values) else None
+
+
+def _text_of(base_dir: Path, name: str) -> str:
+    """A controller file's text, or "" when it cannot be read (its task reports that)."""
+    path = Path(name).expanduser()
+    try:
+        return (path if path.is_absolute() else base_dir / path).read_text(errors="replace")
+    except OSError:
+        return ""

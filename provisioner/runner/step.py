@@ -1,0 +1,226 @@
+"""One unit of work on one host: plan it, and in apply run it and verify it.
+
+Apply runs the change's commands, then probes and plans again: anything but
+converged (or a change made only of actions, like a restart) "did not
+converge", a failure, never "changed". Commands (`unprobeable` modules) are
+judged by their exit code, or by `changed_when`/`failed_when`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from provisioner.errors import (
+    BecomeError,
+    InputError,
+    ProbeError,
+    ProvisionError,
+    TransportError,
+    WriteError,
+)
+from provisioner.events import Status
+from provisioner.modules.base import (
+    Blocked,
+    Change,
+    ControllerModule,
+    Converged,
+    Module,
+    Plan,
+)
+from provisioner.playbook.compile import HostPlan, Unit
+from provisioner.playbook.schema import TaskSpec
+from provisioner.runner.batch import Prober
+from provisioner.runner.dryrun import PlannedChange, provider_of
+from provisioner.runner.outcome import Outcome, Ran, registered
+from provisioner.templating import Templar
+from provisioner.transport.base import Become, Connection, Result
+
+AnyRemote = Module[Any, Any, Any]
+
+
+@dataclass
+class Context:
+    """What a unit of work may use on its host."""
+
+    plan: HostPlan
+    prober: Prober
+    connection: Callable[[], Connection]
+    reconnect: Callable[[], None]
+    registered: dict[str, Any]
+    planned: list[PlannedChange]  # the dry run's changes so far on this host, all plays
+    check: bool
+
+
+def run_unit(
+    ctx: Context,
+    unit: Unit,
+    become: Become | None,
+    ahead: Callable[[], Iterable[AnyRemote]],
+) -> Outcome:
+    if unit.skipped is not None or unit.module is None:
+        return Outcome(Status.SKIPPED, msg=unit.skipped or "", skip_reason=unit.skipped or "")
+    module = unit.module
+    if isinstance(module, ControllerModule):
+        return _controller(ctx, unit, module)
+    assert isinstance(module, Module)
+    try:
+        return _remote(ctx, unit, module, become, ahead)
+    except (BecomeError, WriteError) as exc:  # the host answered: it refused
+        return Outcome(Status.FAILED, msg=exc.message, stop_host=True)
+    except TransportError as exc:
+        return Outcome(Status.UNREACHABLE, msg=exc.message, stop_host=True)
+
+
+class _Expressions:
+    """A task's expressions, evaluated in its scope, errors at its location."""
+
+    def __init__(self, scope: Templar, task: TaskSpec) -> None:
+        self.scope, self.task = scope, task
+
+    def evaluate(self, expression: str | bool) -> Any:
+        return self.scope.evaluate(expression, self.task.loc)
+
+    def truthy(self, expression: str | bool) -> bool:
+        return self.scope.truthy(expression, self.task.loc)
+
+
+def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outcome:
+    scope = ctx.plan.scope(unit.task, ctx.registered, unit.item)
+    try:
+        verdict = module.evaluate(_Expressions(scope, unit.task))
+    except ProvisionError as exc:
+        return Outcome(Status.FAILED, msg=str(exc))
+    return Outcome(
+        Status.FAILED if verdict.failed else Status.OK, msg=verdict.msg, fields=verdict.fields
+    )
+
+
+def _plan(
+    ctx: Context,
+    module: AnyRemote,
+    become: Become | None,
+    ahead: Callable[[], Iterable[AnyRemote]],
+) -> tuple[Plan[Any], Mapping[str, Any]]:
+    """The module's plan, and what it registers of the state it planned from."""
+    state = module.state(ctx.prober.seen(module, become, ahead))
+    return module.plan(state), module.fields(state)
+
+
+def _remote(
+    ctx: Context,
+    unit: Unit,
+    module: AnyRemote,
+    become: Become | None,
+    ahead: Callable[[], Iterable[AnyRemote]],
+) -> Outcome:
+    try:
+        plan, fields = _plan(ctx, module, become, ahead)
+    except ProbeError as exc:
+        return Outcome(Status.FAILED, msg=str(exc))
+    except InputError as exc:  # a template's own error, found as it is rendered
+        return Outcome(Status.FAILED, msg=exc.message)
+    if isinstance(plan, Blocked):
+        return _blocked(ctx, unit, module, plan)
+    if isinstance(plan, Converged):
+        return Outcome(Status.OK, fields=fields)
+    if ctx.check:
+        ctx.planned.append(PlannedChange(unit.task.display_name, module.provides(plan)))
+        # A guarded command whose changed_when is literally false changes nothing.
+        quiet = module.unprobeable and unit.task.changed_when == [False]
+        status = Status.SKIPPED if quiet else Status.CHANGED
+        return Outcome(status, plan.summary, plan.diff, fields={**fields, "check": True})
+    return _apply(ctx, unit, module, plan, become, ahead)
+
+
+def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> Outcome:
+    """In a dry run, what an earlier planned change may bring is a would-change."""
+    if not (ctx.check and ctx.planned):
+        return Outcome(Status.FAILED, msg=blocked.message)
+    reason = (
+        f"{blocked.what} is not there yet; expected from an earlier planned change"
+        f" ({provider_of(blocked.need, ctx.planned)})"
+    )
+    change = blocked.change
+    provides = module.provides(change) if change is not None else frozenset()
+    ctx.planned.append(PlannedChange(unit.task.display_name, provides))
+    summary = (*(change.summary if change else ()), f"would change: {reason}")
+    return Outcome(Status.CHANGED, summary, change.diff if change else None, msg=reason)
+
+
+def _apply(
+    ctx: Context,
+    unit: Unit,
+    module: AnyRemote,
+    change: Change[Any],
+    become: Become | None,
+    ahead: Callable[[], Iterable[AnyRemote]],
+) -> Outcome:
+    conn = ctx.connection()
+    ctx.prober.invalidate()  # the host is about to change: every answer is stale
+    last = Result(0, "", "")
+    for op in module.commands(change):
+        last = run_op(conn, op.script, op.upload, become)
+        if last.exit_code != 0:
+            break
+    ran = Ran.of(last)
+    if module.unprobeable:
+        return _judge_command(ctx, unit, change, ran)
+    if last.exit_code != 0:
+        return Outcome(Status.FAILED, change.summary, change.diff, error_text(last), ran)
+    try:
+        after, fields = _plan(ctx, module, become, ahead)
+    except ProvisionError as exc:
+        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
+    if isinstance(after, Blocked):
+        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.message}", ran=ran)
+    if isinstance(after, Change) and not after.actions_only:
+        msg = "did not converge: still differs after apply: " + "; ".join(after.summary)
+        return Outcome(Status.FAILED, change.summary, change.diff, msg, ran)
+    if module.changes_login_groups and getattr(module.args, "name", None) == ctx.plan.login_user():
+        ctx.reconnect()  # group changes reach new logins only
+    return Outcome(Status.CHANGED, change.summary, change.diff, ran=ran, fields=fields)
+
+
+def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> Outcome:
+    """A command's outcome: its exit code, or what changed_when/failed_when say."""
+    task = unit.task
+    failed, changed = ran.rc != 0, True
+    try:
+        if task.failed_when is not None or task.changed_when is not None:
+            so_far = registered(Outcome(Status.CHANGED, ran=ran))
+            so_far["failed"] = failed
+            scope = ctx.plan.scope(task, ctx.registered, unit.item).child(
+                {**so_far, **({task.register_as: so_far} if task.register_as else {})}
+            )
+            if task.failed_when is not None:
+                failed = all(scope.truthy(c, task.loc) for c in task.failed_when)
+            if task.changed_when is not None:
+                changed = all(scope.truthy(c, task.loc) for c in task.changed_when)
+    except ProvisionError as exc:
+        return Outcome(Status.FAILED, msg=str(exc), ran=ran)
+    if failed:
+        msg = error_text(Result(ran.rc, ran.stdout, ran.stderr))
+        return Outcome(Status.FAILED, change.summary, msg=msg, ran=ran, show_output=True)
+    status = Status.CHANGED if changed else Status.OK
+    summary = change.summary if changed else ()
+    return Outcome(status, summary, ran=ran, show_output=True)
+
+
+def run_op(conn: Connection, script: str, upload: bytes | None, become: Become | None) -> Result:
+    if upload is None:
+        return conn.run(script, become=become)
+    path = f"/tmp/.provisioner-{uuid.uuid4().hex}"
+    conn.put(upload, path, 0o600)
+    wrapped = (
+        f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
+        f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
+    )
+    return conn.run(wrapped, become=become)
+
+
+def error_text(res: Result) -> str:
+    text = (res.stderr.strip() or res.stdout.strip())[-2000:]
+    return f"exit {res.exit_code}: {text}" if text else f"exit {res.exit_code}"
