@@ -27,6 +27,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "repo": ("yum_repository",),
     "rpm_key": ("rpm_key",),
     "service": ("service", "systemd"),
+    "stat": ("stat",),
     "template": ("template",),
     "user": ("user",),
 }
