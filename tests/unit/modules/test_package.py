@@ -162,12 +162,12 @@ CASES = [
         (("dnf", "-y", "install", "docker-ce-27.3.1-2.el9"),),
     ),
     Case(
-        "el9 a capability: vim is provided by vim-enhanced",
-        {"name": "vim"},
+        "el9 a capability: containerd is provided by containerd.io",
+        {"name": "containerd"},
         "dnf",
         (
-            provides("vim", rec("rpm/el9-whatprovides-vim.txt")),
-            label("vim", "package vim is not installed\n", 1),
+            provides("containerd", rec("rpm/el9-whatprovides-containerd.txt")),
+            label("containerd", "package containerd is not installed\n", 1),
         ),
         None,
     ),
