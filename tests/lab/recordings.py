@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import REPO_BASE_URL
+from .config import CONTROLLER_IP, HTTP_PORT, REPO_BASE_URL
 from .packages import DOCKER_REPO_PATH, VAULT_PATH
 
 
@@ -129,8 +129,8 @@ EOF""",
 # Docker's docs for EL9: podman, buildah and runc conflict with containerd.io.
 NO_PODMAN = Do("dnf -y -q remove podman buildah runc")
 
-# ExecStart cannot run (203/EXEC): systemd restarts docker until its start limit (3), and
-# the unit stays failed. The binary is put back afterwards; the unit stays failed.
+# ExecStart cannot run (203/EXEC): systemd restarts docker until its start limit (3), then
+# leaves it failed, also once the binary is back.
 DOCKER_FAILS = Do(
     """systemctl enable -q docker.service
 chmod -x /usr/bin/dockerd
@@ -147,14 +147,14 @@ chmod +x /usr/bin/dockerd
 )
 # Docker's docs on an HTTP proxy: a drop-in, before `systemctl daemon-reload`.
 PROXY_DROP_IN = Do(
-    """mkdir -p /etc/systemd/system/docker.service.d
-printf '[Service]\\nEnvironment="HTTPS_PROXY=http://10.66.0.1:3128"\\n' \\
+    f"""mkdir -p /etc/systemd/system/docker.service.d
+printf '[Service]\\nEnvironment="HTTPS_PROXY=http://{CONTROLLER_IP}:3128"\\n' \\
   > /etc/systemd/system/docker.service.d/http-proxy.conf""",
     "a drop-in docker.service.d/http-proxy.conf written (no daemon-reload)",
 )
 # Nothing listens on the controller's port 9: connection refused, as with the server down.
 DOCKER_REPO_DOWN = Do(
-    """sed -i 's|10.66.0.1:8080/|10.66.0.1:9/|' /etc/yum.repos.d/docker-ce.repo
+    f"""sed -i 's|{CONTROLLER_IP}:{HTTP_PORT}/|{CONTROLLER_IP}:9/|' /etc/yum.repos.d/docker-ce.repo
 dnf clean all -q""",
     "Docker's repository pointed at a closed port, `dnf clean all`",
 )
