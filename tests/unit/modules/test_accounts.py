@@ -176,13 +176,13 @@ CASES = [
         ("+ group docker (gid 991)",),
         (("groupadd", "-r", "-g", "991", "--", "docker"),),
     ),
-    Case("group exists", "group", {"name": "docker", "gid": 991}, (DOCKER,), CONVERGED),
+    Case("group exists", "group", {"name": "docker", "gid": 996}, (DOCKER,), CONVERGED),
     Case(
         "group gid differs",
         "group",
         {"name": "docker", "gid": 1500},
         (DOCKER,),
-        ("gid: 991 → 1500",),
+        ("gid: 996 → 1500",),
         (("groupmod", "-g", "1500", "--", "docker"),),
     ),
     Case(

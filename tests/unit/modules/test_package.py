@@ -81,7 +81,7 @@ CASES = [
         "el9 already installed",
         {"name": D},
         "dnf",
-        (label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),),
+        (label(D, rec("rpm/el9-docker-ce-27.3.1.txt")),),
         CONVERGED,
     ),
     Case(
@@ -108,11 +108,11 @@ CASES = [
     ),
     Case(
         "el9 pinned version upgrades",
-        {"name": "docker-ce-26.1.4"},
+        {"name": "docker-ce-27.3.1"},
         "dnf",
-        (*missing("docker-ce-26.1.4"), label(D, rec("rpm/el9-docker-ce-26.1.3.txt"))),
-        ("docker-ce 26.1.3 → 26.1.4",),
-        (("dnf", "-y", "install", "docker-ce-26.1.4"),),
+        (*missing("docker-ce-27.3.1"), label(D, rec("rpm/el9-docker-ce-26.1.4-1.el7.txt"))),
+        ("docker-ce 26.1.4 → 27.3.1",),
+        (("dnf", "-y", "install", "docker-ce-27.3.1"),),
     ),
     Case(
         "el9 pinned version, not installed at all",
@@ -124,11 +124,11 @@ CASES = [
     ),
     Case(
         "el9 pinned version already there (rpm matches the N-V label)",
-        {"name": "docker-ce-26.1.4"},
+        {"name": "docker-ce-27.3.1"},
         "dnf",
         (
-            label("docker-ce-26.1.4", rec("rpm/el9-docker-ce-26.1.4.txt")),
-            label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),
+            label("docker-ce-27.3.1", rec("rpm/el9-docker-ce-27.3.1.txt")),
+            label(D, rec("rpm/el9-docker-ce-27.3.1.txt")),
         ),
         CONVERGED,
     ),
@@ -151,25 +151,25 @@ CASES = [
         "el9 dnf install downgrades by itself",
         {"name": "docker-ce-26.1.3"},
         "dnf",
-        (*missing("docker-ce-26.1.3"), label(D, rec("rpm/el9-docker-ce-26.1.4.txt"))),
-        ("docker-ce 26.1.4 → 26.1.3",),
+        (*missing("docker-ce-26.1.3"), label(D, rec("rpm/el9-docker-ce-27.3.1.txt"))),
+        ("docker-ce 27.3.1 → 26.1.3",),
         (("dnf", "-y", "install", "docker-ce-26.1.3"),),
     ),
     Case(
         "el9 same version, other release",
-        {"name": "docker-ce-26.1.4-2.el9"},
+        {"name": "docker-ce-27.3.1-2.el9"},
         "dnf",
-        (*missing("docker-ce-26.1.4-2.el9"), label(D, rec("rpm/el9-docker-ce-26.1.4.txt"))),
-        ("docker-ce 26.1.4-1.el9 → 26.1.4-2.el9",),
-        (("dnf", "-y", "install", "docker-ce-26.1.4-2.el9"),),
+        (*missing("docker-ce-27.3.1-2.el9"), label(D, rec("rpm/el9-docker-ce-27.3.1.txt"))),
+        ("docker-ce 27.3.1-1.el9 → 27.3.1-2.el9",),
+        (("dnf", "-y", "install", "docker-ce-27.3.1-2.el9"),),
     ),
     Case(
-        "el9 a capability: vim is provided by vim-enhanced",
-        {"name": "vim"},
+        "el9 a capability: containerd is provided by containerd.io",
+        {"name": "containerd"},
         "dnf",
         (
-            provides("vim", rec("rpm/el9-whatprovides-vim.txt")),
-            label("vim", "package vim is not installed\n", 1),
+            provides("containerd", rec("rpm/el9-whatprovides-containerd.txt")),
+            label("containerd", "package containerd is not installed\n", 1),
         ),
         CONVERGED,
     ),
@@ -216,7 +216,7 @@ CASES = [
         "dnf",
         (
             label("docker-ce-26.1.3", "package docker-ce-26.1.3 is not installed\n", 1),
-            label(D, rec("rpm/el9-docker-ce-26.1.4.txt")),
+            label(D, rec("rpm/el9-docker-ce-27.3.1.txt")),
         ),
         CONVERGED,
     ),
@@ -225,11 +225,11 @@ CASES = [
         {"name": [D, "containerd.io"], "state": "latest"},
         "dnf",
         (
-            label(D, rec("rpm/el9-docker-ce-26.1.3.txt")),
-            label("containerd.io", rec("rpm/el9-containerd.io.txt")),
+            label(D, rec("rpm/el9-docker-ce-26.1.4-1.el7.txt")),
+            label("containerd.io", rec("rpm/el9-containerd.io-1.6.33-3.1.el7.txt")),
             check_update("dnf", rec("dnf/el9-check-update-docker.txt"), 100),
         ),
-        ("docker-ce 26.1.3 → 26.1.4", "containerd.io 1.6.33 → 1.7.19"),
+        ("docker-ce 26.1.4 → 27.3.1", "containerd.io 1.6.33 → 1.7.22"),
         (("dnf", "-y", "upgrade", D, "containerd.io"),),
     ),
     Case(
@@ -248,7 +248,7 @@ CASES = [
         "el9 latest and up to date",
         {"name": D, "state": "latest"},
         "dnf",
-        (label(D, rec("rpm/el9-docker-ce-26.1.4.txt")), check_update("dnf", "", 0)),
+        (label(D, rec("rpm/el9-docker-ce-27.3.1.txt")), check_update("dnf", "", 0)),
         CONVERGED,
     ),
 ]
@@ -300,7 +300,7 @@ def test_probe_picks_yum_without_dnf(host: FakeHost) -> None:
 
 
 def test_check_update_failure_is_a_probe_error(host: FakeHost) -> None:
-    host.on("rpm", "*", rec("rpm/el9-docker-ce-26.1.4.txt"))
+    host.on("rpm", "*", rec("rpm/el9-docker-ce-27.3.1.txt"))
     host.on("dnf", "*", rec("dnf/el9-check-update-offline.txt"), 1)
     module = PackageModule.from_dict({"name": D, "state": "latest"})
     out = host.run(module.probe())
@@ -312,7 +312,7 @@ def test_check_update_failure_is_a_probe_error(host: FakeHost) -> None:
 MANAGER, HAVE = PackageManager(), RpmQuery(D, provides=True)
 SANE: dict[Probe[Any], tuple[str, int]] = {
     MANAGER: ("pm=dnf\n", 0),
-    HAVE: (rec("rpm/el9-docker-ce-26.1.4.txt"), 0),
+    HAVE: (rec("rpm/el9-docker-ce-27.3.1.txt"), 0),
     RepoListing(D, 300): ("pm=dnf\n", 0),
 }
 
@@ -591,7 +591,7 @@ def test_probe_gives_up_on_a_held_lock_naming_the_holder(host: FakeHost, tmp_pat
     # dnf would wait forever for the lock; the probe waits lock_timeout, then says who holds it.
     holder = _sleeper(tmp_path, "yum-cron")
     try:
-        host.on("rpm", "*", rec("rpm/el9-docker-ce-26.1.3.txt"))
+        host.on("rpm", "*", rec("rpm/el9-docker-ce-26.1.4-1.el7.txt"))
         host.on("dnf", "*", "", 0)
         module = PackageModule.from_dict({"name": D, "state": "latest", "lock_timeout": 0})
         pidfile = tmp_path / "yum.pid"
