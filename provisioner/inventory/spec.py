@@ -68,6 +68,11 @@ class ConnectionSpec:
     # for it); an explicit policy from the inventory is used as written.
     host_key_policy: HostKeyPolicy | None = None
     connection: Literal["ssh", "local"] = "ssh"
+    # Jump hosts (`[user@]host[:port]`, in order) or a proxy command, as written
+    # (%h %p %r %n %% tokens unexpanded). None leaves both to ~/.ssh/config;
+    # () connects directly whatever it says.
+    proxy_jump: tuple[str, ...] | None = None
+    proxy_command: str | None = None
 
     @property
     def host_key_checking(self) -> bool:

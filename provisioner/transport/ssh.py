@@ -6,7 +6,9 @@ What it honours and decides:
   up by `address` (as ``ssh ADDRESS`` would): HostName, User, Port,
   IdentityFile, IdentitiesOnly, ProxyJump (comma chains), ProxyCommand,
   HostKeyAlias, UserKnownHostsFile, Include. Explicit settings win: `user`
-  and `key_filename` when set, `port` when it is not 22.
+  and `key_filename` when set, `port` when it is not 22, `proxy_jump` or
+  `proxy_command` when set (either replaces the config's ProxyJump and
+  ProxyCommand).
 - Host keys are checked against `known_hosts` (the settings' file), then the
   user's (~/.ssh/known_hosts or UserKnownHostsFile), then the global
   /etc/ssh/ssh_known_hosts; see `hostkeys.HostKeyChecker` for the policies.
@@ -81,6 +83,10 @@ class SSHSettings:
     host_key_policy: Literal["strict", "accept-new", "off"] = "strict"
     connect_timeout: float = 10.0
     ssh_config: str | None = "~/.ssh/config"
+    # Jump hosts (`[user@]host[:port]`, in order) or a proxy command (%h %p %r %n %%);
+    # None leaves both to ssh_config, () connects directly whatever it says.
+    proxy_jump: tuple[str, ...] | None = None
+    proxy_command: str | None = None
 
 
 def resolve_target(settings: SSHSettings) -> Target:
@@ -92,6 +98,8 @@ def resolve_target(settings: SSHSettings) -> Target:
         port=None if settings.port == 22 else settings.port,
         user=settings.user,
         key_filename=settings.key_filename,
+        proxy_jump=settings.proxy_jump,
+        proxy_command=settings.proxy_command,
     )
 
 
