@@ -34,6 +34,7 @@ def build_inventory(tree: Tree) -> Inventory:
             vars=merge(gd.layers),
             loc=gd.loc,
         )
+    warned: set[str] = set()  # an ignored ssh option is logged once per place written
     for name, h in tree.hosts.items():
         order = precedence.order(h.groups)
         layers = [layer for g in order for layer in tree.groups[g].layers] + h.layers
@@ -41,7 +42,7 @@ def build_inventory(tree: Tree) -> Inventory:
             name=name,
             vars=merge(layers),
             groups=tuple(order),
-            connection=resolve_connection(name, layers, base, h.loc),
+            connection=resolve_connection(name, layers, base, h.loc, warned=warned),
             loc=h.loc,
         )
     return inv

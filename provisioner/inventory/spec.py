@@ -40,6 +40,9 @@ CONNECTION_VARS: dict[str, tuple[str, ...]] = {
         "ansible_ssh_host_key_checking",
     ),
     "connection": ("connection", "ansible_connection"),
+    # OpenSSH options (`sshargs.py`): what they set is checked against the settings above.
+    "ssh_common_args": ("ssh_common_args", "ansible_ssh_common_args"),
+    "ssh_extra_args": ("ssh_extra_args", "ansible_ssh_extra_args"),
 }
 # Settings whose values never appear in messages.
 SECRET_FIELDS = frozenset({"password", "become_password"})
