@@ -188,7 +188,7 @@ def _check_same(
 
 def _meaning(host: str, option: Option) -> tuple[_Field, object]:
     """The SSHOptions field an honoured option sets, and to what."""
-    if not option.value:
+    if not option.value.strip():
         raise option.error(host, "needs a value")
     keyword = option.keyword
     if keyword == "Port":

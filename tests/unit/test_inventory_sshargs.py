@@ -194,6 +194,8 @@ REFUSED = [
     Refused("-o Key without a value", {COMMON: "-o Port"}, COMMON, "'-o Port' needs a value"),
     Refused("-o Key= without a value", {COMMON: "-o ProxyJump="}, COMMON,
             "'-o ProxyJump=' needs a value"),
+    Refused("a blank value", {COMMON: "-o UserKnownHostsFile ' '"}, COMMON,
+            "\"-o UserKnownHostsFile ' '\" needs a value"),
     Refused("an unclosed quote", {COMMON: "-o 'ProxyCommand=nc"}, COMMON,
             f"{COMMON} cannot be split into words (No closing quotation)"),
     Refused("not a string", {EXTRA: ["-p", "2222"]}, EXTRA, f"{EXTRA} must be a string"),
