@@ -44,6 +44,8 @@ def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettin
         # An inventory that keeps its own file and accepts new keys (a lab's, as from-vagrant
         # writes) answers for its hosts' keys alone; see SSHSettings.known_hosts_only.
         known_hosts_only=spec.host_key_policy == "accept-new" and spec.known_hosts is not None,
+        proxy_jump=spec.proxy_jump,
+        proxy_command=spec.proxy_command,
     )
 
 

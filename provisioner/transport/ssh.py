@@ -6,7 +6,9 @@ What it honours and decides:
   up by `address` (as ``ssh ADDRESS`` would): HostName, User, Port,
   IdentityFile, IdentitiesOnly, ProxyJump (comma chains), ProxyCommand,
   HostKeyAlias, UserKnownHostsFile, Include. Explicit settings win: `user`
-  and `key_filename` when set, `port` when it is not 22.
+  and `key_filename` when set, `port` when it is not 22, `proxy_jump` or
+  `proxy_command` when set (either replaces the config's ProxyJump and
+  ProxyCommand).
 - Host keys are checked against `known_hosts` (the settings' file), then the
   user's (~/.ssh/known_hosts or UserKnownHostsFile), then the global
   /etc/ssh/ssh_known_hosts; see `hostkeys.HostKeyChecker` for the policies.
@@ -14,6 +16,8 @@ What it honours and decides:
   key), then ~/.ssh/id_* when no key file is given, then `password`.
 - Jump hosts are reached with direct-tcpip channels; each one's key is
   checked like the target's. The password is offered to the target only.
+- A ProxyCommand runs without a shell; its process is ended and waited for
+  when the connection closes.
 - A connection found dead before a command is reopened once; a connection
   lost during a command is a ConnectError (the command may or may not have
   run to completion).
@@ -30,6 +34,7 @@ import posixpath
 import select
 import shlex
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -81,6 +86,10 @@ class SSHSettings:
     host_key_policy: Literal["strict", "accept-new", "off"] = "strict"
     connect_timeout: float = 10.0
     ssh_config: str | None = "~/.ssh/config"
+    # Jump hosts (`[user@]host[:port]`, in order) or a proxy command (%h %p %r %n %%);
+    # None leaves both to ssh_config, () connects directly whatever it says.
+    proxy_jump: tuple[str, ...] | None = None
+    proxy_command: str | None = None
 
 
 def resolve_target(settings: SSHSettings) -> Target:
@@ -92,6 +101,8 @@ def resolve_target(settings: SSHSettings) -> Target:
         port=None if settings.port == 22 else settings.port,
         user=settings.user,
         key_filename=settings.key_filename,
+        proxy_jump=settings.proxy_jump,
+        proxy_command=settings.proxy_command,
     )
 
 
@@ -104,6 +115,7 @@ class SSHConnection:
         self._lock = threading.RLock()
         self._client: paramiko.SSHClient | None = None
         self._hops: list[paramiko.SSHClient] = []
+        self._proxies: list[_ProxyCommand] = []  # the ProxyCommand processes this opened
         self._where = f"{settings.address}:{settings.port}"
         self._sftp: paramiko.SFTPClient | None = None
         self._no_sftp = False
@@ -171,7 +183,8 @@ class SSHConnection:
             self._hops = hops
         except BaseException:
             for c in reversed(hops):
-                c.close()
+                self._close_client(c)
+            self._release_proxies()
             raise
         transport = self._client.get_transport() if self._client else None
         if transport is not None:
@@ -198,11 +211,13 @@ class SSHConnection:
     def _socket(self, ep: Endpoint, label: str) -> Any:
         if ep.proxy_command:
             try:
-                return paramiko.ProxyCommand(ep.proxy_command)
+                proxy = _ProxyCommand(ep.proxy_command)
             except (OSError, paramiko.SSHException) as e:
                 raise ConnectError(
                     self.host, f"ProxyCommand {ep.proxy_command!r} for {label} failed: {e}"
                 ) from e
+            self._proxies.append(proxy)
+            return proxy
         return open_socket(self.host, ep.hostname, ep.port, self.settings.connect_timeout, label)
 
     def _login(self, ep: Endpoint, sock: Any, label: str, *, final: bool) -> paramiko.SSHClient:
@@ -254,7 +269,7 @@ class SSHConnection:
                 transport_factory=factory,
             )
         except BaseException as e:
-            client.close()
+            self._close_client(client)
             if isinstance(sock, socket.socket | paramiko.ProxyCommand):
                 sock.close()
             if isinstance(e, TransportError) or not isinstance(e, Exception):
@@ -364,11 +379,25 @@ class SSHConnection:
                     pass
                 self._sftp = None
             if self._client is not None:
-                self._client.close()
+                self._close_client(self._client)
                 self._client = None
             for c in reversed(self._hops):
-                c.close()
+                self._close_client(c)
             self._hops = []
+            self._release_proxies()
+
+    def _close_client(self, client: paramiko.SSHClient) -> None:
+        transport = client.get_transport()
+        client.close()
+        # Its thread may still be reading a proxy command's pipe: let it stop first.
+        if self._proxies and transport is not None and transport.is_alive():
+            if transport is not threading.current_thread():
+                transport.join(timeout=2)
+
+    def _release_proxies(self) -> None:
+        for proxy in self._proxies:
+            proxy.release()
+        self._proxies = []
 
     def close(self) -> None:
         self._drop()
@@ -571,6 +600,28 @@ class SSHConnection:
                 self.host,
                 f"cannot write {path} on {self._where}: {res.stderr.strip() or res.exit_code}",
             )
+
+
+class _ProxyCommand(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand, whose process is waited for and whose pipes are closed:
+    paramiko's close() only signals it, leaving a zombie and three pipes per connection."""
+
+    def close(self) -> None:
+        process = self.process
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def release(self) -> None:
+        """End the command and close its pipes (once no transport thread reads them)."""
+        self.close()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def open_socket(host: str, address: str, port: int, timeout: float, label: str) -> socket.socket:

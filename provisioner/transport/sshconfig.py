@@ -4,7 +4,9 @@ Honoured: HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump
 (comma-separated chains, ``[user@]host[:port]`` or ``ssh://user@host:port``),
 ProxyCommand, HostKeyAlias, UserKnownHostsFile, Include, and paramiko's
 Host/Match matching and %-token expansion. StrictHostKeyChecking is not read:
-the inventory's host_key_policy decides.
+the inventory's host_key_policy decides. A jump chain or proxy command given
+to `resolve` (from the inventory) replaces the config's ProxyJump and
+ProxyCommand, as ``ssh -o`` options do.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import getpass
 import glob
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import paramiko
@@ -183,14 +186,25 @@ def resolve(
     port: int | None = None,
     user: str | None = None,
     key_filename: str | None = None,
+    proxy_jump: Sequence[str] | None = None,
+    proxy_command: str | None = None,
 ) -> Target:
     """The target for `address` and its ProxyJump chain, from the config.
 
     Jump hosts get their own HostName/User/Port/IdentityFile from the config
     (their own ProxyJump is not followed: write the chain with commas);
     `key_filename` is offered to a jump host that has no IdentityFile.
+
+    `proxy_jump` (``[user@]host[:port]`` hops; empty: connect directly) or
+    `proxy_command` (with %h %p %r %n %% tokens), when given, replace both the
+    config's ProxyJump and its ProxyCommand.
     """
     endpoint, jump = endpoint_for(config, address, port=port, user=user, key_filename=key_filename)
+    if proxy_command is not None:
+        command = expand_proxy_command(proxy_command, endpoint, address)
+        endpoint, jump = replace(endpoint, proxy_command=command), None
+    elif proxy_jump is not None:
+        endpoint, jump = replace(endpoint, proxy_command=None), ",".join(proxy_jump)
     jumps: list[Endpoint] = []
     for spec in (jump or "").split(","):
         if not spec.strip():
@@ -205,3 +219,26 @@ def resolve(
         # OpenSSH uses whichever of ProxyJump/ProxyCommand comes first; we prefer ProxyJump.
         endpoint = replace(endpoint, proxy_command=None)
     return Target(endpoint, tuple(jumps))
+
+
+_PROXY_TOKEN = re.compile(r"%(.?)", re.DOTALL)
+
+
+def expand_proxy_command(command: str, endpoint: Endpoint, alias: str) -> str:
+    """OpenSSH's ProxyCommand tokens: %h host, %p port, %r user, %n the name as given, %%."""
+    values = {
+        "h": endpoint.hostname,
+        "p": str(endpoint.port),
+        "r": endpoint.user,
+        "n": alias,
+        "%": "%",
+    }
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in values:  # "" is a lone % at the end
+            raise SSHConfigError(
+                f"ProxyCommand {command!r}: unknown token %{m.group(1)} (known: %h %p %r %n %%)"
+            )
+        return values[m.group(1)]
+
+    return _PROXY_TOKEN.sub(one, command)

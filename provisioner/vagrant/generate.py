@@ -32,7 +32,7 @@ import yaml
 
 from provisioner.errors import InventoryError, ProvisionError
 from provisioner.inventory import load_inventory
-from provisioner.patterns import match_hosts
+from provisioner.inventory.patterns import match_hosts
 from provisioner.transport.hostkeys import known_hosts_name
 from provisioner.vagrant.addresses import (
     DEFAULT_NETWORK,

@@ -23,7 +23,9 @@ from typing import Any
 import paramiko
 import pytest
 
+from provisioner.connect import Connector
 from provisioner.errors import AuthError, BecomeError, ConnectError, HostKeyError, TimeoutError_
+from provisioner.inventory import load_inventory
 from provisioner.transport.base import Become, Result
 from provisioner.transport.ssh import SSHConnection, SSHSettings
 from tests.unit.transport.odd_scripts import ODD_SCRIPTS
@@ -557,3 +559,97 @@ def test_known_key_type_is_asked_for_first(
             conn.close()
     finally:
         stop(server.proc)
+
+
+# --- the inventory's ssh options against real sshds ------------------------------------
+
+
+@pytest.fixture
+def jump(tmp_path: Path, sshd: Sshd) -> Iterator[Sshd]:
+    """A second sshd, the jump host: it takes the first one's client key too."""
+    server = start_sshd(tmp_path / "jump")
+    with open(server.dir / "authorized_keys" / "root", "a") as keys:
+        keys.write(sshd.client_key.with_suffix(".pub").read_text())
+    yield server
+    stop(server.proc)
+
+
+def inventory_for(tmp_path: Path, target: Sshd, jump: Sshd, common_args: str) -> Path:
+    """An inventory of one host, `target`, whose only route is in ansible_ssh_common_args."""
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    (folder / "known_hosts").write_text(target.known_hosts_line() + jump.known_hosts_line())
+    path = folder / "hosts.yml"
+    path.write_text(
+        f"""\
+all:
+  hosts:
+    target:
+      ansible_host: 127.0.0.1
+      ansible_port: {target.port}
+      ansible_user: root
+      ansible_ssh_private_key_file: {target.client_key}
+      known_hosts: known_hosts
+      ansible_ssh_common_args: {common_args}
+"""
+    )
+    return path
+
+
+def tcp_peers_of_this_process() -> set[int]:
+    """The remote ports of this process's IPv4 TCP connections."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:[") : -1])
+    ports = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[9] in inodes:
+            ports.add(int(fields[2].split(":")[1], 16))
+    return ports
+
+
+def run_through(path: Path) -> set[int]:
+    """`echo ok` on the inventory's host via Connector; the ports this process was connected to."""
+    conn = Connector()(load_inventory(path).hosts["target"])
+    try:
+        assert conn.run("echo ok").stdout == "ok\n"
+        return tcp_peers_of_this_process()
+    finally:
+        conn.close()
+
+
+def test_inventory_proxyjump_goes_through_the_jump_host(
+    tmp_path: Path, home: Path, sshd: Sshd, jump: Sshd
+) -> None:
+    """`-o ProxyJump=` alone in ansible_ssh_common_args routes the connection via `jump`."""
+    path = inventory_for(tmp_path, sshd, jump, f"'-o ProxyJump=root@127.0.0.1:{jump.port}'")
+    before = (jump.log.count("Accepted publickey"), sshd.log.count("Accepted publickey"))
+    peers = run_through(path)
+    # this process talked to the jump host only; the jump host's sshd reached the target
+    assert jump.port in peers and sshd.port not in peers
+    assert jump.log.count("Accepted publickey") == before[0] + 1
+    assert sshd.log.count("Accepted publickey") == before[1] + 1
+
+
+def test_inventory_proxycommand_goes_through_the_jump_host(
+    tmp_path: Path, home: Path, sshd: Sshd, jump: Sshd
+) -> None:
+    """`-o ProxyCommand=` with OpenSSH's `ssh -W %h:%p` to the jump host, %-tokens expanded."""
+    need_tools("ssh")
+    kh = tmp_path / "inventory" / "known_hosts"
+    command = (
+        f"ssh -i {sshd.client_key} -p {jump.port} -o BatchMode=yes "
+        f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={kh} -W %h:%p %r@127.0.0.1"
+    )
+    path = inventory_for(tmp_path, sshd, jump, f"'-o ProxyCommand=\"{command}\"'")
+    before = (jump.log.count("Accepted publickey"), sshd.log.count("Accepted publickey"))
+    peers = run_through(path)
+    assert jump.port not in peers and sshd.port not in peers  # the ssh child connected
+    assert jump.log.count("Accepted publickey") == before[0] + 1
+    assert sshd.log.count("Accepted publickey") == before[1] + 1

@@ -9,7 +9,7 @@ import pytest
 
 from provisioner.errors import InventoryError
 from provisioner.inventory import ConnectionSpec, Inventory, load_inventory
-from provisioner.inventory_ini import looks_like_ini
+from provisioner.inventory.ini import looks_like_ini
 
 # What Vagrant's ansible provisioner writes (vagrant_ansible_inventory, no extension).
 VAGRANT_INI = """\

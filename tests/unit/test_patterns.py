@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from provisioner.errors import InventoryError, Location
 from provisioner.inventory import Inventory, load_inventory
-from provisioner.patterns import match_hosts, split_pattern
+from provisioner.inventory.patterns import match_hosts, split_pattern
 
 INVENTORY = """\
 all:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -162,3 +163,14 @@ def test_stdin_with_become_password_is_refused_before_connecting() -> None:
     conn = SSHConnection(settings(closed_port()))
     with pytest.raises(ValueError, match="put"):
         conn.run("cat", become=Become("root", "pw"), stdin=b"data")
+
+
+def test_a_proxy_command_is_ended_and_waited_for(tmp_path: Path) -> None:
+    """paramiko only signals the process; a zombie (and its pipes) must not stay behind."""
+    pidfile = tmp_path / "pid"
+    silent = f"sh -c 'echo $$ > {pidfile}; exec sleep 30'"  # never says a word
+    conn = SSHConnection(settings(22, connect_timeout=0.5, proxy_command=silent))
+    with pytest.raises(TimeoutError_, match="banner"):
+        conn.run("true")
+    with pytest.raises(ProcessLookupError):  # a zombie would still take signal 0
+        os.kill(int(pidfile.read_text()), 0)

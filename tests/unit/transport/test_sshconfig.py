@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,68 @@ def test_proxycommand_is_kept_unless_proxyjump(home: Path) -> None:
     write_config(home, "Host pc\n  ProxyCommand nc -q0 %h %p\n")
     ep = resolve_target(settings(str(home / ".ssh" / "config"), address="pc")).endpoint
     assert ep.proxy_command == "nc -q0 pc 22"
+
+
+@dataclass(frozen=True)
+class Override:
+    id: str
+    address: str
+    proxy_jump: tuple[str, ...] | None
+    proxy_command: str | None
+    jumps: tuple[tuple[str, int, str], ...]  # (hostname, port, user) of each hop
+    command: str | None  # the target's proxy command, tokens expanded
+
+
+PROXY_CONFIG = """
+Host viajump
+    HostName 10.0.0.21
+    ProxyJump bastion
+
+Host viacmd
+    HostName 10.0.0.22
+    User cmduser
+    ProxyCommand nc %h %p
+
+Host bastion
+    HostName 192.0.2.1
+    User bastion-user
+"""
+
+OVERRIDES = [
+    Override("nothing given: the config decides", "viajump", None, None,
+             (("192.0.2.1", 22, "bastion-user"),), None),
+    Override("a jump chain replaces the config's ProxyJump", "viajump",
+             ("me@hop1:2201", "bastion"), None,
+             (("hop1", 2201, "me"), ("192.0.2.1", 22, "bastion-user")), None),
+    Override("a jump chain replaces the config's ProxyCommand", "viacmd",
+             ("bastion",), None, (("192.0.2.1", 22, "bastion-user"),), None),
+    Override("an empty chain connects directly", "viajump", (), None, (), None),
+    Override("an empty chain ignores the config's ProxyCommand", "viacmd", (), None, (), None),
+    Override("a proxy command replaces the config's ProxyJump", "viajump", None,
+             "ssh -W %h:%p -l %r gate # %n %%", (),
+             "ssh -W 10.0.0.21:22 -l localme gate # viajump %"),
+    Override("a proxy command replaces the config's own", "viacmd", None,
+             "socat - TCP:%h:%p", (), "socat - TCP:10.0.0.22:22"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", OVERRIDES, ids=[c.id for c in OVERRIDES])
+def test_explicit_proxy_settings_win(home: Path, case: Override) -> None:
+    s = settings(
+        write_config(home, PROXY_CONFIG),
+        address=case.address,
+        proxy_jump=case.proxy_jump,
+        proxy_command=case.proxy_command,
+    )
+    target = resolve_target(s)
+    assert tuple((j.hostname, j.port, j.user) for j in target.jumps) == case.jumps
+    assert target.endpoint.proxy_command == case.command
+
+
+@pytest.mark.parametrize("command", ["nc %h %x", "nc %h 100%"])
+def test_unknown_proxy_command_token_is_an_error(home: Path, command: str) -> None:
+    with pytest.raises(SSHConfigError, match="unknown token"):
+        resolve_target(settings(None, address="h", proxy_command=command))
 
 
 def test_bad_config_is_an_error(home: Path) -> None:

@@ -93,54 +93,74 @@ def match_hosts(
     implicit local host; it comes last. Nothing matched → []; a malformed
     pattern (empty, bad regex) → InventoryError at `where`.
     """
+    regular, intersect, exclude = _terms(pattern, where)
+    lookup = _Lookup(host_names, group_members, implicit_localhost, where)
+    selected: set[str] = set()
+    for expr in regular:
+        selected |= lookup.one(expr)
+    for expr in intersect:
+        selected &= lookup.one(expr)
+    for expr in exclude:
+        selected -= lookup.one(expr)
+    ordered = [name for name in host_names if name in selected]
+    # The implicit local host is not in host_names; it comes last.
+    ordered += sorted(selected - lookup.known)
+    return ordered
+
+
+def _terms(
+    pattern: str | Sequence[str], where: Location | None
+) -> tuple[list[str], list[str], list[str]]:
+    """The union, intersection (`&`) and exclusion (`!`) terms of a pattern."""
     terms = split_pattern(pattern, where)
     if not terms:
         # Ansible reads an empty pattern as `all`; running everywhere by
         # accident is worse than an error.
         raise InventoryError("empty host pattern", where)
-    known = set(host_names)
     regular = [t for t in terms if t[0] not in "&!"]
     intersect = [t[1:].strip() for t in terms if t[0] == "&"]
     exclude = [t[1:].strip() for t in terms if t[0] == "!"]
     for term, expr in [(t, t[1:].strip()) for t in terms if t[0] in "&!"]:
         if not expr:
             raise InventoryError(f"host pattern term {term!r} names nothing", where)
-    if not regular:
-        regular = ["all"]
+    return regular or ["all"], intersect, exclude
 
-    # Every localhost alias resolves to one local host, as in Ansible: an
-    # inventory host with such a name if there is one, else the implicit host
-    # named after the first alias used.
-    local_alias = next((n for n in host_names if n in LOCALHOST_NAMES), None)
 
-    def one(expr: str) -> set[str]:
-        nonlocal local_alias
-        if expr in known:  # a plain host name: no need to look further
+class _Lookup:
+    """The hosts one term names."""
+
+    def __init__(
+        self,
+        host_names: Sequence[str],
+        group_members: Mapping[str, Collection[str]],
+        implicit_localhost: bool,
+        where: Location | None,
+    ) -> None:
+        self.host_names = host_names
+        self.known = set(host_names)
+        self.group_members = group_members
+        self.implicit_localhost = implicit_localhost
+        self.where = where
+        # Every localhost alias resolves to one local host, as in Ansible: an
+        # inventory host with such a name if there is one, else the implicit host
+        # named after the first alias used.
+        self.local_alias = next((n for n in host_names if n in LOCALHOST_NAMES), None)
+
+    def one(self, expr: str) -> set[str]:
+        if expr in self.known:  # a plain host name: no need to look further
             return {expr}
         if expr == "all":
-            return set(host_names)
-        match = _matcher(expr, where)
+            return set(self.host_names)
+        match = _matcher(expr, self.where)
         found: set[str] = set()
         matched_group = False
-        for group, members in group_members.items():
+        for group, members in self.group_members.items():
             if match(group) if match is not None else group == expr:
                 matched_group = True
-                found.update(m for m in members if m in known)
+                found.update(m for m in members if m in self.known)
         if match is not None:
-            found.update(name for name in host_names if match(name))
-        if not found and not matched_group and implicit_localhost and expr in LOCALHOST_NAMES:
-            local_alias = local_alias or expr
-            found.add(local_alias)
+            found.update(name for name in self.host_names if match(name))
+        if not found and not matched_group and self.implicit_localhost and expr in LOCALHOST_NAMES:
+            self.local_alias = self.local_alias or expr
+            found.add(self.local_alias)
         return found
-
-    selected: set[str] = set()
-    for expr in regular:
-        selected |= one(expr)
-    for expr in intersect:
-        selected &= one(expr)
-    for expr in exclude:
-        selected -= one(expr)
-    ordered = [name for name in host_names if name in selected]
-    # The implicit local host is not in host_names; it comes last.
-    ordered += sorted(selected - known)
-    return ordered

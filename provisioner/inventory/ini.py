@@ -15,9 +15,9 @@
 
 The result is a `MarkedDict` shaped like a YAML inventory (`{group: {hosts:
 {name: {var: value}}, children: {name: None}, vars: {...}}}`) whose keys and
-values carry INI line:col locations, so `inventory._Loader` applies the same
-precedence, aliases, ranges, `group_vars/`/`host_vars/` and error messages as
-for YAML.
+values carry INI line:col locations, so the YAML loader (`tree`, `build`)
+applies the same precedence, aliases, ranges, `group_vars/`/`host_vars/` and
+error messages as for YAML.
 
 Values follow Ansible:
 - host lines are split with shell rules (`key='a b'`, `#` starts a comment);
