@@ -6,10 +6,10 @@ import getpass
 from typing import TYPE_CHECKING
 
 from provisioner.errors import InventoryError
-from provisioner.inventory import Host, HostKeyPolicy
 from provisioner.transport.base import Connection
 
 if TYPE_CHECKING:
+    from provisioner.inventory import Host, HostKeyPolicy
     from provisioner.transport.ssh import SSHSettings
 
 __all__ = ["Connector", "login_user_of", "ssh_settings"]

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import ProvisionError
-from provisioner.inventory import Host, Inventory
 from provisioner.playbook.compile import (
     HostPlan,
     PlanKey,
@@ -23,6 +22,9 @@ from provisioner.playbook.compile import (
 )
 from provisioner.playbook.schema import Playbook
 from provisioner.templating import environment
+
+if TYPE_CHECKING:  # types only: commands without an inventory do not import it
+    from provisioner.inventory import Host, Inventory
 
 
 @dataclass

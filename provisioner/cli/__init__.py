@@ -14,11 +14,14 @@ from typing import Annotated
 
 import typer
 
+# rich_markup_mode=None: help and usage errors in click's plain layout; typer's rich
+# layout alone would cost `provision --help` more time than the rest of its start.
 app = typer.Typer(
     help="Agentless, idempotent provisioning over SSH, with an honest dry run.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 InventoryOpt = Annotated[
@@ -123,6 +126,7 @@ inventory_app = typer.Typer(
     help="Show an inventory (-i INV --list), or write one (from-vagrant).",
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(inventory_app, name="inventory")
 

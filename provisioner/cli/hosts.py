@@ -12,6 +12,7 @@ from provisioner.cli.common import (
     err,
     fail,
     load_inventory_or_local,
+    say_error,
     setup_logging,
 )
 from provisioner.errors import InputError, ProvisionError, TransportError
@@ -59,9 +60,7 @@ def facts(
 
 def show_inventory(inventory: Path | None, limit: str | None) -> int:
     if inventory is None:
-        err().print(
-            "[red]error:[/red] give the inventory to show: provision inventory -i FILE --list"
-        )
+        say_error("give the inventory to show: provision inventory -i FILE --list")
         return 1
     try:
         inv = load_inventory(inventory)

@@ -11,10 +11,10 @@ from pathlib import Path
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
     check_output,
-    err,
     fail,
     load_inventory_or_local,
     parse_extra_vars,
+    say,
     say_error,
     setup_logging,
 )
@@ -81,7 +81,7 @@ def apply(a: ApplyArgs) -> int:
         if compiled.problems:
             for problem in compiled.problems:
                 say_error(problem)
-            err().print(f"{len(compiled.problems)} error(s); nothing was changed.")
+            say(f"{len(compiled.problems)} error(s); nothing was changed.")
             return 1
         if a.ask_become_pass:
             options.become_password = getpass.getpass("BECOME password: ")

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from provisioner import vagrant
-from provisioner.cli.common import err, fail
+from provisioner.cli.common import fail, say
 from provisioner.errors import InputError, ProvisionError
 from provisioner.vagrant.addresses import ADDRESS_SCRIPT, ProbeFailed, ProbeTarget
 
@@ -22,8 +22,6 @@ def from_vagrant(
     limit: str | None,
     known_hosts: Path | None,
 ) -> int:
-    from rich.markup import escape
-
     try:
         if via not in vagrant.VIA_CHOICES:
             raise InputError(f"--via must be {' or '.join(vagrant.VIA_CHOICES)}, not {via!r}")
@@ -44,10 +42,10 @@ def from_vagrant(
     except ProvisionError as exc:
         return fail(exc)
     for line in outcome.forgotten:
-        err().print(escape(f"{outcome.known_hosts}: {line}"))
+        say(f"{outcome.known_hosts}: {line}")
     if outcome.output is None:
         sys.stdout.write(outcome.inventory)
-    err().print(escape(outcome.summary()))
+    say(outcome.summary())
     return 0
 
 

@@ -39,7 +39,9 @@ from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
 class Args(BaseModel):
     """Base of every module's arguments: a typo is an error, never ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when first used, so loading a playbook
+    # pays only for the arguments it validates, not for every model imported.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)

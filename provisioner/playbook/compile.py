@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import InputError, ModuleArgsError, ProvisionError
-from provisioner.inventory import Host, Inventory
 from provisioner.modules import lookup
 from provisioner.modules.base import AnyModule, ModuleContext
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
@@ -28,6 +27,9 @@ from provisioner.playbook.variables import (
 )
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Templar
+
+if TYPE_CHECKING:  # types only: commands without an inventory do not import it
+    from provisioner.inventory import Host, Inventory
 
 NO_ITEM = object()
 PlanKey = tuple[int, str]  # (play index, host name)

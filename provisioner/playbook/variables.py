@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import InputError, Location, PlaybookError
-from provisioner.inventory import Host
 from provisioner.modules import lookup
 from provisioner.playbook.schema import PlaySpec
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Lazy, Templar, names_in, strings_in
 from provisioner.yamlmarks import load_yaml
+
+if TYPE_CHECKING:  # types only: commands without an inventory do not import it
+    from provisioner.inventory import Host
 
 MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
 
