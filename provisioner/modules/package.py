@@ -194,6 +194,7 @@ class PackageState:
     updates: tuple[tuple[str, str], ...] = ()  # (name, available [E:]V-R), latest only
     unavailable: tuple[str, ...] = ()  # specs neither installed nor in an enabled repo
     unreadable: str = ""  # yum/dnf's error when an enabled repository could not be read
+    stale: bool = False  # `latest`: the updates could not be read (see unreadable)
 
 
 @dataclass(frozen=True)
@@ -251,11 +252,24 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
                 unreadable = unreadable or found.unreadable
                 unavailable.append(s.raw)
         updates: tuple[tuple[str, str], ...] = ()
+        stale = False  # `latest` could not learn the updates
         if self.args.state == "latest":
-            updates = seen(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
-        return PackageState(pm, tuple(have), tuple(named), updates, tuple(unavailable), unreadable)
+            checked = seen(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
+            updates, stale = checked.found, bool(checked.unreadable)
+            unreadable = unreadable or checked.unreadable
+        return PackageState(
+            pm, tuple(have), tuple(named), updates, tuple(unavailable), unreadable, stale
+        )
 
     def plan(self, current: PackageState) -> Plan[PackagePlan]:
+        if current.stale:
+            # Which updates exist is unknown: an earlier task that repairs the
+            # repositories may tell (a dry run); apply fails with yum/dnf's words.
+            return Blocked(
+                Provision(Kind.REPO),
+                f"repository metadata for {', '.join(self.args.name)}",
+                f"{current.manager}: {current.unreadable}",
+            )
         lines: list[str] = []
         todo = PackagePlan(current.manager)
         for s, have, named in zip(self.specs, current.have, current.named, strict=True):

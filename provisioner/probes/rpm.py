@@ -133,9 +133,18 @@ class RepoListing(Probe[Availability]):
         return Availability(False)
 
 
+ERR = "stderr: "  # how CheckUpdate marks the lines yum/dnf wrote to stderr
+
+
 @dataclass(frozen=True)
-class CheckUpdate(Probe[tuple[tuple[str, str], ...]]):
-    """`yum/dnf -q check-update NAMES`: (name, available [E:]V-R) of each update."""
+class Updates:
+    found: tuple[tuple[str, str], ...] = ()  # (name, available [E:]V-R)
+    unreadable: str = ""  # yum/dnf's error when an enabled repository could not be read
+
+
+@dataclass(frozen=True)
+class CheckUpdate(Probe[Updates]):
+    """`yum/dnf -q check-update NAMES`: the updates of these packages."""
 
     names: tuple[str, ...]
     lock_timeout: int
@@ -143,20 +152,32 @@ class CheckUpdate(Probe[tuple[tuple[str, str], ...]]):
     def command(self) -> str:
         locked = "\n".join(lock_wait(self.lock_timeout))
         check = f'"$pm" -q check-update {join(self.names)}'
-        # The lock message joins the output; check-update's own stderr does not.
-        return f"{PICK_MANAGER}\n{SAY_MANAGER}\n( ( {locked}\n) 2>&1 || exit 1\n{check} )"
+        # Its stderr (why it failed: dnf says so only there) comes back marked, on
+        # stdout; POSIX has no pipefail, so its exit code travels out on fd 3.
+        marked = (
+            f'rc=$( {{ {{ {check} 2>&1 1>&4 4>&-; echo "$?" >&3; }}'
+            f" | sed 's/^/{ERR}/' >&4; }} 3>&1 )"
+        )
+        return (
+            f"{PICK_MANAGER}\n{SAY_MANAGER}\n( ( {locked}\n) 2>&1 || exit 1\n"
+            f'exec 4>&1\n{marked}\nexit "$rc" )'
+        )
 
-    def parse(self, stdout: str, exit_code: int) -> tuple[tuple[str, str], ...]:
-        pm, text = _said_manager(stdout)
+    def parse(self, stdout: str, exit_code: int) -> Updates:
+        pm, _ = _said_manager(stdout)
+        lines = stdout.splitlines()[1:]
+        errors = " ".join(ln[len(ERR) :] for ln in lines if ln.startswith(ERR))
+        listed = tuple(ln for ln in lines if not ln.startswith(ERR))
         if exit_code not in (0, 100):
-            detail = text[:200]
+            detail = (errors or " ".join(listed))[:300]
+            if REPO_UNREADABLE.search(detail):
+                return Updates(unreadable=detail)
             raise ProbeError(
                 f"{pm} check-update failed (exit {exit_code}){': ' + detail if detail else ''}"
             )
         if exit_code == 0:
-            return ()
-        lines = tuple(stdout.splitlines()[1:])
-        return tuple(parse_check_update(lines).items())
+            return Updates()
+        return Updates(tuple(parse_check_update(listed).items()))
 
 
 def parse_check_update(lines: tuple[str, ...]) -> dict[str, str]:

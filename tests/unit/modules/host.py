@@ -63,7 +63,7 @@ class FakeHost:
     """Stub programs answering from recorded outputs, logging every call."""
 
     root: Path
-    replies: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    replies: dict[str, list[tuple[str, str, int, str]]] = field(default_factory=dict)
 
     @property
     def bin(self) -> Path:
@@ -73,9 +73,12 @@ class FakeHost:
     def log(self) -> Path:
         return self.root / "calls.log"
 
-    def on(self, prog: str, pattern: str = "*", out: str = "", rc: int = 0) -> FakeHost:
-        """When `prog` is called with "$*" matching the sh glob `pattern`."""
-        self.replies.setdefault(prog, []).append((pattern, out, rc))
+    def on(
+        self, prog: str, pattern: str = "*", out: str = "", rc: int = 0, err: str = ""
+    ) -> FakeHost:
+        """When `prog` is called with "$*" matching the sh glob `pattern`: `out` on
+        stdout, `err` on stderr, exit `rc`."""
+        self.replies.setdefault(prog, []).append((pattern, out, rc, err))
         return self
 
     def _write(self) -> None:
@@ -86,10 +89,12 @@ class FakeHost:
                 f"{{ printf '%s\\0' {prog} \"$@\"; printf '\\001'; }} >> '{self.log}'",
                 'case "$*" in',
             ]
-            for i, (pattern, out, rc) in enumerate(replies):
+            for i, (pattern, out, rc, err) in enumerate(replies):
                 reply = self.root / f"{prog}.{i}.out"
+                (self.root / f"{prog}.{i}.err").write_text(err)
                 reply.write_text(out)
-                lines.append(f"  {pattern}) cat '{reply}'; exit {rc} ;;")
+                err_file = self.root / f"{prog}.{i}.err"
+                lines.append(f"  {pattern}) cat '{reply}'; cat '{err_file}' >&2; exit {rc} ;;")
             lines += ["esac", f'echo "stub {prog}: no reply for: $*" >&2', "exit 127"]
             stub = self.bin / prog
             stub.write_text("\n".join(lines) + "\n")

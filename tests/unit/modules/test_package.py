@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from provisioner.errors import ModuleArgsError, ProbeError
 from provisioner.modules import registry
-from provisioner.modules.base import CONVERGED, Blocked, Change, Converged
+from provisioner.modules.base import CONVERGED, Blocked, Change, Converged, Kind, Provision
 from provisioner.modules.package import (
     PackageArgs,
     PackageModule,
@@ -305,6 +305,28 @@ def test_check_update_failure_is_a_probe_error(host: FakeHost) -> None:
     module = PackageModule.from_dict({"name": D, "state": "latest"})
     out = host.run(module.probe())
     with pytest.raises(ProbeError, match="check-update failed"):
+        module.parse(out.stdout, out.rc)
+
+
+def test_latest_with_an_unreadable_repository_is_blocked_with_dnfs_words(host: FakeHost) -> None:
+    """dnf says why check-update failed on stderr only (as the lab's capture shows)."""
+    host.on("rpm", "*", rec("rpm/el9-docker-ce-27.3.1.txt"))
+    offline = rec("dnf/el9-check-update-offline.stderr.txt")
+    host.on("dnf", "*", rec("dnf/el9-check-update-offline.txt"), 1, err=offline)
+    module = PackageModule.from_dict({"name": D, "state": "latest"})
+    out = host.run(module.probe())
+    blocked = module.plan(module.parse(out.stdout, out.rc))
+    assert isinstance(blocked, Blocked) and blocked.need == Provision(Kind.REPO)
+    assert blocked.message.startswith(f"repository metadata for {D} not found: dnf: Error:")
+    assert "Failed to download metadata for repo 'docker-ce-stable'" in blocked.message
+
+
+def test_check_update_failure_names_what_dnf_said(host: FakeHost) -> None:
+    host.on("rpm", "*", rec("rpm/el9-docker-ce-27.3.1.txt"))
+    host.on("dnf", "*", "", 1, err="Error: rpmdb open failed\n")
+    module = PackageModule.from_dict({"name": D, "state": "latest"})
+    out = host.run(module.probe())
+    with pytest.raises(ProbeError, match="dnf check-update failed \\(exit 1\\): Error: rpmdb open"):
         module.parse(out.stdout, out.rc)
 
 
