@@ -112,9 +112,9 @@ class HostPlan:
     def bind_facts(self, facts: Mapping[str, Any]) -> None:
         """The facts are in: variables gain them (below play vars, as documented)."""
         self.facts = facts
-        self._merge()
+        self.merge_variables()
 
-    def _merge(self) -> None:
+    def merge_variables(self) -> None:
         lay = self.layers
         self.variables = merge(
             lay["inventory"], self.facts or {}, self.play, lay["files"], lay["extra"], lay["magic"]
@@ -156,7 +156,7 @@ def compile_host(
     files = play_files_vars(play, host.vars, extra_vars, magic, facts or {})
     layers = {"inventory": host.vars, "files": files, "extra": extra_vars, "magic": magic}
     plan = HostPlan(play, host, layers, registers, facts=facts)
-    plan._merge()
+    plan.merge_variables()
     plan.tasks = [_planned(plan, t) for t in play.tasks]
     plan.handlers = [_planned(plan, t) for t in play.handlers]
     return plan

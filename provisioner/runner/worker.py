@@ -4,11 +4,10 @@ handlers they notified."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from provisioner.events import Event, Status, TaskStarted
 from provisioner.modules.base import Module
-from provisioner.playbook.compile import HostPlan, PlannedTask
+from provisioner.playbook.compile import HostPlan, PlannedTask, Unit
 from provisioner.playbook.schema import TaskSpec
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
 from provisioner.runner.step import AnyRemote, Context, run_unit
@@ -93,7 +92,7 @@ class HostWorker:
             if target not in self.notified:
                 self.notified.append(target)
 
-    def report(self, task: TaskSpec, unit: Any, outcome: Outcome) -> None:
+    def report(self, task: TaskSpec, unit: Unit | None, outcome: Outcome) -> None:
         ignored = task.ignore_errors and not outcome.stop_host
         self.emit(
             event(
