@@ -160,8 +160,8 @@ class ModuleContext:
     base_dir: Path = field(default_factory=Path.cwd)
     """Directory of the playbook: relative `src` paths resolve here."""
 
-    render: Callable[[str], str] = lambda text: text
-    """Render Jinja2 template text with the current host's variables."""
+    render_file: Callable[[str, str], str] = lambda text, name: text
+    """Render a controller file's text (its name for errors) with the host's variables."""
 
 
 class Expressions(Protocol):

@@ -30,9 +30,9 @@ class TemplateModule(ContentFileModule[TemplateArgs]):
         except UnicodeDecodeError:
             raise ModuleArgsError(f"{cls.name}: src {args.src} is not UTF-8 text") from None
         try:
-            return cls(args, ctx.render(text).encode("utf-8"))
-        except TemplateError as exc:  # name the file whose text failed, not just the task
-            raise TemplateError(f"template {args.src}: {exc.message}", exc.where) from None
+            return cls(args, ctx.render_file(text, args.src).encode("utf-8"))
+        except TemplateError as exc:  # it names the file and line; say it is the template
+            raise TemplateError(f"template {exc.message}", exc.where) from None
 
     @classmethod
     def rendered_sources(cls, raw: Mapping[str, Any], base_dir: Path) -> list[str]:

@@ -26,7 +26,7 @@ from provisioner.playbook.variables import (
     resolved,
 )
 from provisioner.probes.host import FACT_NAMES
-from provisioner.templating import Templar
+from provisioner.templating import Data, Templar, as_data
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host, Inventory
@@ -123,8 +123,8 @@ class HostPlan:
     def scope(self, task: TaskSpec, registered: Mapping[str, Any], item: Any = NO_ITEM) -> Templar:
         """What a task's templates see: variables < registered < task vars < extra vars,
         then the loop item."""
-        merged = {**self.variables, **registered, **task.vars, **self.extra_vars}
-        return Templar(merged if item is NO_ITEM else {**merged, "item": item})
+        merged = {**self.variables, **as_data(registered), **task.vars, **self.extra_vars}
+        return Templar(merged if item is NO_ITEM else {**merged, "item": Data(item)})
 
     def prepare(self, planned: PlannedTask, registered: Mapping[str, Any]) -> None:
         """Prepare the task now (errors are kept, to fail the task at its turn)."""
@@ -190,7 +190,8 @@ def prepare(task: TaskSpec, templar: Templar, play: PlaySpec) -> list[Unit]:
         items = loop
     out: list[Unit] = []
     for item in items:
-        scope = templar if item is NO_ITEM else templar.child({"item": item})
+        # A loop item is the result of rendering the loop: data, not rendered again.
+        scope = templar if item is NO_ITEM else templar.child({"item": Data(item)})
         false = next((c for c in task.when if not scope.truthy(c, task.loc)), None)
         if false is not None:
             out.append(Unit(task, item, None, skipped=f"when: {false} was false"))
@@ -205,7 +206,8 @@ def build_module(task: TaskSpec, args: dict[str, Any], scope: Templar, play: Pla
     if cls is None:  # the loader only lets known names through
         raise ModuleArgsError(f"unknown module '{task.module}'", task.loc)
     ctx = ModuleContext(
-        base_dir=play.base_dir, render=lambda text: str(scope.render(text, task.loc))
+        base_dir=play.base_dir,
+        render_file=lambda text, name: scope.render_file(text, name, task.loc),
     )
     try:
         return cls.from_dict(args, ctx)

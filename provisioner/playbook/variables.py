@@ -15,7 +15,7 @@ from provisioner.errors import InputError, Location, PlaybookError
 from provisioner.modules import lookup
 from provisioner.playbook.schema import PlaySpec
 from provisioner.probes.host import FACT_NAMES
-from provisioner.templating import Lazy, Templar, names_in, strings_in
+from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strings_in
 from provisioner.yamlmarks import load_yaml
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
@@ -28,15 +28,17 @@ def magic_variables(host: Host, login_user: Callable[[Host], str], check: bool) 
     """The variables the tool sets for every host: the one place they are made.
     `login_user` is resolved only when a template uses it (it may read ~/.ssh/config)."""
     return {
-        "inventory_hostname": host.name,
-        "group_names": list(host.group_names),
+        "inventory_hostname": Data(host.name),
+        "group_names": Data(list(host.group_names)),
         "login_user": Lazy(lambda: login_user(host)),
-        "ansible_check_mode": check,
+        "ansible_check_mode": Data(check),
     }
 
 
 def resolved(value: Any) -> Any:
-    return value.get() if isinstance(value, Lazy) else value
+    if isinstance(value, Lazy):
+        return value.get()
+    return value.value if isinstance(value, Data) else value
 
 
 def load_vars_files(play: PlaySpec, templar: Templar) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def play_files_vars(
     facts: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The play's vars_files, their names rendered with what is known before them."""
-    templar = Templar({**inventory_vars, **facts, **play.vars, **extra_vars, **magic})
+    templar = Templar({**inventory_vars, **as_data(facts), **play.vars, **extra_vars, **magic})
     files = load_vars_files(play, templar)
     check_magic(
         [
@@ -97,7 +99,8 @@ def merge(
     extra_vars: Mapping[str, Any],
     magic: Mapping[str, Any],
 ) -> dict[str, Any]:
-    return {**inventory_vars, **facts, **play.vars, **files, **extra_vars, **magic}
+    # Facts came from the host: data, never template source.
+    return {**inventory_vars, **as_data(facts), **play.vars, **files, **extra_vars, **magic}
 
 
 # --- does a play name a fact? ------------------------------------------------------

@@ -35,7 +35,7 @@ from provisioner.playbook.schema import TaskSpec
 from provisioner.runner.batch import Prober
 from provisioner.runner.dryrun import PlannedChange, provider_of
 from provisioner.runner.outcome import Outcome, Ran, registered
-from provisioner.templating import Templar
+from provisioner.templating import Templar, as_data
 from provisioner.transport.base import Become, Connection, Result
 
 AnyRemote = Module[Any, Any, Any]
@@ -193,7 +193,7 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
             so_far = registered(Outcome(Status.CHANGED, ran=ran))
             so_far["failed"] = failed
             scope = ctx.plan.scope(task, ctx.registered, unit.item).child(
-                {**so_far, **({task.register_as: so_far} if task.register_as else {})}
+                as_data({**so_far, **({task.register_as: so_far} if task.register_as else {})})
             )
             if task.failed_when is not None:
                 failed = all(scope.truthy(c, task.loc) for c in task.failed_when)

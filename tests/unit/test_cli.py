@@ -158,7 +158,7 @@ def test_undefined_name_in_a_template_file_is_an_error_naming_the_file(tmp_path:
     )
     proc = provision("apply", book, "--check", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "template motd.j2: 'clasroom' is undefined" in proc.stdout + proc.stderr
+    assert "template motd.j2:1: 'clasroom' is undefined" in proc.stdout + proc.stderr
     assert "nothing was changed" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "motd").exists()

@@ -486,3 +486,30 @@ def test_quiet_assert_says_nothing_when_it_passes(lab: dict[str, Any]) -> None:
 """
     summary = run(lab, play(lab["dir"], body))
     assert [r.msg for r in summary.results] == ["fine", ""]
+
+
+def test_what_a_host_prints_is_data_not_a_template(lab: dict[str, Any]) -> None:
+    """A managed host must not make the controller evaluate what it prints."""
+    out = lab["dir"] / "{{ inventory_hostname }}-out"
+    OPEN, CLOSE = "\\\\173\\\\173", "\\\\175\\\\175"  # printf's octal for {{ and }}
+    body = f"""
+- hosts: h1
+  vars:
+    become_password: s3cret
+  tasks:
+    - name: the host prints template text (octal escapes keep it out of the task's own text)
+      shell: "printf '{OPEN} 7 * 7 {CLOSE}\\\\n{OPEN} become_password {CLOSE}\\\\n'"
+      register: r
+      changed_when: false
+    - name: written as it came
+      copy: {{content: "{{{{ r.stdout }}}}\\n", dest: '{out}'}}
+    - name: each line an item, rendered once
+      test_flag: {{path: "item-{{{{ loop_index }}}}", value: "{{{{ item }}}}"}}
+      loop: "{{{{ r.stdout_lines }}}}"
+      vars: {{loop_index: "{{{{ r.stdout_lines.index(item) }}}}"}}
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert summary.exit_code == 0, [r.msg for r in summary.results]
+    assert (lab["dir"] / "h1-out").read_text() == "{{ 7 * 7 }}\n{{ become_password }}\n"
+    assert (lab["dir"] / "h1" / "item-0").read_text() == "{{ 7 * 7 }}\n"
+    assert (lab["dir"] / "h1" / "item-1").read_text() == "{{ become_password }}\n"

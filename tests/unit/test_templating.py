@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.errors import Location, TemplateError
-from provisioner.templating import Templar
+from provisioner.templating import Data, Templar, environment
 
 
 def test_plain_strings_pass_through() -> None:
@@ -82,3 +82,93 @@ def test_lone_expression_string_keeps_surrounding_whitespace() -> None:
     assert t.render("{{ s }}\n") == "text\n"
     assert t.render("  {{ s }}") == "  text"
     assert t.render("{{ n }}\n") == [1]  # a non-string keeps its type
+
+
+# --- what came from a host is data, never template source -------------------------
+
+
+def test_a_value_from_a_host_is_not_rendered_again() -> None:
+    t = Templar(
+        {
+            "r": Data({"stdout": "{{ become_password }}", "rc": 0}),
+            "facts": Data({"hostname": "{{ 7 * 7 }}"}),
+            "become_password": "s3cret",
+        }
+    )
+    assert t.render("{{ r.stdout }}") == "{{ become_password }}"
+    assert t.render("got {{ r.stdout }} on {{ facts.hostname }}") == (
+        "got {{ become_password }} on {{ 7 * 7 }}"
+    )
+    assert t.evaluate("r.stdout") == "{{ become_password }}"
+
+
+def test_a_loop_item_is_rendered_once() -> None:
+    t = Templar({"items": ["{{ '{{' }} x }}"], "x": "no"}).child({"item": Data("{{ x }}")})
+    assert t.render("{{ item }}") == "{{ x }}"
+
+
+def test_what_the_user_wrote_is_still_rendered_through_variables() -> None:
+    t = Templar({"r": Data({"stdout": "out"}), "msg": "said {{ r.stdout }}"})
+    assert t.render("{{ msg }}") == "said out"
+
+
+# --- the sandbox's limits ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{{ 10 ** (10 ** 8) }}", "too large"),
+        ("{{ 2 ** 100000 }}", "too large"),
+        ("{{ 'a' * 10 ** 9 }}", "too large"),
+        ("{{ [1, 2] * 10 ** 8 }}", "too large"),
+        ("{{ 10 ** 8 * 'ab' }}", "too large"),
+    ],
+)
+def test_huge_arithmetic_and_repetition_are_refused(text: str, match: str) -> None:
+    where = Location("play.yml", 3, 5)
+    with pytest.raises(TemplateError, match=match) as exc:
+        Templar({}).render(text, where)
+    assert "play.yml:3:5" in str(exc.value) and "sandbox" in str(exc.value)
+
+
+def test_ordinary_arithmetic_still_works() -> None:
+    assert Templar({}).render("{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ (-1) ** 3 }}") == "1024 ababab -1"
+
+
+def test_running_out_of_memory_says_so() -> None:
+    def exhaust(value: object) -> object:
+        raise MemoryError()
+
+    environment().filters["exhaust"] = exhaust
+    try:
+        with pytest.raises(TemplateError, match="out of memory"):
+            Templar({}).render("x{{ 1 | exhaust }}")
+    finally:
+        del environment().filters["exhaust"]
+
+
+# --- template files: errors name the file and line ---------------------------------
+
+
+MOTD = "Welcome\n\n{% if true %}\n  {{ colour }}\n{% endif %}\n# end\n"
+
+
+def test_an_undefined_name_in_a_file_names_its_line() -> None:
+    with pytest.raises(TemplateError) as exc:
+        Templar({}).render_file(MOTD, "templates/motd.j2", Location("site.yml", 9, 7))
+    message = str(exc.value)
+    assert message.startswith("site.yml:9:7: templates/motd.j2:4: 'colour' is undefined")
+    assert message.endswith("in '{{ colour }}'") and "Welcome" not in message
+
+
+def test_a_syntax_error_in_a_file_names_its_line() -> None:
+    with pytest.raises(TemplateError) as exc:
+        Templar({}).render_file("a\nb {{ x + }}\nc\n", "t.j2")
+    assert str(exc.value).startswith("t.j2:2: template syntax error")
+
+
+def test_a_file_renders_whole() -> None:
+    assert Templar({"colour": "blue"}).render_file(MOTD, "m.j2") == (
+        "Welcome\n\n\n  blue\n\n# end\n"
+    )

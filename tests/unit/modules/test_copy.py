@@ -210,13 +210,13 @@ def test_bad_args(raw: dict[str, Any], match: str) -> None:
 def test_template_renders_then_copies(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "motd.j2").write_text("Welcome to {{ name }}\n")
-    calls: list[str] = []
+    calls: list[tuple[str, str]] = []
 
-    def render(text: str) -> str:
-        calls.append(text)
+    def render_file(text: str, name: str) -> str:
+        calls.append((text, name))
         return text.replace("{{ name }}", "web1")
 
-    ctx = ModuleContext(base_dir=tmp_path, render=render)
+    ctx = ModuleContext(base_dir=tmp_path, render_file=render_file)
     dest = tmp_path / "motd"
     module = TemplateModule.from_dict(
         {"src": "templates/motd.j2", "dest": str(dest), "mode": "0644"}, ctx
@@ -225,7 +225,8 @@ def test_template_renders_then_copies(tmp_path: Path) -> None:
     assert isinstance(first, Change) and first.summary == (f"+ {dest}",)
     assert first.diff is not None and "+Welcome to web1\n" in first.diff
     assert again is CONVERGED and dest.read_text() == "Welcome to web1\n"
-    assert calls == ["Welcome to {{ name }}\n"]  # rendered once, reused by the re-probe
+    # rendered once, under its own name, and reused by the re-probe
+    assert calls == [("Welcome to {{ name }}\n", "templates/motd.j2")]
 
 
 def test_template_missing_src_names_the_path(tmp_path: Path) -> None:
