@@ -14,7 +14,7 @@ from provisioner.errors import InputError, PlaybookErrors, ProvisionError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from provisioner.inventory import Inventory
+    from provisioner.inventory import Host, Inventory
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +91,24 @@ def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
                 raise InputError(f"-e {value!r}: expected key=value, @file.yml or a mapping")
             out[key] = val
     return out
+
+
+def limited(inventory: Inventory, limit: str | None) -> list[Host]:
+    """The hosts --limit selects (all without it); an empty or unmatched pattern is an
+    error, never a silent run everywhere or nowhere."""
+    if limit is None:
+        return list(inventory.hosts.values())
+    if not limit.strip():
+        raise InputError(
+            f"--limit {limit!r} is an empty pattern (leave --limit out for every host)"
+        )
+    try:
+        hosts = inventory.select(limit)
+    except InputError as exc:
+        raise InputError(f"--limit {limit!r}: {exc.message}") from None
+    if not hosts:
+        raise InputError(f"--limit {limit!r} matches no host in the inventory")
+    return hosts
 
 
 def load_inventory_or_local(path: Path | None) -> Inventory:

@@ -11,11 +11,12 @@ from provisioner.cli.common import (
     check_output,
     err,
     fail,
+    limited,
     load_inventory_or_local,
     say_error,
     setup_logging,
 )
-from provisioner.errors import InputError, ProvisionError, TransportError
+from provisioner.errors import ProvisionError, TransportError
 from provisioner.inventory import SECRET_VARS, load_inventory
 from provisioner.probes.host import Facts
 
@@ -37,10 +38,7 @@ def facts(
     setup_logging(verbose)
     try:
         check_output(output)
-        inv = load_inventory_or_local(inventory)
-        hosts = inv.select(limit) if limit else list(inv.hosts.values())
-        if not hosts:
-            raise InputError(f"--limit {limit!r} matches no host in the inventory")
+        hosts = limited(load_inventory_or_local(inventory), limit)
     except ProvisionError as exc:
         return fail(exc)
     found = gather_all(hosts, Connector(accept_new_host_keys=accept_new_host_keys), forks)
@@ -64,7 +62,7 @@ def show_inventory(inventory: Path | None, limit: str | None) -> int:
         return 1
     try:
         inv = load_inventory(inventory)
-        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+        hosts = limited(inv, limit)
     except ProvisionError as exc:
         return fail(exc)
     doc = {

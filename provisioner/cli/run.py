@@ -12,6 +12,7 @@ import provisioner.transport.ssh  # noqa: F401  (imported before the worker thre
 from provisioner.cli.common import (
     check_output,
     fail,
+    limited,
     load_inventory_or_local,
     parse_extra_vars,
     say,
@@ -25,6 +26,7 @@ from provisioner.playbook.load import load_playbook
 from provisioner.playbook.schema import Playbook
 from provisioner.report import TerminalReport, dump_json
 from provisioner.runner import Runner, RunOptions
+from provisioner.runner.runner import selection_problem
 from provisioner.validate import Compiled, compile_run
 
 
@@ -64,8 +66,10 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
         start_at_task=a.start_at_task,
         extra_vars=parse_extra_vars(a.extra_vars),
     )
-    if a.limit and not inv.select(a.limit):
-        raise InputError(f"--limit {a.limit!r} matches no host in the inventory")
+    limited(inv, a.limit)
+    problem = selection_problem(book, options)
+    if problem:
+        raise InputError(problem)
     compiled = compile_run(
         book, inv, options.extra_vars, login_user=login_user_of, limit=a.limit, check=a.check
     )

@@ -72,7 +72,7 @@ class PlannedTask:
 
 def select_hosts(inventory: Inventory, play: PlaySpec, limit: str | None) -> list[Host]:
     hosts = inventory.select(play.hosts)
-    if limit:
+    if limit is not None:
         allowed = {h.name for h in inventory.select(limit)}
         hosts = [h for h in hosts if h.name in allowed]
     return hosts

@@ -59,6 +59,22 @@ class RunOptions:
     become_password: str | None = field(default=None, repr=False)
 
 
+def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
+    """--start-at-task or --tags that name nothing in the playbook: said, not a silent
+    no-op."""
+    tasks = [(t, p) for p in playbook.plays for t in p.tasks]
+    start = options.start_at_task
+    if start is not None and start not in {t.name for t, _ in tasks}:
+        return f"--start-at-task {start!r} names no task in the playbook"
+    asked = options.tags - {"all"}
+    if asked:
+        known = {tag for t, p in tasks for tag in (*t.tags, *p.tags)}
+        if not asked & known:
+            have = ", ".join(sorted(known)) if known else "none"
+            return f"--tags {','.join(sorted(asked))} matches no task; the playbook's tags: {have}"
+    return None
+
+
 def tag_selected(task: TaskSpec, play: PlaySpec, options: RunOptions) -> bool:
     tags = {*task.tags, *play.tags}
     if options.skip_tags & tags:

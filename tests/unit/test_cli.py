@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from provisioner.probes.host import DISTRIBUTIONS
 from tests.unit.run_cli import ENTRY, ENV, provision
 
@@ -162,3 +164,46 @@ def test_undefined_name_in_a_template_file_is_an_error_naming_the_file(tmp_path:
     assert "nothing was changed" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "motd").exists()
+
+
+def _selection_setup(tmp_path: Path) -> tuple[Path, Path]:
+    book = tmp_path / "p.yml"
+    book.write_text(
+        "- hosts: all\n  tasks:\n"
+        "    - name: tagged\n      command: 'true'\n      tags: [web, db]\n"
+        "    - name: plain\n      command: 'true'\n"
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 192.0.2.1}\n")
+    return book, inv
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--limit", ""), "--limit '' is an empty pattern"),
+        (("--limit", "  "), "--limit '  ' is an empty pattern"),
+        (("--limit", "db*"), "--limit 'db*' matches no host"),
+        (("--start-at-task", "Plain"), "--start-at-task 'Plain' names no task in the playbook"),
+        (("--tags", "wbe"), "--tags wbe matches no task; the playbook's tags: db, web"),
+    ],
+)
+def test_a_selection_that_selects_nothing_is_bad_input(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    book, inv = _selection_setup(tmp_path)
+    for check in ((), ("--check",)):
+        proc = provision("apply", "-i", inv, book, *args, *check, cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        assert message in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("command", [("inventory", "--list"), ("facts",)])
+def test_limit_of_other_commands_selects_something(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    _, inv = _selection_setup(tmp_path)
+    for limit, message in (("", "is an empty pattern"), ("nope", "matches no host")):
+        proc = provision(*command, "-i", inv, "--limit", limit, cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        assert message in proc.stderr
