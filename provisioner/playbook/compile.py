@@ -61,7 +61,8 @@ class PlannedTask:
     """A task of a HostPlan: prepared (`units`) or waiting for `needs` (run-time names)."""
 
     spec: TaskSpec
-    needs: frozenset[str]
+    needs: frozenset[str]  # names only the run can tell
+    uses: frozenset[str] = frozenset()  # every name its templates read
     units: list[Unit] | None = None
     error: ProvisionError | None = None  # preparing it failed
 
@@ -168,9 +169,9 @@ def _planned(plan: HostPlan, task: TaskSpec) -> PlannedTask:
     cls = lookup(task.module)
     if cls is not None:
         values += cls.rendered_sources(task.args, plan.play.base_dir)
-    needs = templar.names_needed(values) & plan.unknown()
-    planned = PlannedTask(task, needs)
-    if not needs:
+    uses = templar.names_needed(values)
+    planned = PlannedTask(task, uses & plan.unknown(), uses)
+    if not planned.needs:
         plan.prepare(planned, {})
     return planned
 

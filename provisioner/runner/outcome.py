@@ -13,6 +13,8 @@ from provisioner.playbook.schema import TaskSpec
 from provisioner.transport.base import Result
 
 NO_LOG = "(output hidden: no_log)"
+HIDDEN_CHANGES = ("(changes hidden: no_log)",)
+HIDDEN_ITEM = "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,10 @@ def event(
     *,
     check: bool,
     ignored: bool,
+    hidden: bool,
 ) -> TaskResult:
+    """The event of one outcome; `hidden` (no_log, or a no_log task's result used)
+    keeps every value of the task out of it: what changed, diffs, output, item."""
     res = TaskResult(
         host=host,
         play=play,
@@ -108,6 +113,8 @@ def event(
         would_run=unit is not None and unit.module is not None and unit.module.unprobeable,
         shows_msg=unit is not None and unit.module is not None and unit.module.runs_on_controller,
     )
-    if task.no_log:  # the task may handle secrets: keep its content out of output
-        res = replace(res, diff=None, stdout="", stderr="", msg=NO_LOG)
+    if hidden:
+        summary = HIDDEN_CHANGES if res.summary else ()
+        item = HIDDEN_ITEM if res.item else ""
+        res = replace(res, summary=summary, diff=None, stdout="", stderr="", msg=NO_LOG, item=item)
     return res

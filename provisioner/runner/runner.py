@@ -109,6 +109,7 @@ class Runner:
         self._registered: dict[str, dict[str, Any]] = {}
         self._facts: dict[str, dict[str, Any]] = {}  # per host, gathered once a run
         self._planned: dict[str, list[PlannedChange]] = {}  # per host, all plays (dry run)
+        self._secrets: dict[str, set[str]] = {}  # per host: registered by hidden tasks
         self._dead: set[str] = set()
         self._started = options.start_at_task is None
         self._interrupted = False
@@ -252,6 +253,7 @@ class Runner:
             registered=self._registered.setdefault(host.name, {}),
             planned=self._planned.setdefault(host.name, []),
             check=self.options.check,
+            secrets=self._secrets.setdefault(host.name, set()),
         )
         worker = HostWorker(ctx, self.emit, self.options.become_password)
         try:

@@ -32,13 +32,14 @@ from provisioner.modules.base import (
 )
 from provisioner.playbook.compile import HostPlan, Unit
 from provisioner.playbook.schema import TaskSpec
-from provisioner.runner.batch import Prober
+from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.dryrun import PlannedChange, provider_of
 from provisioner.runner.outcome import Outcome, Ran, registered
 from provisioner.templating import Templar, as_data
 from provisioner.transport.base import Become, Connection, Result
 
 AnyRemote = Module[Any, Any, Any]
+Ahead = Callable[[], Iterable[Probing]]  # what may join a probe batch
 
 
 @dataclass
@@ -52,14 +53,18 @@ class Context:
     registered: dict[str, Any]
     planned: list[PlannedChange]  # the dry run's changes so far on this host, all plays
     check: bool
+    secrets: set[str]  # registered by a hidden task: what uses them is hidden too
 
 
 def run_unit(
     ctx: Context,
     unit: Unit,
     become: Become | None,
-    ahead: Callable[[], Iterable[AnyRemote]],
+    ahead: Ahead,
+    hidden: bool = False,
 ) -> Outcome:
+    """`hidden`: the task is no_log, or uses what one registered: nothing it sends or
+    gets back may show, not even in -vv logs."""
     if unit.skipped is not None or unit.module is None:
         return Outcome(Status.SKIPPED, msg=unit.skipped or "", skip_reason=unit.skipped or "")
     module = unit.module
@@ -67,7 +72,7 @@ def run_unit(
         return _controller(ctx, unit, module)
     assert isinstance(module, Module)
     try:
-        return _remote(ctx, unit, module, become, ahead)
+        return _remote(ctx, unit, Probing(module, hidden), become, ahead)
     except (BecomeError, WriteError) as exc:  # the host answered: it refused
         return Outcome(Status.FAILED, msg=exc.message, stop_host=True)
     except TransportError as exc:
@@ -99,25 +104,24 @@ def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outc
 
 
 def _plan(
-    ctx: Context,
-    module: AnyRemote,
-    become: Become | None,
-    ahead: Callable[[], Iterable[AnyRemote]],
+    ctx: Context, this: Probing, become: Become | None, ahead: Ahead
 ) -> tuple[Plan[Any], Mapping[str, Any]]:
     """The module's plan, and what it registers of the state it planned from."""
-    state = module.state(ctx.prober.seen(module, become, ahead))
+    module = this.module
+    state = module.state(ctx.prober.seen(this, become, ahead))
     return module.plan(state), module.fields(state)
 
 
 def _remote(
     ctx: Context,
     unit: Unit,
-    module: AnyRemote,
+    this: Probing,
     become: Become | None,
-    ahead: Callable[[], Iterable[AnyRemote]],
+    ahead: Ahead,
 ) -> Outcome:
+    module = this.module
     try:
-        plan, fields = _plan(ctx, module, become, ahead)
+        plan, fields = _plan(ctx, this, become, ahead)
     except ProbeError as exc:
         return Outcome(Status.FAILED, msg=str(exc))
     except InputError as exc:  # a template's own error, found as it is rendered
@@ -132,7 +136,7 @@ def _remote(
         quiet = module.unprobeable and unit.task.changed_when == [False]
         status = Status.SKIPPED if quiet else Status.CHANGED
         return Outcome(status, plan.summary, plan.diff, fields={**fields, "check": True})
-    return _apply(ctx, unit, module, plan, become, ahead)
+    return _apply(ctx, unit, this, plan, become, ahead)
 
 
 def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> Outcome:
@@ -153,15 +157,17 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
 def _apply(
     ctx: Context,
     unit: Unit,
-    module: AnyRemote,
+    this: Probing,
     change: Change[Any],
     become: Become | None,
-    ahead: Callable[[], Iterable[AnyRemote]],
+    ahead: Ahead,
 ) -> Outcome:
+    module = this.module
     conn = ctx.connection()
     ctx.prober.invalidate()  # the host is about to change: every answer is stale
     last = Result(0, "", "")
     for op in module.commands(change):
+        log_script(conn.host, unit.task.display_name, op.script, become, this.no_log)
         last = run_op(conn, op.script, op.upload, become)
         if last.exit_code != 0:
             break
@@ -171,7 +177,7 @@ def _apply(
     if last.exit_code != 0:
         return Outcome(Status.FAILED, change.summary, change.diff, error_text(last), ran)
     try:
-        after, fields = _plan(ctx, module, become, ahead)
+        after, fields = _plan(ctx, this, become, ahead)
     except ProvisionError as exc:
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
     if isinstance(after, Blocked):

@@ -9,8 +9,9 @@ from provisioner.events import Event, Status, TaskStarted
 from provisioner.modules.base import Module
 from provisioner.playbook.compile import HostPlan, PlannedTask, Unit
 from provisioner.playbook.schema import TaskSpec
+from provisioner.runner.batch import Probing
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
-from provisioner.runner.step import AnyRemote, Context, run_unit
+from provisioner.runner.step import Context, run_unit
 from provisioner.transport.base import Become
 
 
@@ -63,19 +64,24 @@ class HostWorker:
         if not planned.prepared:
             self.plan.prepare(planned, self.ctx.registered)
         if planned.error is not None:
-            self.report(task, None, Outcome(Status.FAILED, msg=str(planned.error)))
+            self.report(task, None, Outcome(Status.FAILED, msg=str(planned.error)), task.no_log)
             if not task.ignore_errors:
                 raise HostFailed(task.display_name)
             return
         become = self.become_for(task)
+        hidden = self.hidden(planned)
         outcomes: list[Outcome] = []
         for unit in planned.units or []:
-            outcome = run_unit(self.ctx, unit, become, lambda: self.ahead(tasks, index, become))
-            self.report(task, unit, outcome)
+            outcome = run_unit(
+                self.ctx, unit, become, lambda: self.ahead(tasks, index, become), hidden
+            )
+            self.report(task, unit, outcome, hidden)
             if outcome.stop_host:
                 raise HostFailed(task.display_name)
             outcomes.append(outcome)
         if task.register_as:
+            if hidden:
+                self.ctx.secrets.add(task.register_as)
             single = task.loop is None and outcomes
             self.ctx.registered[task.register_as] = (
                 registered(outcomes[0]) if single else registered_loop(outcomes)
@@ -92,7 +98,11 @@ class HostWorker:
             if target not in self.notified:
                 self.notified.append(target)
 
-    def report(self, task: TaskSpec, unit: Unit | None, outcome: Outcome) -> None:
+    def hidden(self, planned: PlannedTask) -> bool:
+        """no_log, or it reads a result a hidden task registered (its secrets)."""
+        return planned.spec.no_log or bool(planned.uses & self.ctx.secrets)
+
+    def report(self, task: TaskSpec, unit: Unit | None, outcome: Outcome, hidden: bool) -> None:
         ignored = task.ignore_errors and not outcome.stop_host
         self.emit(
             event(
@@ -103,12 +113,13 @@ class HostWorker:
                 outcome,
                 check=self.ctx.check,
                 ignored=ignored,
+                hidden=hidden,
             )
         )
 
     def ahead(
         self, tasks: list[PlannedTask], index: int, become: Become | None
-    ) -> Iterator[AnyRemote]:
+    ) -> Iterator[Probing]:
         """Modules of the tasks after `index` whose probes can go in the same batch: same
         become, prepared or preparable now; it stops at the first that is not."""
         pending = {r for r in [tasks[index].spec.register_as] if r}
@@ -123,6 +134,6 @@ class HostWorker:
                 return
             for unit in planned.units or []:
                 if unit.skipped is None and isinstance(unit.module, Module):
-                    yield unit.module
+                    yield Probing(unit.module, self.hidden(planned))
             if planned.spec.register_as:
                 pending.add(planned.spec.register_as)

@@ -55,7 +55,10 @@ class LocalConnection:
             data = stdin
         argv = sudo.build_argv(script, become)
         env = dict(os.environ, LC_ALL="C")
-        log.debug("%s: run%s: %s", self.host, f" (become {become.user})" if become else "", script)
+        # The script itself is logged by the runner, which knows what no_log hides.
+        log.debug(
+            "%s: run%s, %d bytes", self.host, f" as {become.user}" if become else "", len(script)
+        )
         try:
             proc = subprocess.Popen(
                 argv,

@@ -417,7 +417,10 @@ class SSHConnection:
         if become is not None and (become.user or "root") == self._login_user:
             become, data = None, stdin  # already that user: no sudo needed
         command = sudo.build_command(script, become)
-        log.debug("%s: run%s: %s", self.host, f" (become {become.user})" if become else "", script)
+        # The script itself is logged by the runner, which knows what no_log hides.
+        log.debug(
+            "%s: run%s, %d bytes", self.host, f" as {become.user}" if become else "", len(script)
+        )
         code, out, err = self._exec(command, data, timeout)
         return sudo.finish(self.host, become, code, out, err)
 

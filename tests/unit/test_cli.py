@@ -207,3 +207,43 @@ def test_limit_of_other_commands_selects_something(
         proc = provision(*command, "-i", inv, "--limit", limit, cwd=tmp_path)
         assert proc.returncode == 1, proc.stderr
         assert message in proc.stderr
+
+
+NO_LOG_PLAY = """\
+- hosts: localhost
+  vars:
+    token: Tok3n-7f3a-SECRET
+  tasks:
+    - name: use the token
+      command: echo {{ token }}
+      no_log: true
+      register: said
+    - name: a file with it
+      copy: {content: "{{ token }}\\n", dest: "{{ out }}/token"}
+      no_log: true
+    - name: one per secret
+      command: echo {{ item }}
+      loop: ["{{ token }}-a"]
+      no_log: true
+    - name: print what the hidden task registered
+      debug: {msg: "it said {{ said.stdout | default('nothing yet') }}"}
+    - name: print it another way
+      debug: {var: said}
+"""
+
+
+@pytest.mark.parametrize("check", [(), ("--check",)], ids=["apply", "dry run"])
+@pytest.mark.parametrize("verbose", [(), ("-v",), ("-vv",), ("-vvv",)], ids=lambda v: v or "-")
+def test_no_log_hides_everything_of_the_task(
+    tmp_path: Path, check: tuple[str, ...], verbose: tuple[str, ...]
+) -> None:
+    book = tmp_path / "p.yml"
+    book.write_text(NO_LOG_PLAY)
+    args = ("apply", book, "-e", f"out={tmp_path}", "--diff", *check, *verbose)
+    for output in ("text", "json"):
+        proc = provision(*args, "-o", output, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "Tok3n" not in proc.stdout + proc.stderr
+        assert "(output hidden: no_log)" in proc.stdout + proc.stderr
+    if not check:
+        assert (tmp_path / "token").read_text() == "Tok3n-7f3a-SECRET\n"  # it did run
