@@ -239,7 +239,15 @@ def test_no_log_hides_everything_of_the_task(
 ) -> None:
     book = tmp_path / "p.yml"
     book.write_text(NO_LOG_PLAY)
-    args = ("apply", book, "-e", f"out={tmp_path}", "--diff", *check, *verbose)
+    args: tuple[str | Path, ...] = (
+        "apply",
+        book,
+        "-e",
+        f"out={tmp_path}",
+        "--diff",
+        *check,
+        *verbose,
+    )
     for output in ("text", "json"):
         proc = provision(*args, "-o", output, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
