@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from provisioner.errors import Location, TemplateError
+from provisioner.secrets import Unsafe
 
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
@@ -206,6 +207,8 @@ class Templar:
         """Render strings inside any structure; a lone `{{ expr }}` keeps its native type."""
         if isinstance(value, Data):
             return value.value
+        if isinstance(value, Unsafe):  # written `!unsafe`: never a template
+            return value
         if isinstance(value, str):
             return self._render_str(value, where)
         if isinstance(value, list):
@@ -256,7 +259,7 @@ class Templar:
                 continue
             found.add(name)
             raw = self.variables.get(name)
-            if raw is not None and not isinstance(raw, (Lazy, Data)):
+            if raw is not None and not isinstance(raw, (Lazy, Data, Unsafe)):
                 todo += [n for text in strings_in(raw) for n in names_in(text)]
         return frozenset(found)
 

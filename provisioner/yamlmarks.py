@@ -20,6 +20,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from provisioner.errors import InputError, Location
+from provisioner.secrets import Unsafe
 
 __all__ = [
     "MarkedDict",
@@ -253,12 +254,25 @@ MarkedLoader.add_constructor("tag:yaml.org,2002:map", MarkedLoader.construct_mar
 MarkedLoader.add_constructor("tag:yaml.org,2002:seq", MarkedLoader.construct_marked_seq)
 MarkedLoader.add_constructor("tag:yaml.org,2002:str", MarkedLoader.construct_marked_str)
 
+
+def _construct_unsafe(loader: MarkedLoader, node: Node) -> Unsafe:
+    """Ansible's `!unsafe`: a string that is never a template (and kept secret)."""
+    if not isinstance(node, ScalarNode):
+        raise ConstructorError(
+            None, None, "!unsafe marks a string, not a list or mapping", node.start_mark
+        )
+    return Unsafe(loader.construct_scalar(node))
+
+
+MarkedLoader.add_constructor("!unsafe", _construct_unsafe)
+
 # Let data loaded here be dumped again with yaml.safe_dump/yaml.dump (e.g. for
 # --diff or `inventory` output) without it turning into python/object tags.
 for _dumper in (yaml.SafeDumper, yaml.Dumper):
     _dumper.add_representer(MarkedDict, yaml.SafeDumper.represent_dict)
     _dumper.add_representer(MarkedList, yaml.SafeDumper.represent_list)
     _dumper.add_representer(MarkedStr, yaml.SafeDumper.represent_str)
+    _dumper.add_representer(Unsafe, yaml.SafeDumper.represent_str)
 
 
 def _syntax_error(

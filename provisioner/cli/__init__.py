@@ -195,6 +195,9 @@ def inventory_from_vagrant(
 def main() -> None:
     """The console script: exit codes as the README documents them. Usage errors are
     bad input (1), not the 2 of "a task failed" that click would give them."""
+    from provisioner.cli.common import protect_output
+
+    protect_output()
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

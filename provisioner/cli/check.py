@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioner.cli.common import fail, parse_extra_vars, say, say_error
+from provisioner.cli.common import (
+    fail,
+    note_inventory_secrets,
+    parse_extra_vars,
+    say,
+    say_error,
+)
 from provisioner.connect import login_user_of
 from provisioner.errors import ProvisionError
 from provisioner.playbook.load import load_playbook
@@ -19,6 +25,7 @@ def validate(playbook: Path, inventory: Path | None, extra_vars: list[str] | Non
             from provisioner.inventory import load_inventory
 
             inv = load_inventory(inventory)
+            note_inventory_secrets(inv)
         problems = validate_playbook(
             book, inv, parse_extra_vars(extra_vars), login_user=login_user_of
         )

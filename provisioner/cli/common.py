@@ -5,16 +5,60 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from provisioner.errors import InputError, PlaybookErrors, ProvisionError
+from provisioner.secrets import Secrets, secret_names
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from provisioner.inventory import Host, Inventory
+
+
+# The values this run must never print. The CLI's streams mask them (protect_output),
+# so an error, a log line or a diff that would show one shows ******** instead.
+SECRETS = Secrets()
+
+
+class _Masked:
+    """A text stream that masks the run's secrets in everything written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(SECRETS.scrub(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def protect_output() -> None:
+    """stdout and stderr mask secrets from here on (logging, rich and typer write there)."""
+    if not isinstance(sys.stdout, _Masked):
+        sys.stdout = _Masked(sys.stdout)
+    if not isinstance(sys.stderr, _Masked):
+        sys.stderr = _Masked(sys.stderr)
+
+
+def note_secrets(variables: Mapping[str, Any]) -> set[str]:
+    """Remember the values of the secret variables among these; their names."""
+    from provisioner.templating import names_in
+
+    secret = secret_names(variables, names_in)
+    SECRETS.add_from(variables, secret)
+    return secret
+
+
+def note_inventory_secrets(inventory: Inventory) -> None:
+    for host in inventory.hosts.values():
+        note_secrets(host.vars)
+        SECRETS.add(host.connection.password)
+        SECRETS.add(host.connection.become_password)
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +118,7 @@ def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for value in values or []:
+        SECRETS.add(_secret_words(value))
         if value.startswith("@"):
             data = load_yaml(Path(value[1:]))
             if not isinstance(data, dict):
@@ -90,7 +135,16 @@ def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
             if not eq or not key.isidentifier():
                 raise InputError(f"-e {value!r}: expected key=value, @file.yml or a mapping")
             out[key] = val
+    note_secrets(out)
     return out
+
+
+def _secret_words(value: str) -> list[str]:
+    """`-e api_token=x`: the value of a secret name, before anything could print it."""
+    key, eq, val = value.partition("=")
+    from provisioner.secrets import is_secret
+
+    return [val] if eq and is_secret(key.strip()) else []
 
 
 def limited(inventory: Inventory, limit: str | None) -> list[Host]:
@@ -114,4 +168,6 @@ def limited(inventory: Inventory, limit: str | None) -> list[Host]:
 def load_inventory_or_local(path: Path | None) -> Inventory:
     from provisioner.inventory import load_inventory, localhost_inventory
 
-    return load_inventory(path) if path is not None else localhost_inventory()
+    inventory = load_inventory(path) if path is not None else localhost_inventory()
+    note_inventory_secrets(inventory)
+    return inventory

@@ -13,12 +13,15 @@ from provisioner.cli.common import (
     fail,
     limited,
     load_inventory_or_local,
+    note_inventory_secrets,
+    note_secrets,
     say_error,
     setup_logging,
 )
 from provisioner.errors import ProvisionError, TransportError
 from provisioner.inventory import SECRET_VARS, load_inventory
 from provisioner.probes.host import Facts
+from provisioner.secrets import masked
 
 
 def facts(
@@ -62,15 +65,13 @@ def show_inventory(inventory: Path | None, limit: str | None) -> int:
         return 1
     try:
         inv = load_inventory(inventory)
+        note_inventory_secrets(inv)
         hosts = limited(inv, limit)
     except ProvisionError as exc:
         return fail(exc)
     doc = {
         "groups": {g.name: {"hosts": g.hosts, "children": g.children} for g in inv.groups.values()},
-        "hosts": {
-            h.name: {k: ("********" if k in SECRET_VARS else v) for k, v in h.vars.items()}
-            for h in hosts
-        },
+        "hosts": {h.name: masked(h.vars, note_secrets(h.vars) | set(SECRET_VARS)) for h in hosts},
     }
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     return 0

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
+    SECRETS,
     check_output,
     fail,
     limited,
     load_inventory_or_local,
+    note_secrets,
     parse_extra_vars,
     say,
     say_error,
@@ -73,6 +75,8 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     compiled = compile_run(
         book, inv, options.extra_vars, login_user=login_user_of, limit=a.limit, check=a.check
     )
+    for plan in compiled.plans.values():  # play vars and vars files may hold secrets too
+        note_secrets(plan.variables)
     return book, inv, options, compiled
 
 
@@ -89,6 +93,7 @@ def apply(a: ApplyArgs) -> int:
             return 1
         if a.ask_become_pass:
             options.become_password = getpass.getpass("BECOME password: ")
+            SECRETS.add(options.become_password)
     except ProvisionError as exc:
         return fail(exc)
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)

@@ -38,11 +38,15 @@ def build_inventory(tree: Tree) -> Inventory:
     for name, h in tree.hosts.items():
         order = precedence.order(h.groups)
         layers = [layer for g in order for layer in tree.groups[g].layers] + h.layers
+        variables = merge(layers)
+        groups = [g for g in order if g not in ("all", "ungrouped")]
         inv.hosts[name] = Host(
             name=name,
-            vars=merge(layers),
+            vars=variables,
             groups=tuple(order),
-            connection=resolve_connection(name, layers, base, h.loc, warned=warned),
+            connection=resolve_connection(
+                name, layers, base, h.loc, warned=warned, variables=variables, groups=groups
+            ),
             loc=h.loc,
         )
     return inv

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from provisioner.errors import InventoryError, Location
+from provisioner.errors import InventoryError, Location, TemplateError
 from provisioner.inventory.describe import kind, short
 from provisioner.inventory.layers import Layer
 from provisioner.inventory.spec import (
@@ -30,6 +30,7 @@ from provisioner.inventory.spec import (
     HostKeyPolicy,
 )
 from provisioner.inventory.sshargs import Option, SSHOptions, read_ssh_args
+from provisioner.templating import Templar, as_data, is_template
 
 __all__ = ["resolve_connection"]
 
@@ -59,16 +60,41 @@ class Setting:
 
 
 class HostVars:
-    """The connection settings chosen for one host, read with errors that name them."""
+    """The connection settings chosen for one host, read with errors that name them.
 
-    def __init__(self, host: str, chosen: dict[str, Setting], base: Path | None) -> None:
+    A setting written as a template (`become_password: "{{ vault_pw }}"`) is rendered
+    with the host's inventory variables, as Ansible renders connection variables."""
+
+    def __init__(
+        self,
+        host: str,
+        chosen: dict[str, Setting],
+        base: Path | None,
+        scope: Templar | None = None,
+    ) -> None:
         self.host = host
         self.chosen = chosen
         self.base = base
+        self.scope = scope
+        self._rendered: dict[str, Any] = {}
 
     def get(self, fld: str) -> Any:
         setting = self.chosen.get(fld)
-        return None if setting is None else setting.value
+        if setting is None:
+            return None
+        if fld not in self._rendered:
+            self._rendered[fld] = self._render(setting)
+        return self._rendered[fld]
+
+    def _render(self, setting: Setting) -> Any:
+        value = setting.value
+        if self.scope is None or not isinstance(value, str) or not is_template(value):
+            return value
+        try:
+            return self.scope.render(value)
+        except TemplateError as exc:
+            msg = f"host {self.host!r}: {setting.key}: {exc.message}"
+            raise InventoryError(msg, setting.where) from None
 
     def error(self, fld: str, expected: str) -> InventoryError:
         setting = self.chosen[fld]
@@ -106,13 +132,20 @@ def resolve_connection(
     host_loc: Location | None = None,
     *,
     warned: set[str] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    groups: Sequence[str] = (),
 ) -> ConnectionSpec:
-    """The ConnectionSpec of host `name`; `base` is the inventory file's directory.
+    """The ConnectionSpec of host `name`; `base` is the inventory file's directory;
+    templated settings are rendered with `variables` (the host's merged ones).
 
     An ignored ssh option is logged once per place it is written, not once per
     host: `warned` remembers the places across the hosts of one load.
     """
-    hv = HostVars(name, choose(layers, host_loc), base)
+    scope = None
+    if variables is not None:
+        magic = {"inventory_hostname": name, "group_names": sorted(groups)}
+        scope = Templar({**variables, **as_data(magic)})
+    hv = HostVars(name, choose(layers, host_loc), base, scope)
     spec = _from_variables(hv)
     options = _ssh_options(hv)
     if options is None:

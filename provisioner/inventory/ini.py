@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import InventoryError, Location
+from provisioner.secrets import is_secret
 from provisioner.yamlmarks import MarkedDict, MarkedStr
 
 __all__ = ["looks_like_ini", "parse_ini"]
@@ -217,15 +218,17 @@ def _host_line(state: _State, group: str, raw: str, lineno: int) -> None:
     entry = MarkedDict(loc=where)
     if port is not None:
         entry.set_marked("ansible_port", port, where)
+    previous = ""
     for index, (token, tcol) in enumerate(rest):
         key, eq, value = token.partition("=")
         twhere = state.at(lineno, tcol)
         if not eq:
-            # Most often the rest of an unquoted value with spaces.
+            # Most often the rest of an unquoted value with spaces: after a password,
+            # the rest of the password, so it is not echoed.
             hint = " (quote a value with spaces: key='a b')" if index else ""
-            raise InventoryError(
-                f"expected key=value after host {name!r}, got {token!r}{hint}", twhere
-            )
+            got = f"more after {previous}" if is_secret(previous) else repr(token)
+            raise InventoryError(f"expected key=value after host {name!r}, got {got}{hint}", twhere)
+        previous = key
         if not key:
             raise InventoryError(f"{token!r}: the variable name before '=' is missing", twhere)
         vwhere = state.at(lineno, tcol + len(key) + 1)
@@ -269,8 +272,9 @@ def _vars_line(state: _State, group: str, line: str, where: Location) -> None:
     if not eq:
         raise InventoryError(f"expected key=value in [{group}:vars], got {line!r}", where)
     if not key or any(c.isspace() for c in key):
+        shown = f"{key}=…" if is_secret(key) else line
         raise InventoryError(
-            f"{line!r}: [{group}:vars] takes one key=value per line, the key without spaces",
+            f"{shown!r}: [{group}:vars] takes one key=value per line, the key without spaces",
             where,
         )
     start = line.index("=") + 1 + len(value) - len(value.lstrip())  # where the value begins
