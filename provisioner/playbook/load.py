@@ -74,8 +74,16 @@ def _free_form(module: str, value: Any, where: Location) -> dict[str, Any]:
         free_form = module_class(module).free_form
         if free_form is not None:
             return {free_form: str(value)}
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:  # shlex's only error: "No closing quotation"
+            raise InputError(
+                f"{module}: cannot read its key=value arguments: {str(exc).lower()} "
+                "(quote a value with spaces as key='a b')",
+                where,
+            ) from None
         out: dict[str, Any] = {}
-        for word in shlex.split(value):
+        for word in words:
             key, eq, val = word.partition("=")
             if not eq:
                 raise InputError(f"{module}: expected key=value arguments, got '{word}'", where)

@@ -146,6 +146,15 @@ def test_free_form_and_key_value_arguments(tmp_path: Path) -> None:
     assert tasks[1].args == {"name": "vim", "state": "latest"}
 
 
+@pytest.mark.parametrize(
+    "args", ["name='git state=present", 'name="a b', "name=x state='"], ids=["'", '"', "end"]
+)
+def test_key_value_arguments_with_an_unclosed_quote(tmp_path: Path, args: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n  tasks:\n    - yum: {args!r}\n")
+    [msg] = errors_of(path)
+    assert msg.startswith(f"{path}:3:7: yum: cannot read its key=value arguments: no closing")
+
+
 def test_with_items_becomes_loop_and_register_is_kept(tmp_path: Path) -> None:
     path = write(
         tmp_path,
