@@ -17,6 +17,7 @@ from provisioner.errors import InventoryError, Location
 from provisioner.inventory.describe import key_loc, kind, value_loc
 from provisioner.inventory.layers import Layer, read_layer
 from provisioner.inventory.ranges import expand_range
+from provisioner.limits import MAX_INVENTORY_HOSTS
 from provisioner.yamlmarks import loc_of
 
 __all__ = ["GROUP_KEYS", "GroupData", "HostData", "Tree", "read_tree"]
@@ -249,6 +250,10 @@ class _Reader:
     def _add_host(self, name: str, where: Location, group: str, layer: Layer | None) -> None:
         host = self.hosts.get(name)
         if host is None:
+            if len(self.hosts) == MAX_INVENTORY_HOSTS:
+                raise InventoryError(
+                    f"more than {MAX_INVENTORY_HOSTS} hosts (the limit for one inventory)", where
+                )
             host = self.hosts[name] = HostData(name, where)
         if group not in host.groups:
             host.groups.append(group)

@@ -354,6 +354,10 @@ def test_host_ranges(tmp_path: Path, name: str, expected: list[str]) -> None:
         ("w[01:100]", "same length"),
         ("w[1:c]", "mixes letters and numbers"),
         ("w[1:3:0]", "step"),
+        ("web[0:99999999]", "stands for more than 10000 hosts (the limit for one pattern)"),
+        ("w[0:9999]x[0:9999]", "stands for more than 10000 hosts"),
+        ("w" + "[1:1]" * 9, "has more than 8 ranges"),
+        ("w" * 256, "is longer than 255 characters"),
     ],
 )
 def test_bad_host_ranges(tmp_path: Path, name: str, problem: str) -> None:
@@ -361,6 +365,25 @@ def test_bad_host_ranges(tmp_path: Path, name: str, problem: str) -> None:
     path, msg = load_error(tmp_path, text)
     assert msg.startswith(f"{path}:3:5: ")
     assert problem in msg
+
+
+def test_a_range_at_the_limit_loads(tmp_path: Path) -> None:
+    inv = load_inventory(write(tmp_path, "g:\n  hosts:\n    'w[0000:9999]':\n"))
+    assert len(inv.hosts) == 10_000 and "w9999" in inv.hosts
+
+
+def test_hosts_of_an_inventory_are_capped(tmp_path: Path) -> None:
+    text = "g:\n  hosts:\n" + "".join(f"    '{c}[0:9999]':\n" for c in "abcdef")
+    path, msg = load_error(tmp_path, text)
+    assert msg == f"{path}:8:5: more than 50000 hosts (the limit for one inventory)"
+
+
+def test_variables_copied_to_hosts_are_capped(tmp_path: Path) -> None:
+    # Every host gets its own copy of its groups' variables: 101 × 10000 > 1000000.
+    text = "all:\n  vars: {" + ", ".join(f"v{i}: {i}" for i in range(101)) + "}\n"
+    text += "  hosts:\n    'w[0:9999]':\n"
+    path, msg = load_error(tmp_path, text)
+    assert msg.startswith(f"{path}:4:5: the hosts get more than 1000000 variables in all")
 
 
 # --- connection vars ------------------------------------------------------------
