@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import InventoryError, Location
-from provisioner.inventory.connection import resolve_connection
+from provisioner.inventory.connection import choose, resolve_connection
 from provisioner.inventory.describe import kind
+from provisioner.inventory.hostnames import check_address
 from provisioner.inventory.layers import Layer, merge
 from provisioner.inventory.model import Group, Host, Inventory
 from provisioner.inventory.tree import GroupData, HostData, Tree
@@ -61,6 +62,12 @@ def _host(
     warned: set[str],
 ) -> Host:
     connection = resolve_connection(name, layers, base, h.loc, warned=warned)
+    if connection.connection == "ssh":
+        setting = choose(layers, h.loc).get("address")
+        if setting is None:
+            check_address(name, name, None, h.loc)
+        else:
+            check_address(name, connection.address, setting.key, setting.where)
     return Host(
         name=name, vars=merge(layers), groups=tuple(order), connection=connection, loc=h.loc
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from provisioner.errors import InventoryError, Location
 from provisioner.inventory.describe import key_loc, kind, value_loc
+from provisioner.inventory.hostnames import check_host_name
 from provisioner.inventory.layers import Layer, read_layer
 from provisioner.inventory.ranges import expand_range
 from provisioner.limits import MAX_INVENTORY_HOSTS
@@ -216,6 +217,7 @@ class _Reader:
 
     def _host(self, raw: Any, entry: Any, where: Location, group: str) -> None:
         pattern = _name(raw, "host", where)
+        check_host_name(pattern, where)
         layer = self._host_vars(pattern, entry, where, group)
         for name in expand_range(pattern, where):
             if name in self.groups:

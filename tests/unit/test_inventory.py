@@ -358,6 +358,8 @@ def test_host_ranges(tmp_path: Path, name: str, expected: list[str]) -> None:
         ("w[0:9999]x[0:9999]", "stands for more than 10000 hosts"),
         ("w" + "[1:1]" * 9, "has more than 8 ranges"),
         ("w" * 256, "is longer than 255 characters"),
+        ("-oProxyCommand=x", "starts with '-'"),
+        ("web 1", "holds a blank or control character"),
     ],
 )
 def test_bad_host_ranges(tmp_path: Path, name: str, problem: str) -> None:
@@ -384,6 +386,33 @@ def test_variables_copied_to_hosts_are_capped(tmp_path: Path) -> None:
     text += "  hosts:\n    'w[0:9999]':\n"
     path, msg = load_error(tmp_path, text)
     assert msg.startswith(f"{path}:4:5: the hosts get more than 1000000 variables in all")
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("w: {ansible_host: -oProxyCommand=x}", "3:23: host 'w': ansible_host '-oProxyCommand=x'"),
+        (
+            "w: {host: 'a;b'}",
+            "3:15: host 'w': host 'a;b' is not a host name or address: it holds ;",
+        ),
+        ("w: {ansible_ssh_host: 'a b'}", "3:27: host 'w': ansible_ssh_host 'a b' is not"),
+        ("'w$(id)':", "3:5: host 'w$(id)' is reached at its name, which is not a host name"),
+    ],
+)
+def test_addresses_that_ssh_or_a_shell_would_misread(
+    tmp_path: Path, host: str, problem: str
+) -> None:
+    path, msg = load_error(tmp_path, f"g:\n  hosts:\n    {host}\n")
+    assert msg.startswith(f"{path}:{problem}"), msg
+
+
+def test_addresses_of_every_usual_kind_are_fine(tmp_path: Path) -> None:
+    hosts = ["10.0.0.1", "::1", "fe80::1%eth0", "web-1.example.com", "under_score", "[::1]"]
+    text = "g:\n  hosts:\n" + "".join(f"    h{i}: {{host: '{a}'}}\n" for i, a in enumerate(hosts))
+    text += "    'loc(1)': {connection: local}\n    'w-1': {ansible_host: '{{ x }}'}\n"
+    inv = load_inventory(write(tmp_path, text))
+    assert [h.connection.address for h in inv.hosts.values()][:6] == hosts
 
 
 # --- connection vars ------------------------------------------------------------
