@@ -275,3 +275,41 @@ def test_magic_variables_cannot_be_set_in_task_vars(tmp_path: Path) -> None:
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
     [problem] = validate(load_playbook(path), load_inventory(inv), {})
     assert problem.startswith(f"{path}:3:") and "task vars set group_names" in problem
+
+
+@pytest.mark.parametrize(
+    ("task", "problem"),
+    [
+        ("when: 'a ==='", "template syntax error in 'a ===': unexpected '='"),
+        ("when: ['x', '{{ y ) }}']", "template syntax error in '{{ y ) }}'"),
+        ("when: 'a) or (b'", "template syntax error in 'a) or (b'"),
+        ("loop: '{{ [1, }}'", "template syntax error in '{{ [1, }}'"),
+        ("vars: {z: '{{ 1 + }}'}", "template syntax error in '{{ 1 + }}'"),
+        ("changed_when: 'rc =='", "template syntax error in 'rc =='"),
+        ("failed_when: ['{{ rc ]] }}']", "template syntax error in '{{ rc ]] }}'"),
+        ("vars: {group_names: [x]}", "task vars set group_names: provision sets these itself"),
+    ],
+)
+def test_validate_without_inventory_checks_conditions_loops_and_magic(
+    tmp_path: Path, task: str, problem: str
+) -> None:
+    path = write(tmp_path, f"- hosts: all\n  tasks:\n    - command: 'true'\n      {task}\n")
+    [found] = validate(load_playbook(path), None, {})
+    assert found.startswith(f"{path}:3:7: {problem}"), found
+
+
+@pytest.mark.parametrize("name", ["inventory_hostname", "group_names", "login_user"])
+def test_validate_without_inventory_refuses_magic_play_vars(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n  vars: {{{name}: x}}\n  tasks: []\n")
+    [found] = validate(load_playbook(path), None, {})
+    assert found == f"{path}:1:3: play vars set {name}: provision sets these itself"
+
+
+def test_validate_without_inventory_accepts_good_conditions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: 'true'\n"
+        "      when: [x == 1, '{{ y }}', true, x is defined, \"'{' in z\"]\n"
+        "      changed_when: false\n      loop: '{{ [1, 2] }}'\n",
+    )
+    assert validate(load_playbook(path), None, {}) == []
