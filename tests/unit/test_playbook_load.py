@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import PlaybookErrors
+from provisioner.errors import InputError, PlaybookErrors
 from provisioner.inventory import load_inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.validate import validate
@@ -313,3 +313,47 @@ def test_validate_without_inventory_accepts_good_conditions(tmp_path: Path) -> N
         "      changed_when: false\n      loop: '{{ [1, 2] }}'\n",
     )
     assert validate(load_playbook(path), None, {}) == []
+
+
+def _inventory(tmp_path: Path) -> Path:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    return inv
+
+
+@pytest.mark.parametrize(
+    ("play", "problem"),
+    [
+        (
+            "  vars: {a: '{{ b }}', b: '{{ a }}'}\n  tasks:\n    - debug: {msg: '{{ a }}'}\n",
+            "4:7: variable refers to itself: a → b → a (host web1)",
+        ),
+        (
+            "  vars: {a: '{{ a }}'}\n  tasks:\n    - debug: {msg: hi}\n      when: a\n",
+            "4:7: variable refers to itself: a → a (host web1)",
+        ),
+        (
+            "  vars: {a: '{{ a }}'}\n  vars_files: ['{{ a }}.yml']\n  tasks: []\n",
+            "1:3: variable refers to itself: a → a (host web1)",
+        ),
+    ],
+)
+def test_variable_cycles_name_the_place(tmp_path: Path, play: str, problem: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n{play}")
+    [found] = validate(load_playbook(path), load_inventory(_inventory(tmp_path)), {})
+    assert found == f"{path}:{problem}"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "problem"),
+    [
+        ("~web[", "unbalanced '[' or ']' in host pattern '~web['"),
+        ("~web(", "invalid regex in host pattern '~web('"),
+        ("!", "host pattern term '!' names nothing"),
+    ],
+)
+def test_bad_play_host_patterns_name_the_play(tmp_path: Path, hosts: str, problem: str) -> None:
+    path = write(tmp_path, f"- name: p\n  hosts: {hosts!r}\n  tasks: []\n")
+    with pytest.raises(InputError) as exc:
+        validate(load_playbook(path), load_inventory(_inventory(tmp_path)), {})
+    assert str(exc.value).startswith(f"{path}:1:3: {problem}")
