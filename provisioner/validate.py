@@ -20,7 +20,7 @@ from provisioner.playbook.compile import (
     registered_names,
     select_hosts,
 )
-from provisioner.playbook.schema import Playbook, PlaySpec
+from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
 from provisioner.playbook.variables import check_magic
 from provisioner.templating import environment
 
@@ -49,7 +49,13 @@ def compile_run(
     per_host: dict[str, list[str]] = {}  # message → hosts
     registers = registered_names(playbook)
     for index, play in enumerate(playbook.plays):
-        out.problems.extend(_task_syntax(play))
+        # A task with a syntax error is reported once, here, not once more per host.
+        flagged: set[int] = set()
+        for task in [*play.tasks, *play.handlers]:
+            found = _task_syntax(task)
+            if found:
+                flagged.add(id(task))
+                out.problems.extend(found)
         if inventory is None:
             out.problems.extend(_magic(play))  # with hosts, compile_host finds these
             continue
@@ -68,7 +74,7 @@ def compile_run(
                 continue
             out.plans[(index, host.name)] = plan
             for planned in [*plan.tasks, *plan.handlers]:
-                if planned.error is not None:
+                if planned.error is not None and id(planned.spec) not in flagged:
                     per_host.setdefault(str(planned.error), []).append(host.name)
     for message, names in per_host.items():
         names = list(dict.fromkeys(names))
@@ -90,15 +96,12 @@ def validate(
     return compile_run(playbook, inventory, extra_vars, login_user=login_user, limit=limit).problems
 
 
-def _task_syntax(play: PlaySpec) -> list[str]:
+def _task_syntax(task: TaskSpec) -> list[str]:
     """What can be checked without hosts: the syntax of every template and condition."""
-    out: list[str] = []
-    for task in [*play.tasks, *play.handlers]:
-        where = str(task.loc)
-        out += _syntax([task.args, task.loop, task.vars], where)
-        conditions = [*task.when, *(task.changed_when or []), *(task.failed_when or [])]
-        out += [p for c in conditions for p in _condition_syntax(c, where)]
-    return out
+    where = str(task.loc)
+    out = _syntax([task.args, task.loop, task.vars], where)
+    conditions = [*task.when, *(task.changed_when or []), *(task.failed_when or [])]
+    return out + [p for c in conditions for p in _condition_syntax(c, where)]
 
 
 def _magic(play: PlaySpec) -> list[str]:
