@@ -72,6 +72,10 @@ def read_text(path: Path, *, error: type[InputError] = InputError) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise error(f"not UTF-8 text: {err.reason} at byte {err.start}", where) from None
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - data.rfind(b"\n", 0, err.start)  # in bytes
+        raise error(
+            f"not UTF-8 text: {err.reason} at byte {err.start}", Location(str(path), line, col)
+        ) from None
     # What Path.read_text gives: universal newlines.
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -15,9 +15,11 @@ from provisioner.cli.common import (
     say_error,
     setup_logging,
 )
-from provisioner.errors import InputError, ProvisionError, TransportError
+from provisioner.errors import InputError, Location, ProvisionError, TransportError
 from provisioner.inventory import SECRET_VARS, load_inventory
 from provisioner.probes.host import Facts
+
+LIMIT = Location("--limit")  # where a bad pattern was given
 
 
 def facts(
@@ -38,7 +40,7 @@ def facts(
     try:
         check_output(output)
         inv = load_inventory_or_local(inventory)
-        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+        hosts = inv.select(limit, where=LIMIT) if limit else list(inv.hosts.values())
         if not hosts:
             raise InputError(f"--limit {limit!r} matches no host in the inventory")
     except ProvisionError as exc:
@@ -64,7 +66,7 @@ def show_inventory(inventory: Path | None, limit: str | None) -> int:
         return 1
     try:
         inv = load_inventory(inventory)
-        hosts = inv.select(limit) if limit else list(inv.hosts.values())
+        hosts = inv.select(limit, where=LIMIT) if limit else list(inv.hosts.values())
     except ProvisionError as exc:
         return fail(exc)
     doc = {

@@ -69,7 +69,12 @@ def _host(
         else:
             check_address(name, connection.address, setting.key, setting.where)
     return Host(
-        name=name, vars=merge(layers), groups=tuple(order), connection=connection, loc=h.loc
+        name=name,
+        vars=merge(layers),
+        groups=tuple(order),
+        connection=connection,
+        loc=h.loc,
+        layers=tuple(layers),
     )
 
 

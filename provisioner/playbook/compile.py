@@ -25,6 +25,7 @@ from provisioner.modules import lookup
 from provisioner.modules.base import AnyModule, ModuleContext
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
 from provisioner.playbook.variables import (
+    MAGIC_NAMES,
     check_magic,
     magic_variables,
     merge,
@@ -167,8 +168,10 @@ def compile_host(
     """The HostPlan of one host in one play. Raises InputError for the play's variables
     (a missing vars file, a magic variable set); a task's own error is kept in it."""
     magic = magic_variables(host, login_user, check)
+    taken = sorted(MAGIC_NAMES & set(host.vars))
+    where = host.var_loc(taken[0]) if taken else None
     try:
-        files = play_files_vars(play, host.vars, extra_vars, magic, facts or {})
+        files = play_files_vars(play, host.vars, extra_vars, magic, facts or {}, where)
     except TemplateError as exc:  # rendering a vars_files name
         raise located(exc, play.loc) from None
     layers = {"inventory": host.vars, "files": files, "extra": extra_vars, "magic": magic}
