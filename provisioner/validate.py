@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from provisioner.errors import ProvisionError
+from provisioner.errors import InputError, ProvisionError
 from provisioner.playbook.compile import (
     HostPlan,
     PlanKey,
@@ -20,7 +20,8 @@ from provisioner.playbook.compile import (
     registered_names,
     select_hosts,
 )
-from provisioner.playbook.schema import Playbook
+from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
+from provisioner.playbook.variables import check_magic
 from provisioner.templating import environment
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
@@ -48,9 +49,15 @@ def compile_run(
     per_host: dict[str, list[str]] = {}  # message → hosts
     registers = registered_names(playbook)
     for index, play in enumerate(playbook.plays):
+        # A task with a syntax error is reported once, here, not once more per host.
+        flagged: set[int] = set()
         for task in [*play.tasks, *play.handlers]:
-            out.problems.extend(_syntax(task.args, str(task.loc)))
+            found = _task_syntax(task)
+            if found:
+                flagged.add(id(task))
+                out.problems.extend(found)
         if inventory is None:
+            out.problems.extend(_magic(play))  # with hosts, compile_host finds these
             continue
         hosts = select_hosts(inventory, play, limit)
         if not hosts and limit is None:
@@ -67,7 +74,7 @@ def compile_run(
                 continue
             out.plans[(index, host.name)] = plan
             for planned in [*plan.tasks, *plan.handlers]:
-                if planned.error is not None:
+                if planned.error is not None and id(planned.spec) not in flagged:
                     per_host.setdefault(str(planned.error), []).append(host.name)
     for message, names in per_host.items():
         names = list(dict.fromkeys(names))
@@ -87,6 +94,43 @@ def validate(
 ) -> list[str]:
     """Every problem found, as 'where: message' lines (empty: all good)."""
     return compile_run(playbook, inventory, extra_vars, login_user=login_user, limit=limit).problems
+
+
+def _task_syntax(task: TaskSpec) -> list[str]:
+    """What can be checked without hosts: the syntax of every template and condition."""
+    where = str(task.loc)
+    out = _syntax([task.args, task.loop, task.vars], where)
+    conditions = [*task.when, *(task.changed_when or []), *(task.failed_when or [])]
+    return out + [p for c in conditions for p in _condition_syntax(c, where)]
+
+
+def _magic(play: PlaySpec) -> list[str]:
+    sources = [("play vars", play.vars, play.loc)]
+    sources += [("task vars", t.vars, t.loc) for t in [*play.tasks, *play.handlers]]
+    out = []
+    for source in sources:
+        try:
+            check_magic([source])
+        except InputError as exc:
+            out.append(str(exc))
+    return out
+
+
+def _condition_syntax(condition: str | bool, where: str) -> list[str]:
+    """A bare expression, read as Templar.evaluate reads it: `x == 1`, or `{{ x == 1 }}`
+    alone."""
+    if isinstance(condition, bool):
+        return []
+    text = condition.strip()
+    inner = text[2:-2]
+    if text.startswith("{{") and text.endswith("}}") and "{{" not in inner and "}}" not in inner:
+        text = inner.strip()
+    try:
+        environment().parse("{{ (" + text + ") }}")
+        environment().compile_expression(text)
+    except Exception as exc:
+        return [f"{where}: template syntax error in {condition!r}: {exc}"]
+    return []
 
 
 def _syntax(value: Any, where: str) -> list[str]:

@@ -4,22 +4,35 @@ The loaded data is made of ordinary dicts, lists and strs (subclasses of them),
 so callers can treat it as plain data; the subclasses carry a ``.loc`` so an
 error found later (a bad port, an unknown key) can still point at file:line:col.
 
-Two YAML traps are closed here rather than in every caller:
+YAML traps are closed here rather than in every caller:
 - duplicate keys in a mapping are an error (YAML silently keeps the last one);
-- syntax errors become ``InputError`` with file:line:col, never a traceback.
+- syntax errors become ``InputError`` with file:line:col, never a traceback;
+- bombs are refused while composing, before any value is built (`limits`): a
+  recursive alias (`&a [*a]`), more aliases than MAX_ALIASES, more values than
+  MAX_VALUES once aliases are expanded ("billion laughs"), nesting deeper than
+  MAX_DEPTH, text longer than MAX_FILE_BYTES.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from provisioner.errors import InputError, Location
+from provisioner.limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_VALUES,
+    mib,
+    read_text,
+)
 from provisioner.secrets import Unsafe
 
 __all__ = [
@@ -34,6 +47,15 @@ __all__ = [
 ]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Mark(Protocol):
+    """A position in the text (PyYAML's pure-Python and libyaml marks alike)."""
+
+    line: int
+    column: int
+
+
 _UNKNOWN = Location("<unknown>")
 
 
@@ -135,8 +157,28 @@ class MarkedLoader(yaml.SafeLoader):
         # identity: a node may be flattened (as a merge source) before it is
         # constructed.
         self._own_keys: dict[int, int] = {}
+        self._guard = _BombGuard()
 
-    def mark_loc(self, mark: yaml.Mark | None) -> Location:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        """PyYAML's, with the limits checked as each node is composed; an alias is
+        the node it names, so the expanded size is counted, not built."""
+        event: NodeEvent = self.peek_event()  # type: ignore[no-untyped-call]
+        where = self.mark_loc(event.start_mark)
+        if isinstance(event, AliasEvent):
+            node = super().compose_node(parent, index)  # an undefined alias fails here
+            assert node is not None
+            self._guard.alias(event.anchor, node, where)
+            return node
+        start = self._guard.enter(event.anchor, where)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._guard.leave()
+        assert node is not None
+        self._guard.composed(node, start, where)
+        return node
+
+    def mark_loc(self, mark: _Mark | None) -> Location:
         if mark is None:
             return Location(self.filename)
         return Location(self.filename, mark.line + 1, mark.column + 1)
@@ -266,6 +308,59 @@ def _construct_unsafe(loader: MarkedLoader, node: Node) -> Unsafe:
 
 MarkedLoader.add_constructor("!unsafe", _construct_unsafe)
 
+
+class _BombGuard:
+    """The limits on one document: nesting depth, alias uses, recursive aliases, and
+    the values the data would hold with every alias expanded."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.aliases = 0
+        self.open: list[str | None] = []  # anchors of the nodes being composed
+        self.values = 0  # composed so far, aliases expanded
+        self.sizes: dict[int, int] = {}  # id(node) → its values, aliases expanded
+
+    def enter(self, anchor: str | None, where: Location) -> int:
+        """A node starts; returns the count of values before it."""
+        if self.depth >= MAX_DEPTH:
+            raise InputError(
+                f"nested more than {MAX_DEPTH} levels deep (the limit for lists and mappings)",
+                where,
+            )
+        self.depth += 1
+        self.open.append(anchor)
+        return self.values
+
+    def leave(self) -> None:
+        self.depth -= 1
+        self.open.pop()
+
+    def composed(self, node: Node, start: int, where: Location) -> None:
+        self._add(1, where)
+        self.sizes[id(node)] = self.values - start
+
+    def alias(self, anchor: str | None, node: Node, where: Location) -> None:
+        self.aliases += 1
+        if anchor in self.open:
+            raise InputError(
+                f"alias *{anchor} is inside its own anchor &{anchor}: recursive data is "
+                "not supported",
+                where,
+            )
+        if self.aliases > MAX_ALIASES:
+            raise InputError(f"more than {MAX_ALIASES} aliases (*name) in one file", where)
+        self._add(self.sizes[id(node)], where)
+
+    def _add(self, count: int, where: Location) -> None:
+        self.values += count
+        if self.values > MAX_VALUES:
+            raise InputError(
+                f"more than {MAX_VALUES} values once aliases are expanded (the limit for "
+                "one file; an alias bomb?)",
+                where,
+            )
+
+
 # Let data loaded here be dumped again with yaml.safe_dump/yaml.dump (e.g. for
 # --diff or `inventory` output) without it turning into python/object tags.
 for _dumper in (yaml.SafeDumper, yaml.Dumper):
@@ -307,6 +402,8 @@ def load_yaml_text(text: str, filename: str, *, error: type[InputError] = InputE
     `error` is the InputError subclass to raise (InventoryError, PlaybookError…),
     so each loader reports problems as its own kind.
     """
+    if len(text) > MAX_FILE_BYTES:
+        raise error(f"longer than {mib(MAX_FILE_BYTES)} (the limit)", Location(filename))
     loader: MarkedLoader | None = None
     try:
         loader = MarkedLoader(text, filename)  # the reader already checks characters
@@ -324,13 +421,4 @@ def load_yaml_text(text: str, filename: str, *, error: type[InputError] = InputE
 
 def load_yaml(path: Path, *, error: type[InputError] = InputError) -> Any:
     """Read and parse a YAML file; errors name the file as `path` was given."""
-    filename = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise error(
-            f"not UTF-8 text: {err.reason} at byte {err.start}", Location(filename)
-        ) from None
-    except OSError as err:
-        raise error(f"cannot read file: {err.strerror or err}", Location(filename)) from None
-    return load_yaml_text(text, filename, error=error)
+    return load_yaml_text(read_text(path, error=error), str(path), error=error)

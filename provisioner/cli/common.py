@@ -112,29 +112,31 @@ def setup_logging(verbose: int) -> None:
 
 
 def parse_extra_vars(values: list[str] | None) -> dict[str, Any]:
-    import yaml
-
-    from provisioner.yamlmarks import load_yaml
+    """`-e key=value`, `-e @vars.yml`, `-e '{"k": 1}'`: YAML read as every file is
+    (`yamlmarks`: its limits, errors at file:line or `-e:line:col`)."""
+    from provisioner.yamlmarks import load_yaml, load_yaml_text
 
     out: dict[str, Any] = {}
     for value in values or []:
         SECRETS.add(_secret_words(value))
         if value.startswith("@"):
             data = load_yaml(Path(value[1:]))
-            if not isinstance(data, dict):
-                raise InputError(f"-e {value}: the file must hold a mapping")
-            out.update(data)
+            what = f"-e {value}: the file"
         elif value.lstrip().startswith("{"):
-            try:
-                data = yaml.safe_load(value)
-            except yaml.YAMLError as exc:
-                raise InputError(f"-e: not a valid mapping: {exc}") from None
-            out.update(data)
+            data = load_yaml_text(value, "-e")
+            what = "-e: the value"
         else:
             key, eq, val = value.partition("=")
             if not eq or not key.isidentifier():
                 raise InputError(f"-e {value!r}: expected key=value, @file.yml or a mapping")
             out[key] = val
+            continue
+        if not isinstance(data, dict):
+            raise InputError(f"{what} must hold a mapping")
+        bad = next((k for k in data if not isinstance(k, str)), None)
+        if bad is not None:
+            raise InputError(f"{what} has a variable name that is not a string: {bad!r}")
+        out.update(data)
     note_secrets(out)
     return out
 

@@ -23,6 +23,8 @@ The modules, in the order data flows through them:
 - `ini`: an INI inventory → the mapping a YAML inventory gives;
 - `tree`, `ranges`, `layers`: the groups and hosts as written, host ranges
   expanded, each variable with where it was written;
+- `hostnames`: what may be a host's name and address (nothing ssh or a shell
+  would read as an option or a command);
 - `varsdirs`: `group_vars/` and `host_vars/`;
 - `build`: group membership and variable precedence → `Inventory`;
 - `connection`: a host's connection variables → its `ConnectionSpec` (`spec`);

@@ -7,14 +7,17 @@ Variable precedence, lowest first: `all`, then the other groups by depth
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from provisioner.errors import InventoryError, Location
-from provisioner.inventory.connection import resolve_connection
+from provisioner.inventory.connection import choose, resolve_connection
 from provisioner.inventory.describe import kind
-from provisioner.inventory.layers import merge
+from provisioner.inventory.hostnames import check_address
+from provisioner.inventory.layers import Layer, merge
 from provisioner.inventory.model import Group, Host, Inventory
-from provisioner.inventory.tree import GroupData, Tree
+from provisioner.inventory.tree import GroupData, HostData, Tree
+from provisioner.limits import MAX_HOST_VARIABLES
 
 __all__ = ["build_inventory"]
 
@@ -35,21 +38,48 @@ def build_inventory(tree: Tree) -> Inventory:
             loc=gd.loc,
         )
     warned: set[str] = set()  # an ignored ssh option is logged once per place written
+    given = 0  # variables the hosts get, counted before any is copied
     for name, h in tree.hosts.items():
         order = precedence.order(h.groups)
         layers = [layer for g in order for layer in tree.groups[g].layers] + h.layers
-        variables = merge(layers)
-        groups = [g for g in order if g not in ("all", "ungrouped")]
-        inv.hosts[name] = Host(
-            name=name,
-            vars=variables,
-            groups=tuple(order),
-            connection=resolve_connection(
-                name, layers, base, h.loc, warned=warned, variables=variables, groups=groups
-            ),
-            loc=h.loc,
-        )
+        given += sum(len(layer.values) for layer in layers)
+        if given > MAX_HOST_VARIABLES:
+            raise InventoryError(
+                f"the hosts get more than {MAX_HOST_VARIABLES} variables in all (the limit; "
+                "each host gets a copy of its groups' variables)",
+                h.loc,
+            )
+        inv.hosts[name] = _host(name, h, order, layers, base, warned)
     return inv
+
+
+def _host(
+    name: str,
+    h: HostData,
+    order: list[str],
+    layers: list[Layer],
+    base: Path,
+    warned: set[str],
+) -> Host:
+    variables = merge(layers)
+    groups = [g for g in order if g not in ("all", "ungrouped")]
+    connection = resolve_connection(
+        name, layers, base, h.loc, warned=warned, variables=variables, groups=groups
+    )
+    if connection.connection == "ssh":  # the address as rendered, when it was a template
+        setting = choose(layers, h.loc).get("address")
+        if setting is None:
+            check_address(name, name, None, h.loc)
+        else:
+            check_address(name, connection.address, setting.key, setting.where)
+    return Host(
+        name=name,
+        vars=variables,
+        groups=tuple(order),
+        connection=connection,
+        loc=h.loc,
+        layers=tuple(layers),
+    )
 
 
 def _adopt_orphans(tree: Tree) -> None:

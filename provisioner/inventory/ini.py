@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import InventoryError, Location
+from provisioner.limits import MAX_DEPTH
 from provisioner.secrets import is_secret
 from provisioner.yamlmarks import MarkedDict, MarkedStr
 
@@ -324,13 +325,12 @@ def _literal(text: str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning on "\d" and the like
-            value = ast.literal_eval(text)
+            return _plain(ast.literal_eval(text), text, 1)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
-    return _plain(value, text)
 
 
-def _plain(value: Any, text: str) -> Any:
+def _plain(value: Any, text: str, depth: int) -> Any:
     # Only what YAML could also hold; tuples and sets become lists (as Ansible).
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -339,10 +339,12 @@ def _plain(value: Any, text: str) -> Any:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             return text
+    if depth > MAX_DEPTH:  # as deep as YAML may nest; deeper stays text
+        raise ValueError("nested too deep")
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v, str(v)) for v in value]
+        return [_plain(v, str(v), depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v, str(v)) for k, v in value.items()}
+        return {k: _plain(v, str(v), depth + 1) for k, v in value.items()}
     return text  # complex numbers, Ellipsis: keep what was written
 
 

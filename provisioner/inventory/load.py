@@ -16,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from provisioner.errors import InventoryError, Location
+from provisioner.errors import InventoryError
 from provisioner.inventory.build import build_inventory
 from provisioner.inventory.ini import looks_like_ini, parse_ini
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.spec import SECRET_VARS
 from provisioner.inventory.tree import read_tree
 from provisioner.inventory.varsdirs import VARS_EXTS, read_vars_dirs
+from provisioner.limits import read_text
 from provisioner.yamlmarks import MarkedDict, load_yaml, load_yaml_text
 
 __all__ = ["load_inventory"]
@@ -58,13 +59,4 @@ def _parse_ini(text: str, source: Path) -> MarkedDict:
 
 
 def _read_inventory_text(source: Path) -> str:
-    try:
-        return source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InventoryError(
-            f"not UTF-8 text: {err.reason} at byte {err.start}", Location(str(source))
-        ) from None
-    except OSError as err:
-        raise InventoryError(
-            f"cannot read file: {err.strerror or err}", Location(str(source))
-        ) from None
+    return read_text(source, error=InventoryError)

@@ -34,6 +34,15 @@ class Host:
     connection: ConnectionSpec = field(default_factory=lambda: ConnectionSpec(address=""))
     loc: Location | None = None
     implicit: bool = False
+    # The variable layers `vars` was merged from, lowest first: where each was written.
+    layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
+
+    def var_loc(self, name: str) -> Location | None:
+        """Where the value of variable `name` that the host has was written."""
+        for layer in reversed(self.layers):
+            if name in layer.values:
+                return layer.loc(name, self.loc)
+        return None
 
     def __post_init__(self) -> None:
         if not self.connection.address:

@@ -15,8 +15,10 @@ from typing import Any
 
 from provisioner.errors import InventoryError, Location
 from provisioner.inventory.describe import key_loc, kind, value_loc
+from provisioner.inventory.hostnames import check_host_name
 from provisioner.inventory.layers import Layer, read_layer
 from provisioner.inventory.ranges import expand_range
+from provisioner.limits import MAX_INVENTORY_HOSTS
 from provisioner.yamlmarks import loc_of
 
 __all__ = ["GROUP_KEYS", "GroupData", "HostData", "Tree", "read_tree"]
@@ -215,6 +217,7 @@ class _Reader:
 
     def _host(self, raw: Any, entry: Any, where: Location, group: str) -> None:
         pattern = _name(raw, "host", where)
+        check_host_name(pattern, where)
         layer = self._host_vars(pattern, entry, where, group)
         for name in expand_range(pattern, where):
             if name in self.groups:
@@ -249,6 +252,10 @@ class _Reader:
     def _add_host(self, name: str, where: Location, group: str, layer: Layer | None) -> None:
         host = self.hosts.get(name)
         if host is None:
+            if len(self.hosts) == MAX_INVENTORY_HOSTS:
+                raise InventoryError(
+                    f"more than {MAX_INVENTORY_HOSTS} hosts (the limit for one inventory)", where
+                )
             host = self.hosts[name] = HostData(name, where)
         if group not in host.groups:
             host.groups.append(group)

@@ -13,6 +13,7 @@ from pathlib import Path
 from provisioner.errors import InventoryError, Location
 from provisioner.inventory.layers import Layer, read_layer
 from provisioner.inventory.tree import Tree
+from provisioner.limits import read_text
 from provisioner.yamlmarks import load_yaml_text
 
 __all__ = ["VARS_EXTS", "read_vars_dirs"]
@@ -32,7 +33,7 @@ def read_vars_dirs(tree: Tree) -> None:
 def _layers(folder: Path, name: str, owner: str) -> list[Layer]:
     layers = []
     for path in _files(folder, name):
-        text = _read_text(path)
+        text = read_text(path, error=InventoryError)
         if text.startswith("$ANSIBLE_VAULT"):
             raise InventoryError(
                 "Ansible Vault files are not supported; keep secrets elsewhere",
@@ -61,10 +62,3 @@ def _files(folder: Path, name: str) -> list[Path]:
             if p.is_file() and p.suffix in VARS_EXTS and not p.name.startswith(".")
         )
     return files
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InventoryError(f"cannot read vars file: {err}", Location(str(path))) from None

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from provisioner.errors import ModuleArgsError, ProbeError
+from provisioner.errors import InputError, ModuleArgsError, ProbeError
+from provisioner.limits import mib, read_text
 from provisioner.modules.base import CONVERGED, Blocked, Change, Kind, Op, Plan, Provision
 from provisioner.probes.accounts import GroupEntry, PasswdEntry
 from provisioner.probes.base import Probe, Seen
@@ -310,14 +311,32 @@ def src_path(base_dir: Path, src: str) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def read_src(base_dir: Path, src: str, module: str) -> bytes:
-    """Bytes of a controller file; a missing one is the user's error, not a traceback."""
+def read_src(base_dir: Path, src: str, module: str, *, limit: int | None = None) -> bytes:
+    """Bytes of a controller file; a missing one is the user's error, not a traceback.
+    Only a regular file: /dev/zero or a FIFO would never end. `limit`: at most so many
+    bytes (a template is text, rendered in memory)."""
     path = src_path(base_dir, src)
     try:
-        return path.read_bytes()
+        if path.is_dir():
+            raise ModuleArgsError(f"{module}: src {path} is a directory, not a file")
+        if path.exists() and not path.is_file():
+            raise ModuleArgsError(f"{module}: src {path} is not a regular file")
+        with open(path, "rb") as stream:
+            data = stream.read() if limit is None else stream.read(limit + 1)
     except FileNotFoundError:
         raise ModuleArgsError(f"{module}: src file {path} not found") from None
-    except IsADirectoryError:
-        raise ModuleArgsError(f"{module}: src {path} is a directory, not a file") from None
     except OSError as exc:
         raise ModuleArgsError(f"{module}: cannot read src {path}: {exc.strerror}") from None
+    if limit is not None and len(data) > limit:
+        raise ModuleArgsError(f"{module}: src {path} is larger than {mib(limit)} (the limit)")
+    return data
+
+
+def src_text(base_dir: Path, src: str) -> str | None:
+    """A template's text, for finding the names it uses; None when it cannot be read
+    (building the task reports why)."""
+    path = src_path(base_dir, src)
+    try:
+        return read_text(path) if path.is_file() else None
+    except InputError:
+        return None

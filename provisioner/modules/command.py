@@ -37,6 +37,20 @@ class _GuardArgs(Args):
     removes: str | None = None
     chdir: str | None = None
 
+    @field_validator("chdir")
+    @classmethod
+    def _some_directory(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("chdir must name a directory")
+        return value
+
+
+def cd_line(directory: str) -> str:
+    """`cd` to exactly `directory`. A relative one is written ./dir: `cd -- -` would
+    still go to $OLDPWD, and a bare name is looked up in $CDPATH first."""
+    path = directory if directory.startswith("/") else f"./{directory}"
+    return f"cd -- {q(path)}"
+
 
 class ShellArgs(_GuardArgs):
     cmd: str
@@ -91,7 +105,7 @@ class GuardProbe(Probe[Guards]):
     def command(self) -> str:
         lines = []
         if self.chdir is not None:
-            lines.append(f"cd -- {q(self.chdir)} 2>/dev/null && echo chdir=yes || echo chdir=no")
+            lines.append(f"{cd_line(self.chdir)} 2>/dev/null && echo chdir=yes || echo chdir=no")
         for key, path in (("creates", self.creates), ("removes", self.removes)):
             if path is not None:
                 lines.append(f"if [ -e {q(path)} ]; then echo {key}=yes; else echo {key}=no; fi")
@@ -151,7 +165,7 @@ class _RunModule(Module[GA, Guards, None]):
         """The sh line that runs it."""
 
     def commands(self, change: Change[None]) -> list[Op]:
-        lines = [] if self.args.chdir is None else [f"cd -- {q(self.args.chdir)}"]
+        lines = [] if self.args.chdir is None else [cd_line(self.args.chdir)]
         return [Op(op_script(*lines, self.run_line()))]
 
     def provides(self, change: Change[None]) -> frozenset[Provision]:

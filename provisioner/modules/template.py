@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import ModuleArgsError, TemplateError
+from provisioner.limits import MAX_FILE_BYTES
 from provisioner.modules import register
-from provisioner.modules._files import read_src, src_path
+from provisioner.modules._files import read_src, src_text
 from provisioner.modules.base import ModuleContext
 from provisioner.modules.copy import ContentFileModule, DestArgs
 
@@ -24,7 +25,7 @@ class TemplateModule(ContentFileModule[TemplateArgs]):
 
     @classmethod
     def build(cls, args: TemplateArgs, ctx: ModuleContext) -> TemplateModule:
-        raw = read_src(ctx.base_dir, args.src, cls.name)
+        raw = read_src(ctx.base_dir, args.src, cls.name, limit=MAX_FILE_BYTES)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -39,7 +40,5 @@ class TemplateModule(ContentFileModule[TemplateArgs]):
         src = raw.get("src")
         if not isinstance(src, str):
             return []
-        try:
-            return [src_path(base_dir, src).read_text(errors="replace")]
-        except OSError:
-            return []  # build() reports it
+        text = src_text(base_dir, src)
+        return [] if text is None else [text]

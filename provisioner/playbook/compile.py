@@ -14,11 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from provisioner.errors import InputError, ModuleArgsError, ProvisionError
+from provisioner.errors import (
+    InputError,
+    Location,
+    ModuleArgsError,
+    ProvisionError,
+    TemplateError,
+)
 from provisioner.modules import lookup
 from provisioner.modules.base import AnyModule, ModuleContext
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
 from provisioner.playbook.variables import (
+    MAGIC_NAMES,
     check_magic,
     magic_variables,
     merge,
@@ -72,7 +79,7 @@ class PlannedTask:
 
 
 def select_hosts(inventory: Inventory, play: PlaySpec, limit: str | None) -> list[Host]:
-    hosts = inventory.select(play.hosts)
+    hosts = inventory.select(play.hosts, where=play.loc)
     if limit is not None:
         allowed = {h.name for h in inventory.select(limit)}
         hosts = [h for h in hosts if h.name in allowed]
@@ -132,13 +139,21 @@ class HostPlan:
         try:
             planned.units = prepare(planned.spec, self.scope(planned.spec, registered), self.play)
         except ProvisionError as exc:
-            planned.error = exc
+            planned.error = located(exc, planned.spec.loc)
 
     def ready(self, planned: PlannedTask, registered: Mapping[str, Any], pending: set[str]) -> bool:
         """Whether a waiting task can be prepared now: all it needs is known and no task
         before it that has not run yet may still change it."""
         unknown = (FACT_NAMES if self.facts is None else frozenset()) | pending
         return not (planned.needs & unknown) and planned.needs & self.registers <= set(registered)
+
+
+def located(exc: ProvisionError, where: Location) -> ProvisionError:
+    """A template error raised without a place (a variable that refers to itself,
+    found while resolving names) gets the place of what was being rendered."""
+    if isinstance(exc, TemplateError) and exc.where is None:
+        return TemplateError(exc.message, where)
+    return exc
 
 
 def compile_host(
@@ -154,7 +169,12 @@ def compile_host(
     """The HostPlan of one host in one play. Raises InputError for the play's variables
     (a missing vars file, a magic variable set); a task's own error is kept in it."""
     magic = magic_variables(host, login_user, check)
-    files = play_files_vars(play, host.vars, extra_vars, magic, facts or {})
+    taken = sorted(MAGIC_NAMES & set(host.vars))
+    where = host.var_loc(taken[0]) if taken else None
+    try:
+        files = play_files_vars(play, host.vars, extra_vars, magic, facts or {}, where)
+    except TemplateError as exc:  # rendering a vars_files name
+        raise located(exc, play.loc) from None
     layers = {"inventory": host.vars, "files": files, "extra": extra_vars, "magic": magic}
     plan = HostPlan(play, host, layers, registers, facts=facts)
     plan.merge_variables()

@@ -52,16 +52,27 @@ class _Collector:
         self.errors.append(PlaybookError(message, where))
 
     def pydantic(self, exc: ValidationError, raw: Any, where: Location, what: str) -> None:
+        # One error per field: a union (`loop`: a list or a template) fails once per kind.
+        seen: set[str] = set()
         for err in exc.errors():
             path = [p for p in err["loc"] if isinstance(p, str)]
             field = path[0] if path else ""
+            if field in seen:
+                continue
+            seen.add(field)
             place = _key_loc(raw, field, where) if field else where
             if err["type"] == "extra_forbidden":
                 self.add(f"unknown {what} keyword '{field}'", place)
             elif err["type"] == "missing":
                 self.add(f"{what} is missing '{field}'", place)
             else:
-                self.add(f"{what} '{'.'.join(map(str, err['loc']))}': {err['msg']}", place)
+                self.add(f"{what} '{_field_path(err['loc'])}': {err['msg']}", place)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """`when.0`, not pydantic's `when.0.str`: the field, then list indexes (the rest
+    names union members)."""
+    return ".".join([str(loc[0]), *(str(p) for p in loc[1:] if isinstance(p, int))])
 
 
 def _free_form(module: str, value: Any, where: Location) -> dict[str, Any]:
@@ -74,10 +85,18 @@ def _free_form(module: str, value: Any, where: Location) -> dict[str, Any]:
         free_form = module_class(module).free_form
         if free_form is not None:
             return {free_form: str(value)}
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:  # shlex's only error: "No closing quotation"
+            raise InputError(
+                f"{module}: cannot read its key=value arguments: {str(exc).lower()} "
+                "(quote a value with spaces as key='a b')",
+                where,
+            ) from None
         out: dict[str, Any] = {}
-        for word in shlex.split(value):
+        for word in words:
             key, eq, val = word.partition("=")
-            if not eq:
+            if not eq or not key:
                 raise InputError(f"{module}: expected key=value arguments, got '{word}'", where)
             out[key] = val
         return out
@@ -157,7 +176,8 @@ def parse_task(raw: Any, where: Location, out: _Collector, *, handler: bool) -> 
             return None
         args = {**extra, **args}
     _check_module_args(module, args, raw[module], mod_where, out)
-    fields = {k: v for k, v in raw.items() if k not in (module, "args")}
+    # Unknown keys were reported above, once.
+    fields = {k: v for k, v in raw.items() if k in TASK_KEYWORDS and k != "args"}
     if "with_items" in fields:
         if "loop" in fields:
             out.add("a task takes 'loop' or 'with_items', not both", _key_loc(raw, "loop", where))

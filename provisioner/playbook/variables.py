@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import InputError, Location, PlaybookError
+from provisioner.limits import read_text
 from provisioner.modules import lookup
 from provisioner.playbook.schema import PlaySpec
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strings_in
-from provisioner.yamlmarks import load_yaml
+from provisioner.yamlmarks import load_yaml, loc_of
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host
@@ -47,15 +48,15 @@ def load_vars_files(play: PlaySpec, templar: Templar) -> dict[str, Any]:
         rendered = str(templar.render(name, play.loc))
         path = (play.base_dir / rendered).resolve()
         if not path.is_file():
-            raise PlaybookError(
-                f"vars_files: no such file '{rendered}' (looked at {path})", play.loc
-            )
+            what = "not a regular file" if path.exists() else "no such file"
+            raise PlaybookError(f"vars_files: {what} '{rendered}' (looked at {path})", play.loc)
         data = load_yaml(path)
         if data is None:
             continue
         if not isinstance(data, dict):
             raise PlaybookError(
-                "a vars file must be a mapping of names to values", Location(str(path))
+                "a vars file must be a mapping of names to values",
+                loc_of(data, Location(str(path))),
             )
         out.update(data)
     return out
@@ -76,8 +77,10 @@ def play_files_vars(
     extra_vars: Mapping[str, Any],
     magic: Mapping[str, Any],
     facts: Mapping[str, Any],
+    inventory_where: Location | None = None,
 ) -> dict[str, Any]:
-    """The play's vars_files, their names rendered with what is known before them."""
+    """The play's vars_files, their names rendered with what is known before them.
+    `inventory_where`: where the inventory set a magic variable, if it did."""
     templar = Templar({**inventory_vars, **as_data(facts), **play.vars, **extra_vars, **magic})
     files = load_vars_files(play, templar)
     check_magic(
@@ -85,7 +88,7 @@ def play_files_vars(
             ("play vars", play.vars, play.loc),
             ("vars_files", files, play.loc),
             ("extra vars (-e)", extra_vars, None),
-            ("inventory vars", inventory_vars, None),
+            ("inventory vars", inventory_vars, inventory_where),
         ]
     )
     return files
@@ -141,9 +144,10 @@ def play_gathers(play: PlaySpec) -> bool | None:
 
 
 def _text_of(base_dir: Path, name: str) -> str:
-    """A controller file's text, or "" when it cannot be read (its task reports that)."""
+    """A controller file's text, or "" when it cannot be read (compiling the play
+    reports that)."""
     path = Path(name).expanduser()
     try:
-        return (path if path.is_absolute() else base_dir / path).read_text(errors="replace")
-    except OSError:
+        return read_text(path if path.is_absolute() else base_dir / path)
+    except InputError:
         return ""

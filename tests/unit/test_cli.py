@@ -5,6 +5,7 @@ local connection only (`hosts: localhost`, harmless commands)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,14 @@ def test_usage_error_exits_1_not_2(tmp_path: Path) -> None:
     proc = provision("apply", "--forks", "0", "p.yml", cwd=tmp_path)
     assert proc.returncode == 1
     assert "--forks" in proc.stderr
+
+
+def test_json_output_doc_gives_the_usage_error_exit_code(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "json-output.md").read_text()
+    said = re.search(r"`--forks 0`\) exits with (\d)", doc)
+    assert said is not None, "docs/json-output.md: the usage error caveat is gone"
+    proc = provision("apply", "--forks", "0", "p.yml", cwd=tmp_path)
+    assert proc.returncode == int(said.group(1)) and proc.stdout == ""
 
 
 def test_bad_playbook_exits_1_naming_file_and_line(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +355,12 @@ def test_host_ranges(tmp_path: Path, name: str, expected: list[str]) -> None:
         ("w[01:100]", "same length"),
         ("w[1:c]", "mixes letters and numbers"),
         ("w[1:3:0]", "step"),
+        ("web[0:99999999]", "stands for more than 10000 hosts (the limit for one pattern)"),
+        ("w[0:9999]x[0:9999]", "stands for more than 10000 hosts"),
+        ("w" + "[1:1]" * 9, "has more than 8 ranges"),
+        ("w" * 256, "is longer than 255 characters"),
+        ("-oProxyCommand=x", "starts with '-'"),
+        ("web 1", "holds a blank or control character"),
     ],
 )
 def test_bad_host_ranges(tmp_path: Path, name: str, problem: str) -> None:
@@ -361,6 +368,71 @@ def test_bad_host_ranges(tmp_path: Path, name: str, problem: str) -> None:
     path, msg = load_error(tmp_path, text)
     assert msg.startswith(f"{path}:3:5: ")
     assert problem in msg
+
+
+def test_a_range_at_the_limit_loads(tmp_path: Path) -> None:
+    inv = load_inventory(write(tmp_path, "g:\n  hosts:\n    'w[0000:9999]':\n"))
+    assert len(inv.hosts) == 10_000 and "w9999" in inv.hosts
+
+
+def test_hosts_of_an_inventory_are_capped(tmp_path: Path) -> None:
+    text = "g:\n  hosts:\n" + "".join(f"    '{c}[0:9999]':\n" for c in "abcdef")
+    path, msg = load_error(tmp_path, text)
+    assert msg == f"{path}:8:5: more than 50000 hosts (the limit for one inventory)"
+
+
+def test_variables_copied_to_hosts_are_capped(tmp_path: Path) -> None:
+    # Every host gets its own copy of its groups' variables: 101 × 10000 > 1000000.
+    text = "all:\n  vars: {" + ", ".join(f"v{i}: {i}" for i in range(101)) + "}\n"
+    text += "  hosts:\n    'w[0:9999]':\n"
+    path, msg = load_error(tmp_path, text)
+    assert msg.startswith(f"{path}:4:5: the hosts get more than 1000000 variables in all")
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("w: {ansible_host: -oProxyCommand=x}", "3:23: host 'w': ansible_host '-oProxyCommand=x'"),
+        (
+            "w: {host: 'a;b'}",
+            "3:15: host 'w': host 'a;b' is not a host name or address: it holds ;",
+        ),
+        ("w: {ansible_ssh_host: 'a b'}", "3:27: host 'w': ansible_ssh_host 'a b' is not"),
+        ("'w$(id)':", "3:5: host 'w$(id)' is reached at its name, which is not a host name"),
+    ],
+)
+def test_addresses_that_ssh_or_a_shell_would_misread(
+    tmp_path: Path, host: str, problem: str
+) -> None:
+    path, msg = load_error(tmp_path, f"g:\n  hosts:\n    {host}\n")
+    assert msg.startswith(f"{path}:{problem}"), msg
+
+
+def test_addresses_of_every_usual_kind_are_fine(tmp_path: Path) -> None:
+    hosts = ["10.0.0.1", "::1", "fe80::1%eth0", "web-1.example.com", "under_score", "[::1]"]
+    text = "g:\n  hosts:\n" + "".join(f"    h{i}: {{host: '{a}'}}\n" for i, a in enumerate(hosts))
+    text += "    'loc(1)': {connection: local}\n    'w-1': {ansible_host: '{{ x }}', x: 10.9.9.9}\n"
+    inv = load_inventory(write(tmp_path, text))
+    assert [h.connection.address for h in inv.hosts.values()][:6] == hosts
+    assert inv.hosts["w-1"].connection.address == "10.9.9.9"  # rendered, then checked
+
+
+def test_connection_variables_are_rendered_then_checked(tmp_path: Path) -> None:
+    text = (
+        "all:\n  vars: {vault_pw: V-1, bad: '-oProxyCommand=x'}\n  hosts:\n"
+        "    web1: {ansible_host: '{{ inventory_hostname }}.lab',"
+        " ansible_become_password: '{{ vault_pw }}'}\n"
+    )
+    web1 = load_inventory(write(tmp_path, text)).hosts["web1"].connection
+    assert (web1.address, web1.become_password) == ("web1.lab", "V-1")
+    for host, error in [
+        ("{ansible_host: '{{ nope }}'}", "host 'web2': ansible_host: 'nope' is undefined"),
+        ("{ansible_host: '{{ bad }}'}", "'-oProxyCommand=x' is not a host name or address"),
+    ]:
+        path = write(tmp_path, text + f"    web2: {host}\n")
+        with pytest.raises(InventoryError, match=re.escape(error)) as exc:
+            load_inventory(path)
+        assert f"{path}:5:" in str(exc.value)
 
 
 # --- connection vars ------------------------------------------------------------
@@ -606,10 +678,10 @@ def test_group_that_is_its_own_child(tmp_path: Path) -> None:
     assert msg.startswith(at(path, text, "a:", nth=2) + ": ")
 
 
-def test_recursive_yaml_alias_is_a_cycle_not_a_hang(tmp_path: Path) -> None:
+def test_recursive_yaml_alias_is_refused_not_a_hang(tmp_path: Path) -> None:
     text = "all:\n  children:\n    a: &g\n      children:\n        b: *g\n"
-    _, msg = load_error(tmp_path, text)
-    assert "its own ancestor" in msg
+    path, msg = load_error(tmp_path, text)
+    assert msg.startswith(f"{path}:5:12: alias *g is inside its own anchor &g")
 
 
 @pytest.mark.parametrize(

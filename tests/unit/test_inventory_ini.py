@@ -176,6 +176,13 @@ def test_ini_known_hosts_path_is_relative_to_the_file(tmp_path: Path) -> None:
 # --- values -------------------------------------------------------------------------
 
 
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("written", "value"),
     [
@@ -195,7 +202,10 @@ def test_ini_known_hosts_path_is_relative_to_the_file(tmp_path: Path) -> None:
         ("a#b", "a"),  # shell rules: '#' starts a comment, as in Ansible
         ("1+2j", "1+2j"),
         ("''", ""),
+        ("[" * 100 + "]" * 100, _nested(100)),  # as deep as YAML may nest
+        ("[" * 101 + "]" * 101, "[" * 101 + "]" * 101),  # deeper: text, as past Python's own
     ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None,
 )
 def test_host_line_values_are_python_literals(tmp_path: Path, written: str, value: Any) -> None:
     inv = load(tmp_path, f"[g]\nh1 x={written}\n")

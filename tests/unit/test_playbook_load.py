@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import PlaybookErrors
+from provisioner.errors import InputError, PlaybookErrors
 from provisioner.inventory import load_inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.validate import validate
@@ -146,6 +146,15 @@ def test_free_form_and_key_value_arguments(tmp_path: Path) -> None:
     assert tasks[1].args == {"name": "vim", "state": "latest"}
 
 
+@pytest.mark.parametrize(
+    "args", ["name='git state=present", 'name="a b', "name=x state='"], ids=["'", '"', "end"]
+)
+def test_key_value_arguments_with_an_unclosed_quote(tmp_path: Path, args: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n  tasks:\n    - yum: {args!r}\n")
+    [msg] = errors_of(path)
+    assert msg.startswith(f"{path}:3:7: yum: cannot read its key=value arguments: no closing")
+
+
 def test_with_items_becomes_loop_and_register_is_kept(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -266,3 +275,85 @@ def test_magic_variables_cannot_be_set_in_task_vars(tmp_path: Path) -> None:
     inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
     [problem] = validate(load_playbook(path), load_inventory(inv), {})
     assert problem.startswith(f"{path}:3:") and "task vars set group_names" in problem
+
+
+@pytest.mark.parametrize(
+    ("task", "problem"),
+    [
+        ("when: 'a ==='", "template syntax error in 'a ===': unexpected '='"),
+        ("when: ['x', '{{ y ) }}']", "template syntax error in '{{ y ) }}'"),
+        ("when: 'a) or (b'", "template syntax error in 'a) or (b'"),
+        ("loop: '{{ [1, }}'", "template syntax error in '{{ [1, }}'"),
+        ("vars: {z: '{{ 1 + }}'}", "template syntax error in '{{ 1 + }}'"),
+        ("changed_when: 'rc =='", "template syntax error in 'rc =='"),
+        ("failed_when: ['{{ rc ]] }}']", "template syntax error in '{{ rc ]] }}'"),
+        ("vars: {group_names: [x]}", "task vars set group_names: provision sets these itself"),
+    ],
+)
+def test_validate_without_inventory_checks_conditions_loops_and_magic(
+    tmp_path: Path, task: str, problem: str
+) -> None:
+    path = write(tmp_path, f"- hosts: all\n  tasks:\n    - command: 'true'\n      {task}\n")
+    [found] = validate(load_playbook(path), None, {})
+    assert found.startswith(f"{path}:3:7: {problem}"), found
+
+
+@pytest.mark.parametrize("name", ["inventory_hostname", "group_names", "login_user"])
+def test_validate_without_inventory_refuses_magic_play_vars(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n  vars: {{{name}: x}}\n  tasks: []\n")
+    [found] = validate(load_playbook(path), None, {})
+    assert found == f"{path}:1:3: play vars set {name}: provision sets these itself"
+
+
+def test_validate_without_inventory_accepts_good_conditions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "- hosts: all\n  tasks:\n    - command: 'true'\n"
+        "      when: [x == 1, '{{ y }}', true, x is defined, \"'{' in z\"]\n"
+        "      changed_when: false\n      loop: '{{ [1, 2] }}'\n",
+    )
+    assert validate(load_playbook(path), None, {}) == []
+
+
+def _inventory(tmp_path: Path) -> Path:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 10.0.0.5}\n")
+    return inv
+
+
+@pytest.mark.parametrize(
+    ("play", "problem"),
+    [
+        (
+            "  vars: {a: '{{ b }}', b: '{{ a }}'}\n  tasks:\n    - debug: {msg: '{{ a }}'}\n",
+            "4:7: variable refers to itself: a → b → a (host web1)",
+        ),
+        (
+            "  vars: {a: '{{ a }}'}\n  tasks:\n    - debug: {msg: hi}\n      when: a\n",
+            "4:7: variable refers to itself: a → a (host web1)",
+        ),
+        (
+            "  vars: {a: '{{ a }}'}\n  vars_files: ['{{ a }}.yml']\n  tasks: []\n",
+            "1:3: variable refers to itself: a → a (host web1)",
+        ),
+    ],
+)
+def test_variable_cycles_name_the_place(tmp_path: Path, play: str, problem: str) -> None:
+    path = write(tmp_path, f"- hosts: all\n{play}")
+    [found] = validate(load_playbook(path), load_inventory(_inventory(tmp_path)), {})
+    assert found == f"{path}:{problem}"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "problem"),
+    [
+        ("~web[", "unbalanced '[' or ']' in host pattern '~web['"),
+        ("~web(", "invalid regex in host pattern '~web('"),
+        ("!", "host pattern term '!' names nothing"),
+    ],
+)
+def test_bad_play_host_patterns_name_the_play(tmp_path: Path, hosts: str, problem: str) -> None:
+    path = write(tmp_path, f"- name: p\n  hosts: {hosts!r}\n  tasks: []\n")
+    with pytest.raises(InputError) as exc:
+        validate(load_playbook(path), load_inventory(_inventory(tmp_path)), {})
+    assert str(exc.value).startswith(f"{path}:1:3: {problem}")

@@ -137,9 +137,60 @@ def test_duplicate_after_merge_is_still_reported() -> None:
     assert str(exc.value).startswith("m.yml:5:3:")
 
 
-def test_recursive_anchor_does_not_hang() -> None:
-    data = load_yaml_text("r: &r {self: *r}\n", "r.yml")
-    assert data["r"]["self"] is data["r"]
+def _laughs(levels: int, width: int = 9) -> str:
+    """The "billion laughs": each level a list of `width` aliases of the one before."""
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("r: &r {self: *r}\n", "r.yml:1:14", "alias *r is inside its own anchor &r"),
+        ("r: &a [1, *a]\n", "r.yml:1:11", "alias *a is inside its own anchor &a"),
+        ("r: &a [1, [2, {x: *a}]]\n", "r.yml:1:19", "recursive data is not supported"),
+        (_laughs(10), "r.yml:6:", "more than 250000 values once aliases are expanded"),
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "r.yml:1:", "nested more than 100 levels"),
+        (
+            "".join(" " * (2 * i) + f"k{i}:\n" for i in range(800)),
+            "r.yml:100:",
+            "nested more than 100 levels deep",
+        ),
+        (
+            "a: &a x\nb: [" + ", ".join(["*a"] * 10_001) + "]\n",
+            "r.yml:2:",
+            "more than 10000 aliases",
+        ),
+        ("x: " + "y" * (2 * 1024 * 1024) + "\n", "r.yml", "longer than 2 MiB"),
+    ],
+    ids=["self-map", "self-list", "deep", "laughs", "flow-5000", "block-800", "aliases", "size"],
+)
+def test_bombs_are_refused_with_the_limit_and_place(text: str, where: str, problem: str) -> None:
+    with pytest.raises(InventoryError) as exc:
+        load_yaml_text(text, "r.yml", error=InventoryError)
+    assert str(exc.value).startswith(where), exc.value
+    assert problem in str(exc.value)
+
+
+def test_aliases_within_the_limits_still_work() -> None:
+    data = load_yaml_text(_laughs(4) + "m: &m {k: 1}\nn: {<<: *m, j: 2}\n", "ok.yml")
+    assert len(data["a3"]) == 9 and data["a3"][0] is data["a2"]
+    assert data["n"] == {"k": 1, "j": 2}
+
+
+def test_nesting_up_to_the_limit_loads() -> None:
+    # The document's own mapping is the first level.
+    assert load_yaml_text("x: " + "[" * 99 + "]" * 99 + "\n", "deep.yml") is not None
+
+
+def test_load_yaml_refuses_a_file_over_the_limit(tmp_path: Path) -> None:
+    # (`-e @/dev/zero` in test_bad_input: the read itself stops at the limit.)
+    path = tmp_path / "big.yml"
+    path.write_text("x: " + "y" * (2 * 1024 * 1024 - 3) + "\n")
+    with pytest.raises(InputError, match="larger than 2 MiB") as exc:
+        load_yaml(path)
+    assert str(exc.value).startswith(f"{path}: ")
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,36 @@ def test_guards_relative_to_chdir(
         assert module.plan(observe(module)) is CONVERGED  # the guard now holds
 
 
+@pytest.mark.parametrize(
+    ("chdir", "env"),
+    [("-", {}), ("sub", {"CDPATH": "elsewhere"}), ("./sub", {"CDPATH": "elsewhere"})],
+    ids=["dash-not-OLDPWD", "not-CDPATH", "dot-slash"],
+)
+def test_relative_chdir_is_that_directory(tmp_path: Path, chdir: str, env: dict[str, str]) -> None:
+    here = tmp_path / "here"
+    for folder in (here / chdir, here / "elsewhere" / chdir, tmp_path / chdir):
+        folder.mkdir(parents=True, exist_ok=True)
+    (here / chdir / "done").touch()  # only there: a guard that holds only there
+
+    def in_here(script: str, e: Any = None) -> Any:
+        # `cd` into `here` from its parent: $OLDPWD is then the parent.
+        return sh(f"cd {tmp_path} && cd here && {script}", env={**env, **(e or {})})
+
+    guarded = ShellModule.from_dict({"cmd": "pwd", "chdir": chdir, "creates": "done"})
+    assert guarded.plan(observe(guarded, in_here)) is CONVERGED
+    module = ShellModule.from_dict({"cmd": "pwd", "chdir": chdir})
+    change = module.plan(observe(module, in_here))
+    assert isinstance(change, Change)
+    (op,) = module.commands(change)
+    assert in_here(op.script).stdout == f"{(here / chdir).resolve()}\n"
+
+
+@pytest.mark.parametrize("chdir", ["", "  "])
+def test_chdir_must_name_a_directory(chdir: str) -> None:
+    with pytest.raises(ModuleArgsError, match="chdir must name a directory"):
+        CommandModule.from_dict({"cmd": "make", "chdir": chdir})
+
+
 def test_missing_chdir_is_a_dependency(tmp_path: Path) -> None:
     module = CommandModule.from_dict({"cmd": "make", "chdir": str(tmp_path / "src")})
     blocked = module.plan(observe(module))
