@@ -29,20 +29,25 @@ class Prober:
         module: Module[Any, Any, Any],
         become: Become | None,
         ahead: Callable[[], Iterable[Module[Any, Any, Any]]],
+        timeout: float | None = None,
     ) -> Answers:
         """The answers to `module`'s probes; when some are missing, one batch asks them
-        with those of the modules `ahead` (same become) that are not known yet."""
+        with those of the modules `ahead` (same become) that are not known yet, within
+        `timeout` seconds (the asking task's)."""
         probes = module.probes()
         if any((p, become) not in self.cache for p in probes):
-            self.batch([*probes, *(p for m in ahead() for p in m.probes())], become)
+            self.batch([*probes, *(p for m in ahead() for p in m.probes())], become, timeout)
         return Answers({p: self.cache[(p, become)] for p in probes})
 
-    def batch(self, probes: Iterable[Probe[Any]], become: Become | None) -> None:
+    def batch(
+        self, probes: Iterable[Probe[Any]], become: Become | None, timeout: float | None = None
+    ) -> None:
         unique = list(dict.fromkeys(p for p in probes if (p, become) not in self.cache))
         if not unique:
             return
         mark = f"@@provisioner-{secrets.token_hex(16)}@@"
-        res = self.connection().run(frame([p.command() for p in unique], mark), become=become)
+        script = frame([p.command() for p in unique], mark)
+        res = self.connection().run(script, become=become, timeout=timeout)
         outputs = unframe(res.stdout, len(unique), mark)
         if outputs is None:
             detail = res.stderr.strip() or res.stdout[-500:]
