@@ -114,10 +114,15 @@ provision_alive() {
 """
 
 # A mutex left by a shell that died inside it (a few milliseconds of work) is removed
-# after 30 s; a mutex that stays busy longer than 5 s is reported, and asked again.
+# after 30 s; a mutex that stays busy longer than 5 s is reported, and asked again. One
+# that can be neither made nor found means /run is not writable: an error.
 _MUTEX = r"""
 provision_tries=0
 until mkdir "$mutex" 2>/dev/null; do
+  if [ ! -d "$mutex" ]; then  # gone meanwhile, or never makeable: once more, saying why
+    mkdir "$mutex" && break
+    exit 1
+  fi
   made=$(stat -c %Y "$mutex" 2>/dev/null) || made=$(date +%s)
   [ $(( $(date +%s) - made )) -le 30 ] || rmdir "$mutex" 2>/dev/null
   provision_tries=$((provision_tries + 1))
@@ -148,11 +153,11 @@ if [ -d "$lock" ] && [ "$(cat "$lock/run" 2>/dev/null)" != "$run" ]; then
   fi
 fi
 if [ "$mode" = check ]; then echo status=free; exit 0; fi
-mkdir -p -m 0755 -- "$lock"
-printf '%s\n' "$run" > "$lock/run"
-printf '%s\n' "$started" > "$lock/started"
-printf '%s\n' "$by" > "$lock/by"
-provision_holder > "$lock/holder"
+mkdir -p -m 0755 -- "$lock" &&
+  printf '%s\n' "$run" > "$lock/run" &&
+  printf '%s\n' "$started" > "$lock/started" &&
+  printf '%s\n' "$by" > "$lock/by" &&
+  provision_holder > "$lock/holder" || exit 1
 echo status=taken
 """
 

@@ -255,7 +255,7 @@ class Runner:
                 become=become,
                 check=self.options.check,
                 wait=False,
-                waiting=lambda other: None,
+                waiting=_no_note,
             )
         except HostBusy as exc:
             lost = "another run took this host while this run's connection to it was lost"
@@ -270,23 +270,25 @@ class Runner:
         if host.name in self._locks and not self.options.check:
             new = self.connect(host)
             _, become = self._lock_plan(host)
-            hostlock.acquire(
-                new, self._run_id, become=become, check=False, wait=False, waiting=lambda o: None
-            )
+            try:
+                hostlock.acquire(
+                    new, self._run_id, become=become, check=False, wait=False, waiting=_no_note
+                )
+            except BaseException:
+                new.close()
+                raise
             with self._lock:
                 self._connections[host.name] = new
             self._locks[host.name] = _generation(new)
         old.close()
 
     def _release_locks(self) -> None:
-        """Give back the locks of hosts whose connection held out; a lost one's lock goes
-        stale by itself once nothing of this run runs there."""
-        for name, generation in self._locks.items():
+        """Give back the locks, but not of a host lost during a command (it may still run
+        there): that lock goes stale by itself once nothing of this run runs there."""
+        for name in self._locks:
             conn = self._connections.get(name)
             stats = self.summary.hosts.get(name)
-            if self.options.check or conn is None or _generation(conn) != generation:
-                continue
-            if stats is not None and stats.unreachable:
+            if self.options.check or conn is None or (stats is not None and stats.unreachable):
                 continue
             _, become = self._lock_plan(self.inventory.hosts[name])
             try:
@@ -380,6 +382,10 @@ class Runner:
 
 
 LOCK_TASK = "Host lock"
+
+
+def _no_note(other: hostlock.Holder) -> None:
+    """Taking its own lock again a run does not wait: nothing to say."""
 
 
 def _becomes(play: PlaySpec) -> bool:

@@ -3,6 +3,7 @@ and the runner taking, waiting for, refusing and giving back host locks."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,3 +277,53 @@ def test_a_play_without_become_as_another_user_takes_no_lock(two: dict[str, Any]
     assert summary.exit_code == 0
     host: Sh = two["hosts"]["h1"]
     assert not any("provisioner.lock" in s for s in host.scripts)
+
+
+def test_a_lock_that_cannot_be_made_is_an_error_not_a_wait(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    script = hostlock.script(A, "take", str(ro / "provisioner.lock"), str(tmp_path / "up-"))
+    argv = ["sh", "-c", script]
+    if os.geteuid() == 0:  # root writes anyway: run it as nobody
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "provisioner.lock.mutex" in p.stderr
+
+
+class Rebooting(Sh):
+    """A host that reboots after the command `after` ran: /run is emptied and the
+    connection has to be opened again."""
+
+    def __init__(self, root: Path, name: str, after: str) -> None:
+        super().__init__(root, name)
+        self.after = after
+        self.generation = 1
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        res = super().run(script, become=become, stdin=stdin, timeout=timeout)
+        if self.after in script:
+            subprocess.run(["rm", "-rf", str(self.root / "provisioner.lock")], check=True)
+            self.generation += 1
+        return res
+
+
+def test_after_a_reconnect_the_lock_is_taken_again_before_going_on(two: dict[str, Any]) -> None:
+    two["book"].write_text(BOOK + '    - name: again\n      shell: "echo again > again"\n')
+    host = Rebooting(two["dir"] / "h1", "h1", "echo hello")
+    two["hosts"]["h1"] = host
+    summary, _ = run(two)
+    assert summary.exit_code == 0
+    modes = [m for s in host.scripts for m in ("mode=take", "mode=release") if m in s]
+    assert modes == ["mode=take", "mode=take", "mode=release"]
+    retaken = next(i for i, s in enumerate(host.scripts) if "mode=take" in s and i > 0)
+    again = next(i for i, s in enumerate(host.scripts) if "echo again" in s)
+    assert retaken < again
+    assert not (two["dir"] / "h1" / "provisioner.lock").exists()
