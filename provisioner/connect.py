@@ -18,8 +18,16 @@ __all__ = ["Connector", "login_user_of", "ssh_settings"]
 # that reach none (validate, --help) do not pay for it.
 
 
-def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettings:
-    """The transport's settings for `host`.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def ssh_settings(
+    host: Host,
+    *,
+    accept_new_host_keys: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> SSHSettings:
+    """The transport's settings for `host`; `connect_timeout` is --timeout's.
 
     The host key policy is the inventory's when it names one (`strict`,
     `accept-new`, `off`/false); otherwise `strict`, or `accept-new` with
@@ -46,6 +54,7 @@ def ssh_settings(host: Host, *, accept_new_host_keys: bool = False) -> SSHSettin
         known_hosts_only=spec.host_key_policy == "accept-new" and spec.known_hosts is not None,
         proxy_jump=spec.proxy_jump,
         proxy_command=spec.proxy_command,
+        connect_timeout=connect_timeout,
     )
 
 
@@ -53,8 +62,14 @@ class Connector:
     """Callable the runner uses to get one connection per host. Connections
     open lazily, on the first command, inside the host's worker thread."""
 
-    def __init__(self, *, accept_new_host_keys: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        accept_new_host_keys: bool = False,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
         self.accept_new_host_keys = accept_new_host_keys
+        self.connect_timeout = connect_timeout
 
     def __call__(self, host: Host) -> Connection:
         if host.connection.connection == "local":
@@ -63,7 +78,12 @@ class Connector:
             return LocalConnection(host.name)
         from provisioner.transport.ssh import SSHConnection
 
-        return SSHConnection(ssh_settings(host, accept_new_host_keys=self.accept_new_host_keys))
+        settings = ssh_settings(
+            host,
+            accept_new_host_keys=self.accept_new_host_keys,
+            connect_timeout=self.connect_timeout,
+        )
+        return SSHConnection(settings)
 
 
 def login_user_of(host: Host) -> str:

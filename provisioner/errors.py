@@ -87,8 +87,25 @@ class TimeoutError_(TransportError):
     pass
 
 
+class CommandTimeout(TimeoutError_):
+    """A command ran past the time it was given (a task's `timeout`): the task fails.
+
+    `stopped`: the host stopped it (its timeout(1) answered); otherwise the host did
+    not answer in time either, and the command may still be running there.
+    """
+
+    def __init__(self, host: str, message: str, *, stopped: bool) -> None:
+        super().__init__(host, message)
+        self.stopped = stopped
+
+
 class WriteError(TransportError):
     """A reachable host would not take a file (no space, no permission): the task fails."""
+
+
+class HostBusy(TransportError):
+    """Another run holds the host's lock (and this one may not wait): the host is left
+    alone, as if a task failed."""
 
 
 class BecomeError(TransportError):

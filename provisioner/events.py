@@ -52,6 +52,15 @@ class TaskStarted:
     task: str
 
 
+@dataclass(frozen=True)
+class HostNote:
+    """Something about a host that is no task's result: waiting for another run's lock,
+    a stale lock taken over."""
+
+    host: str
+    text: str
+
+
 @dataclass
 class HostStats:
     ok: int = 0
@@ -93,4 +102,4 @@ class RunSummary:
         return code
 
 
-Event = PlayStarted | TaskStarted | TaskResult
+Event = PlayStarted | TaskStarted | TaskResult | HostNote

@@ -14,7 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from provisioner.events import Event, PlayStarted, RunSummary, Status, TaskResult, TaskStarted
+from provisioner.events import (
+    Event,
+    HostNote,
+    PlayStarted,
+    RunSummary,
+    Status,
+    TaskResult,
+    TaskStarted,
+)
 from provisioner.probes.host import Facts
 
 STYLE = {
@@ -55,14 +63,17 @@ class TerminalReport:
             self.running[event.host] = event.task
             if self.verbose:
                 self.console.print(f"[dim]  {escape(event.host)}: {escape(event.task)} …[/dim]")
+        elif isinstance(event, HostNote):
+            host, text = escape(event.host), escape(event.text)
+            self.console.print(f"  [cyan]{'note':<12}[/cyan] {host:<14} {text}")
         else:
             if not event.item and self.running.get(event.host) == event.task:
                 del self.running[event.host]  # a loop item's result does not end the loop
             self.result(event)
 
-    def interrupted(self) -> None:
-        """Say what an interrupt may have left half-done."""
-        self.console.print("\n[bold red]INTERRUPTED[/bold red]")
+    def interrupted(self, cause: str = "INTERRUPTED") -> None:
+        """Say what an interrupt (Ctrl-C, SIGTERM: `cause`) may have left half-done."""
+        self.console.print(f"\n[bold red]{escape(cause)}[/bold red]")
         if not self.running:
             self.console.print("No task was running: every host stopped between tasks.")
             return

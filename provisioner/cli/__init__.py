@@ -3,7 +3,8 @@
 Only the command line is declared here; each command's work lives in its own
 module, imported when that command runs, so `provision --help` or `validate`
 never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
-(0 ok, 1 bad input, 2 a task failed, 4 a host unreachable, 6 both, 130 interrupted).
+(0 ok, 1 bad input, 2 a task failed, 4 a host unreachable, 6 both, 130 interrupted,
+143 terminated).
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ VerboseOpt = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
 ]
 ForksOpt = Annotated[int, typer.Option("--forks", "-f", min=1, help="Hosts worked on in parallel.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        "-T",
+        min=0.1,
+        help="Seconds to wait for a host when connecting; a connected host that "
+        "acknowledges nothing for 3 times as long is lost.",
+    ),
+]
 
 
 @app.command()
@@ -83,6 +94,13 @@ def apply(
     output: OutputOpt = "text",
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
+    timeout: TimeoutOpt = 10.0,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
+        ),
+    ] = False,
 ) -> int:
     """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
     given = dict(locals())
@@ -115,11 +133,12 @@ def facts(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail (-vvv SSH).")
     ] = 0,
+    timeout: TimeoutOpt = 10.0,
 ) -> int:
     """Show what plays can branch on, per host: distribution, version, package manager, ..."""
     from provisioner.cli import hosts
 
-    return hosts.facts(inventory, limit, output, forks, accept_new_host_keys, verbose)
+    return hosts.facts(inventory, limit, output, forks, accept_new_host_keys, verbose, timeout)
 
 
 inventory_app = typer.Typer(

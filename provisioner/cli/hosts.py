@@ -31,6 +31,7 @@ def facts(
     forks: int,
     accept_new_host_keys: bool,
     verbose: int,
+    timeout: float = 10.0,
 ) -> int:
     from rich.console import Console
 
@@ -44,7 +45,8 @@ def facts(
         hosts = limited(load_inventory_or_local(inventory), limit)
     except ProvisionError as exc:
         return fail(exc)
-    found = gather_all(hosts, Connector(accept_new_host_keys=accept_new_host_keys), forks)
+    connector = Connector(accept_new_host_keys=accept_new_host_keys, connect_timeout=timeout)
+    found = gather_all(hosts, connector, forks)
     code = 0
     for name, got in found.items():
         if isinstance(got, ProvisionError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
@@ -48,6 +50,16 @@ class ApplyArgs:
     output: str
     accept_new_host_keys: bool
     verbose: int
+    timeout: float = 10.0
+    no_wait: bool = False
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the run stops as on Ctrl-C (the same paths end it), with exit code 143."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
 
 
 def _words(text: str | None) -> frozenset[str]:
@@ -67,6 +79,8 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
         skip_tags=_words(a.skip_tags),
         start_at_task=a.start_at_task,
         extra_vars=parse_extra_vars(a.extra_vars),
+        lock=True,
+        wait=not a.no_wait,
     )
     limited(inv, a.limit)
     problem = selection_problem(book, options)
@@ -98,19 +112,21 @@ def apply(a: ApplyArgs) -> int:
         return fail(exc)
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
     report = TerminalReport(human, diff=a.diff or a.check, verbose=a.verbose)
-    connector = Connector(accept_new_host_keys=a.accept_new_host_keys)
+    connector = Connector(accept_new_host_keys=a.accept_new_host_keys, connect_timeout=a.timeout)
     runner = Runner(
         book, inv, connector, options, report, login_user=login_user_of, plans=compiled.plans
     )
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         summary = runner.run()
-    except KeyboardInterrupt:
-        report.interrupted()
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        report.interrupted("TERMINATED (SIGTERM)" if terminated else "INTERRUPTED")
         sys.stdout.flush()
         sys.stderr.flush()
         # Worker threads may sit in a remote command; exiting now closes their
         # connections instead of waiting for them (Python would join them).
-        os._exit(130)
+        os._exit(143 if terminated else 130)
     report.recap(summary)
     if a.output == "json":
         sys.stdout.write(dump_json(summary) + "\n")

@@ -262,6 +262,12 @@ class Module(BaseModule[A], Generic[A, S, P]):
         """What this change brings that later tasks may need (a dry run reads it)."""
         return frozenset()
 
+    def judged_by(self, change: Change[P]) -> frozenset[Provision]:
+        """What on the host this change was judged by that an earlier change may alter (a
+        package's availability: the repositories); a dry run says it could not check it
+        when an earlier planned change provides one."""
+        return frozenset()
+
     def fields(self, current: S) -> Mapping[str, Any]:
         """What a `register` of this task holds beside changed/failed/rc/...: the state as
         the task found it (stat's `stat`), where the module has something to tell."""

@@ -343,6 +343,12 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         runs = [join([p.manager, "-y", verb, *names]) for names, verb in steps if names]
         return [Op(op_script(*lock_wait(self.args.lock_timeout), *runs))]
 
+    def judged_by(self, change: Change[PackagePlan]) -> frozenset[Provision]:
+        p = change.payload
+        # What the repositories offer decided it: another repository may offer otherwise.
+        changes = p.install or p.downgrade or p.upgrade
+        return frozenset({Provision(Kind.REPO)}) if changes else frozenset()
+
     def provides(self, change: Change[PackagePlan]) -> frozenset[Provision]:
         p = change.payload
         if not (p.install or p.downgrade or p.upgrade):

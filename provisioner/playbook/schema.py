@@ -30,6 +30,7 @@ TASK_KEYWORDS = (
     "changed_when",
     "failed_when",
     "no_log",
+    "timeout",
     "vars",
 )
 PLAY_KEYWORDS = (
@@ -77,6 +78,8 @@ class TaskSpec(_Model):
     changed_when: list[Condition] | None = None
     failed_when: list[Condition] | None = None
     no_log: bool = False
+    # Seconds each command the task runs on the host may take (Ansible's `timeout`).
+    timeout: float | None = Field(default=None, gt=0)
     vars: dict[str, Any] = Field(default_factory=dict)
     loc: Location = Field(exclude=True)
     is_handler: bool = Field(default=False, exclude=True)

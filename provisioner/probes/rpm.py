@@ -25,6 +25,18 @@ REPO_UNREADABLE = re.compile(
     r"Failed to download metadata|Cannot find a valid baseurl|Could not resolve host"
     r"|Cannot retrieve repository metadata|Cannot prepare internal mirrorlist|Errno 14"
 )
+# What names the URL and the cause: dnf's "Status code: 403 for URL", curl's "Couldn't
+# resolve host name for URL", yum's "URL: [Errno 14] HTTP Error 403 - Forbidden".
+REPO_CAUSE = re.compile(
+    r"Status code: \d+ for \S+.*|Curl error \(\d+\): .*|\S+: \[Errno 14\] .*"
+    r"|Could not retrieve mirrorlist .*"
+)
+REPO_FAILED = re.compile(
+    r"Failed to download metadata for repo '[^']*'|Cannot find a valid baseurl.*"
+)
+# -q hides dnf's "Errors during downloading metadata" lines (the URL and the cause);
+# errorlevel 3 brings them back and nothing else. yum 3 knows the option too.
+SAY_ERRORS = "--setopt=errorlevel=3"
 Manager = Literal["dnf", "yum"]
 MANAGERS: dict[str, Manager] = {"dnf": "dnf", "yum": "yum"}
 PICK_MANAGER = "if command -v dnf >/dev/null 2>&1; then pm=dnf; else pm=yum; fi"
@@ -35,6 +47,18 @@ def _said_manager(stdout: str) -> tuple[str, str]:
     """(the manager a probe said it used, the rest of its output on one line)."""
     first, _, rest = stdout.partition("\n")
     return first.removeprefix("pm="), " ".join(rest.splitlines())
+
+
+def repo_error(lines: list[str]) -> str:
+    """yum/dnf's reason a repository could not be read, short, with the URL and the cause
+    when it said them: "Failed to download metadata for repo 'base': Status code: 403 for
+    http://…/repomd.xml (IP: …)"."""
+    causes = list(dict.fromkeys(m.group(0).strip() for ln in lines if (m := REPO_CAUSE.search(ln))))
+    failed = next((m.group(0) for ln in lines if (m := REPO_FAILED.search(ln))), "")
+    if not causes:
+        return " ".join(" ".join(lines).split())[:300]
+    text = "; ".join(causes)
+    return (f"{failed}: {text}" if failed else text)[:600]
 
 
 @dataclass(frozen=True)
@@ -116,7 +140,7 @@ class RepoListing(Probe[Availability]):
     def command(self) -> str:
         installed = rpm_query(self.text, provides=True)
         locked = "\n".join(lock_wait(self.lock_timeout))
-        listing = f'"$pm" -q list available --showduplicates {q(self.text)}'
+        listing = f'"$pm" -q list available --showduplicates {SAY_ERRORS} {q(self.text)}'
         return (
             f"{PICK_MANAGER}\n{SAY_MANAGER}\n"
             f"{{ {installed}; }} >/dev/null 2>&1 || ( {locked}\n{listing} ) 2>&1"
@@ -127,7 +151,7 @@ class RepoListing(Probe[Availability]):
             return Availability(True)
         pm, text = _said_manager(stdout)
         if REPO_UNREADABLE.search(text):
-            return Availability(False, text[:300])
+            return Availability(False, repo_error(stdout.splitlines()[1:]))
         if "No matching Packages" not in text:
             raise ProbeError(f"{pm} cannot list {self.text!r} (exit {exit_code}): {text[:300]}")
         return Availability(False)
@@ -151,7 +175,7 @@ class CheckUpdate(Probe[Updates]):
 
     def command(self) -> str:
         locked = "\n".join(lock_wait(self.lock_timeout))
-        check = f'"$pm" -q check-update {join(self.names)}'
+        check = f'"$pm" -q check-update {SAY_ERRORS} {join(self.names)}'
         # Its stderr (why it failed: dnf says so only there) comes back marked, on
         # stdout; POSIX has no pipefail, so its exit code travels out on fd 3.
         marked = (
@@ -170,8 +194,9 @@ class CheckUpdate(Probe[Updates]):
         listed = tuple(ln for ln in lines if not ln.startswith(ERR))
         if exit_code not in (0, 100):
             detail = (errors or " ".join(listed))[:300]
-            if REPO_UNREADABLE.search(detail):
-                return Updates(unreadable=detail)
+            if REPO_UNREADABLE.search(errors or " ".join(listed)):
+                said = [ln[len(ERR) :] for ln in lines if ln.startswith(ERR)] or list(listed)
+                return Updates(unreadable=repo_error(said))
             raise ProbeError(
                 f"{pm} check-update failed (exit {exit_code}){': ' + detail if detail else ''}"
             )

@@ -46,18 +46,26 @@ class Prober:
         this: Probing,
         become: Become | None,
         ahead: Callable[[], Iterable[Probing]],
+        timeout: float | None = None,
     ) -> Answers:
         """The answers to `this` module's probes; when some are missing, one batch asks
-        them with those of the modules `ahead` (same become) that are not known yet."""
+        them with those of the modules `ahead` (same become) that are not known yet,
+        within `timeout` seconds (the asking task's)."""
         probes = this.module.probes()
         if any((p, become) not in self.cache for p in probes):
             batch = [this, *ahead()]
             hidden = any(b.no_log for b in batch)
-            self.batch([p for b in batch for p in b.module.probes()], become, hidden=hidden)
+            probes_all = [p for b in batch for p in b.module.probes()]
+            self.batch(probes_all, become, timeout, hidden=hidden)
         return Answers({p: self.cache[(p, become)] for p in probes})
 
     def batch(
-        self, probes: Iterable[Probe[Any]], become: Become | None, *, hidden: bool = False
+        self,
+        probes: Iterable[Probe[Any]],
+        become: Become | None,
+        timeout: float | None = None,
+        *,
+        hidden: bool = False,
     ) -> None:
         unique = list(dict.fromkeys(p for p in probes if (p, become) not in self.cache))
         if not unique:
@@ -66,7 +74,7 @@ class Prober:
         conn = self.connection()
         script = frame([p.command() for p in unique], mark)
         log_script(conn.host, f"probes ({len(unique)})", script, become, hidden)
-        res = conn.run(script, become=become)
+        res = conn.run(script, become=become, timeout=timeout)
         outputs = unframe(res.stdout, len(unique), mark)
         if outputs is None:
             detail = res.stderr.strip() or res.stdout[-500:]

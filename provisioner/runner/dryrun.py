@@ -18,9 +18,30 @@ class PlannedChange:
     provides: frozenset[Provision]
 
 
-def provider_of(need: Provision, planned: list[PlannedChange]) -> str:
-    """The latest planned task that provides `need`; else simply the latest one."""
+def provider(need: Provision, planned: list[PlannedChange]) -> str | None:
+    """The latest planned task that provides `need`, if any."""
     for change in reversed(planned):
         if any(p.covers(need) for p in change.provides):
             return change.task
-    return planned[-1].task
+    return None
+
+
+def provider_of(need: Provision, planned: list[PlannedChange]) -> str:
+    """The latest planned task that provides `need`; else simply the latest one."""
+    return provider(need, planned) or planned[-1].task
+
+
+def unchecked(judged_by: frozenset[Provision], planned: list[PlannedChange]) -> tuple[str, ...]:
+    """What a dry run must say it could not check: a plan judged by something on the
+    host (the repositories) that an earlier planned change changes first."""
+    notes = []
+    for need in sorted(judged_by, key=lambda p: (p.kind.value, p.name or "")):
+        task = provider(need, planned)
+        if task is not None:
+            kind = need.kind.value
+            plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+            what = f"{kind} {need.name}" if need.name else f"the {plural}"
+            notes.append(
+                f"not checked: judged by {what} there now; {task!r} would change them first"
+            )
+    return tuple(notes)

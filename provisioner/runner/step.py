@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import (
     BecomeError,
+    CommandTimeout,
+    HostBusy,
     InputError,
     ProbeError,
     ProvisionError,
@@ -33,7 +35,8 @@ from provisioner.modules.base import (
 from provisioner.playbook.compile import HostPlan, Unit
 from provisioner.playbook.schema import TaskSpec
 from provisioner.runner.batch import Prober, Probing, log_script
-from provisioner.runner.dryrun import PlannedChange, provider_of
+from provisioner.runner.dryrun import PlannedChange, provider_of, unchecked
+from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
 from provisioner.templating import Templar, as_data
 from provisioner.transport.base import Become, Connection, Result
@@ -53,7 +56,9 @@ class Context:
     registered: dict[str, Any]
     planned: list[PlannedChange]  # the dry run's changes so far on this host, all plays
     check: bool
-    secrets: set[str]  # registered by a hidden task: what uses them is hidden too
+    # registered by a hidden task: what uses them is hidden too
+    secrets: set[str] = field(default_factory=set)
+    run_id: str = ""  # in upload names: a later run removes what a lost one left (hostlock)
 
 
 def run_unit(
@@ -73,7 +78,10 @@ def run_unit(
     assert isinstance(module, Module)
     try:
         return _remote(ctx, unit, Probing(module, hidden), become, ahead)
-    except (BecomeError, WriteError) as exc:  # the host answered: it refused
+    except CommandTimeout as exc:
+        # The task's own failure; the host goes on only if it stopped the command.
+        return Outcome(Status.FAILED, msg=exc.message, stop_host=not exc.stopped)
+    except (BecomeError, WriteError, HostBusy) as exc:  # the host answered: it refused
         return Outcome(Status.FAILED, msg=exc.message, stop_host=True)
     except TransportError as exc:
         return Outcome(Status.UNREACHABLE, msg=exc.message, stop_host=True)
@@ -104,11 +112,11 @@ def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outc
 
 
 def _plan(
-    ctx: Context, this: Probing, become: Become | None, ahead: Ahead
+    ctx: Context, unit: Unit, this: Probing, become: Become | None, ahead: Ahead
 ) -> tuple[Plan[Any], Mapping[str, Any]]:
     """The module's plan, and what it registers of the state it planned from."""
     module = this.module
-    state = module.state(ctx.prober.seen(this, become, ahead))
+    state = module.state(ctx.prober.seen(this, become, ahead, unit.task.timeout))
     return module.plan(state), module.fields(state)
 
 
@@ -121,7 +129,7 @@ def _remote(
 ) -> Outcome:
     module = this.module
     try:
-        plan, fields = _plan(ctx, this, become, ahead)
+        plan, fields = _plan(ctx, unit, this, become, ahead)
     except ProbeError as exc:
         return Outcome(Status.FAILED, msg=str(exc))
     except InputError as exc:  # a template's own error, found as it is rendered
@@ -131,11 +139,13 @@ def _remote(
     if isinstance(plan, Converged):
         return Outcome(Status.OK, fields=fields)
     if ctx.check:
+        notes = unchecked(module.judged_by(plan), ctx.planned)
         ctx.planned.append(PlannedChange(unit.task.display_name, module.provides(plan)))
         # A guarded command whose changed_when is literally false changes nothing.
         quiet = module.unprobeable and unit.task.changed_when == [False]
         status = Status.SKIPPED if quiet else Status.CHANGED
-        return Outcome(status, plan.summary, plan.diff, fields={**fields, "check": True})
+        summary = (*plan.summary, *notes)
+        return Outcome(status, summary, plan.diff, fields={**fields, "check": True})
     return _apply(ctx, unit, this, plan, become, ahead)
 
 
@@ -147,6 +157,8 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
         f"{blocked.what} is not there yet; expected from an earlier planned change"
         f" ({provider_of(blocked.need, ctx.planned)})"
     )
+    if blocked.detail:  # what could not be checked, and why
+        reason += f"; not checked now: {blocked.detail}"
     change = blocked.change
     provides = module.provides(change) if change is not None else frozenset()
     ctx.planned.append(PlannedChange(unit.task.display_name, provides))
@@ -168,7 +180,7 @@ def _apply(
     last = Result(0, "", "")
     for op in module.commands(change):
         log_script(conn.host, unit.task.display_name, op.script, become, this.no_log)
-        last = run_op(conn, op.script, op.upload, become)
+        last = run_op(conn, op.script, op.upload, become, unit.task.timeout, ctx.run_id)
         if last.exit_code != 0:
             break
     ran = Ran.of(last)
@@ -177,7 +189,7 @@ def _apply(
     if last.exit_code != 0:
         return Outcome(Status.FAILED, change.summary, change.diff, error_text(last), ran)
     try:
-        after, fields = _plan(ctx, this, become, ahead)
+        after, fields = _plan(ctx, unit, this, become, ahead)
     except ProvisionError as exc:
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
     if isinstance(after, Blocked):
@@ -215,16 +227,23 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
     return Outcome(status, summary, ran=ran, show_output=True)
 
 
-def run_op(conn: Connection, script: str, upload: bytes | None, become: Become | None) -> Result:
+def run_op(
+    conn: Connection,
+    script: str,
+    upload: bytes | None,
+    become: Become | None,
+    timeout: float | None = None,
+    run_id: str = "",
+) -> Result:
     if upload is None:
-        return conn.run(script, become=become)
-    path = f"/tmp/.provisioner-{uuid.uuid4().hex}"
+        return conn.run(script, become=become, timeout=timeout)
+    path = f"{UPLOAD_PREFIX}{run_id + '-' if run_id else ''}{uuid.uuid4().hex}"
     conn.put(upload, path, 0o600)
     wrapped = (
         f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
         f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
     )
-    return conn.run(wrapped, become=become)
+    return conn.run(wrapped, become=become, timeout=timeout)
 
 
 def error_text(res: Result) -> str:

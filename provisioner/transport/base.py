@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,14 @@ class Connection(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Reopening(Protocol):
+    """A connection that reopens itself when it finds itself lost (SSH)."""
+
+    @property
+    def generation(self) -> int:
+        """How many times it has been opened (0: not yet). A change means it was lost
+        and opened again: the host may have rebooted meanwhile."""
+        ...

@@ -8,7 +8,7 @@ import pwd
 import signal
 import subprocess
 
-from provisioner.errors import ConnectError, TimeoutError_, WriteError
+from provisioner.errors import CommandTimeout, ConnectError, WriteError
 from provisioner.transport import sudo
 from provisioner.transport.base import Become, Result
 
@@ -76,10 +76,11 @@ class LocalConnection:
         except subprocess.TimeoutExpired as e:
             _kill_group(proc)
             proc.communicate()
-            raise TimeoutError_(
+            raise CommandTimeout(
                 self.host,
-                f"a local command did not finish within {timeout:g}s and was killed; "
-                "raise the task's timeout if it needs longer.",
+                f"timed out: a local command did not finish within "
+                f"{sudo.seconds(timeout or 0)}s and was killed",
+                stopped=True,
             ) from e
         except BaseException:
             _kill_group(proc)

@@ -18,9 +18,18 @@ What it honours and decides:
   checked like the target's. The password is offered to the target only.
 - A ProxyCommand runs without a shell; its process is ended and waited for
   when the connection closes.
-- A connection found dead before a command is reopened once; a connection
-  lost during a command is a ConnectError (the command may or may not have
-  run to completion).
+- `connect_timeout` bounds each step of connecting, and also tells a lost host:
+  while connected, a keepalive goes out after that many idle seconds, and a
+  host that acknowledges nothing for 3 × `connect_timeout` (TCP_USER_TIMEOUT
+  on the socket) is lost, rather than waited for as long as TCP retries
+  (about 15 minutes) when a link is cut.
+- A connection found dead before a command is reopened once (also when a
+  new session or upload on it fails because it has just died: nothing ran);
+  a connection lost during a command is a ConnectError (the command may or
+  may not have run to completion).
+- A command given a `timeout` runs under the host's timeout(1), which stops
+  it there; past that plus a grace the controller gives up too. Either is a
+  CommandTimeout.
 - A command killed by a signal (no exit status) returns exit code -1.
 - become as the login user itself runs the script without sudo.
 """
@@ -45,6 +54,7 @@ import paramiko
 
 from provisioner.errors import (
     AuthError,
+    CommandTimeout,
     ConnectError,
     HostKeyError,
     TimeoutError_,
@@ -120,6 +130,7 @@ class SSHConnection:
         self._sftp: paramiko.SFTPClient | None = None
         self._no_sftp = False
         self._login_user: str | None = None
+        self._opened = 0  # times connected (see base.Reopening)
 
     def __repr__(self) -> str:
         return f"SSHConnection({self.settings!r})"
@@ -135,6 +146,10 @@ class SSHConnection:
     def connect(self) -> None:
         """Connect now (otherwise the first run/put does). Idempotent."""
         self._transport()
+
+    @property
+    def generation(self) -> int:
+        return self._opened
 
     @property
     def connected(self) -> bool:
@@ -181,14 +196,16 @@ class SSHConnection:
                     hops.append(client)
                     sock = self._tunnel(client, label, chain[i + 1])
             self._hops = hops
+            self._opened += 1
         except BaseException:
             for c in reversed(hops):
                 self._close_client(c)
             self._release_proxies()
             raise
-        transport = self._client.get_transport() if self._client else None
-        if transport is not None:
-            transport.set_keepalive(30)
+        for client in [*hops, *([self._client] if self._client else [])]:
+            transport = client.get_transport()
+            if transport is not None:
+                transport.set_keepalive(keepalive_interval(self.settings.connect_timeout))
         log.debug("%s: connected to %s via %d jump host(s)", self.host, ep.address, len(hops))
 
     def _known_hosts(self, ep: Endpoint) -> KnownHosts:
@@ -416,22 +433,38 @@ class SSHConnection:
         self._transport()  # connect first: we need to know the login user
         if become is not None and (become.user or "root") == self._login_user:
             become, data = None, stdin  # already that user: no sudo needed
-        command = sudo.build_command(script, become)
+        limited = script if timeout is None else sudo.time_limited(script, timeout)
+        command = sudo.build_command(limited, become)
         # The script itself is logged by the runner, which knows what no_log hides.
-        log.debug(
-            "%s: run%s, %d bytes", self.host, f" as {become.user}" if become else "", len(script)
-        )
-        code, out, err = self._exec(command, data, timeout)
+        who = f" as {become.user}" if become else ""
+        log.debug("%s: run%s, %d bytes", self.host, who, len(script))
+        started = time.monotonic()
+        # The host stops the command at `timeout`; the controller waits a little longer
+        # for that answer (its KILL, the way back), then gives up itself.
+        grace = sudo.KILL_AFTER + self.settings.connect_timeout
+        wait = None if timeout is None else timeout + grace
+        code, out, err = self._exec(command, data, wait)
+        if timeout is not None and code in sudo.TIMED_OUT_CODES:
+            if time.monotonic() - started >= timeout:
+                raise CommandTimeout(
+                    self.host,
+                    f"timed out: a command on {self._where} did not finish within "
+                    f"{sudo.seconds(timeout)}s and was stopped there",
+                    stopped=True,
+                )
         return sudo.finish(self.host, become, code, out, err)
 
-    def _open_session(self) -> tuple[paramiko.Transport, paramiko.Channel]:
+    def _open_session(self, retry: bool = True) -> tuple[paramiko.Transport, paramiko.Channel]:
         t = self._transport()
         try:
             return t, t.open_session(timeout=self.settings.connect_timeout)
         except (paramiko.SSHException, EOFError, OSError) as e:
             if not t.is_active():
+                if retry:  # it died just now (a rebooted host resets it): nothing ran yet
+                    log.info("%s: connection to %s was lost; reconnecting", self.host, self._where)
+                    return self._open_session(retry=False)
                 raise ConnectError(
-                    self.host, f"the connection to {self._where} was lost: {e}"
+                    self.host, f"the connection to {self._where} was lost: {self._why(t, e)}"
                 ) from e
             raise ConnectError(
                 self.host,
@@ -453,12 +486,8 @@ class SSHConnection:
             if not chan.status_event.wait(remaining):
                 raise self._timed_out(timeout)
             status = chan.exit_status
-            if status == -1 and not t.is_active():
-                raise ConnectError(
-                    self.host,
-                    f"the connection to {self._where} was lost while a command ran; "
-                    "it may or may not have completed.",
-                )
+            if status == -1 and not _alive(t):
+                raise self._lost_mid_command(t)
             return status, out, err
         finally:
             chan.close()
@@ -502,11 +531,7 @@ class SSHConnection:
             ):
                 return bytes(out), bytes(err)
             if not t.is_active():
-                raise ConnectError(
-                    self.host,
-                    f"the connection to {self._where} was lost while a command ran; "
-                    "it may or may not have completed.",
-                )
+                raise self._lost_mid_command(t)
             wait = 0.2 if pending is None else 0.01
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -515,23 +540,35 @@ class SSHConnection:
                 wait = min(wait, left)
             select.select([chan], [], [], wait)
 
-    def _timed_out(self, timeout: float | None) -> TimeoutError_:
-        return TimeoutError_(
+    def _timed_out(self, timeout: float | None) -> CommandTimeout:
+        return CommandTimeout(
             self.host,
-            f"a command on {self._where} did not finish within {timeout:g}s "
-            "(it may still be running there); raise the task's timeout if it needs longer.",
+            f"timed out: a command on {self._where} did not finish, and the host did not "
+            f"answer within {sudo.seconds(timeout or 0)}s (it may still be running there)",
+            stopped=False,
+        )
+
+    def _why(self, t: paramiko.Transport | None, e: BaseException | None) -> str:
+        return _why(t, e, self.settings.connect_timeout)
+
+    def _lost_mid_command(self, t: paramiko.Transport) -> ConnectError:
+        return ConnectError(
+            self.host,
+            f"the connection to {self._where} was lost while a command ran "
+            f"({self._why(t, None)}); it may or may not have completed.",
         )
 
     def _lost(self, t: paramiko.Transport, e: BaseException, doing: str) -> TransportError:
         if not t.is_active():
             return ConnectError(
-                self.host, f"the connection to {self._where} was lost while {doing}: {e}"
+                self.host,
+                f"the connection to {self._where} was lost while {doing}: {self._why(t, e)}",
             )
         return ConnectError(self.host, f"{self._where} refused {doing}: {e}")
 
     # --- files -------------------------------------------------------------
 
-    def _sftp_client(self) -> paramiko.SFTPClient | None:
+    def _sftp_client(self, retry: bool = True) -> paramiko.SFTPClient | None:
         with self._lock:
             t = self._transport()
             if self._sftp is not None:
@@ -541,7 +578,9 @@ class SSHConnection:
             try:
                 self._sftp = paramiko.SFTPClient.from_transport(t)
             except (paramiko.SSHException, EOFError, OSError) as e:
-                if not t.is_active():
+                if not _alive(t):
+                    if retry:  # it died just now: reconnect once
+                        return self._sftp_client(retry=False)
                     raise self._lost(t, e, "opening SFTP") from e
                 log.info(
                     "%s: no SFTP on %s (%s); writing files with cat", self.host, self._where, e
@@ -550,42 +589,51 @@ class SSHConnection:
                 return None
             return self._sftp
 
-    def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
+    def put(self, data: bytes, path: str, mode: int = 0o600, *, retry: bool = True) -> None:
         """Write `data` to `path` as the login user, then set `mode`.
 
         The mode is set before the data is written, so a secret is never
-        readable by others, even for a moment.
+        readable by others, even for a moment. A connection that turns out dead
+        before the file is opened is reopened once (nothing was written yet).
         """
-        sftp = self._sftp_client()
+        sftp = self._sftp_client(retry)
         if sftp is None:
             self._put_with_cat(data, path, mode)
             return
+        opened = False
         try:
             with sftp.open(path, "wb") as f:
+                opened = True
                 f.chmod(mode)
                 f.set_pipelined(True)
                 f.write(data)
             # paramiko drops the answers to pipelined writes, errors too: a full disk
             # leaves a short file behind and no exception. The size tells.
             arrived = sftp.stat(path).st_size
-            if arrived != len(data):
-                self._remove_quietly(sftp, path)
-                raise WriteError(
-                    self.host,
-                    f"cannot write {path} on {self._where}: only {arrived} of {len(data)} "
-                    f"bytes were written (is {posixpath.dirname(path) or '.'} full?)",
-                )
-        except OSError as e:
-            reason = e.strerror or str(e)
-            raise WriteError(self.host, f"cannot write {path} on {self._where}: {reason}") from e
-        except (paramiko.SSHException, EOFError) as e:
+        except (OSError, paramiko.SSHException, EOFError) as e:
+            chan = sftp.get_channel()
+            t = chan.get_transport() if chan is not None else None
+            if _alive(t):
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                where = f"cannot write {path} on {self._where}"
+                raise WriteError(self.host, f"{where}: {reason}") from e
             with self._lock:
                 self._sftp = None
-            if not self.connected:
-                raise ConnectError(
-                    self.host, f"the connection to {self._where} was lost while writing {path}"
-                ) from e
-            raise WriteError(self.host, f"cannot write {path} on {self._where}: {e}") from e
+            if retry and not opened:
+                log.info("%s: connection to %s was lost; reconnecting", self.host, self._where)
+                return self.put(data, path, mode, retry=False)
+            raise ConnectError(
+                self.host,
+                f"the connection to {self._where} was lost while writing {path} "
+                f"({self._why(t, e)})",
+            ) from e
+        if arrived != len(data):
+            self._remove_quietly(sftp, path)
+            raise WriteError(
+                self.host,
+                f"cannot write {path} on {self._where}: only {arrived} of {len(data)} "
+                f"bytes were written (is {posixpath.dirname(path) or '.'} full?)",
+            )
 
     @staticmethod
     def _remove_quietly(sftp: paramiko.SFTPClient, path: str) -> None:
@@ -627,10 +675,54 @@ class _ProxyCommand(paramiko.ProxyCommand):
                 pipe.close()
 
 
+def keepalive_interval(connect_timeout: float) -> float:
+    """Idle seconds before a keepalive: it makes a lost host show (see watch_socket)."""
+    return max(1.0, connect_timeout)
+
+
+def watch_socket(sock: socket.socket, connect_timeout: float) -> None:
+    """Give up on a host that acknowledges nothing for 3 × connect_timeout (Linux's
+    TCP_USER_TIMEOUT), instead of retrying for about 15 minutes: a cut link then
+    ends the connection, and the command running over it is reported lost."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if option is None:  # not Linux: TCP's own retries decide
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, int(3000 * connect_timeout))
+    except OSError:
+        log.debug("TCP_USER_TIMEOUT not set", exc_info=True)
+
+
+def _alive(t: paramiko.Transport | None) -> bool:
+    """Is the connection up, after something on it failed? Its reader thread may be a
+    moment behind the reset the failure came from: give it that moment."""
+    if t is None:
+        return False
+    if t.is_active():
+        t.join(0.5)  # returns at once when the thread ends (the connection is gone)
+    return t.is_active()
+
+
+def _why(t: paramiko.Transport | None, e: BaseException | None, connect_timeout: float) -> str:
+    """Why a connection died, in a few words: what its reader thread met, else `e`.
+    (A write that timed out shows as EOF there, like a close: both are said.)"""
+    cause = (t.get_exception() if t is not None else None) or e
+    silent = f"no answer for {sudo.seconds(3 * connect_timeout)}s"
+    if isinstance(cause, TimeoutError) or getattr(cause, "errno", None) == errno.ETIMEDOUT:
+        return silent
+    if isinstance(cause, ConnectionResetError):
+        return "reset by the host"
+    if cause is None or isinstance(cause, EOFError):
+        return f"closed by the host, or {silent}"
+    return str(cause) or type(cause).__name__
+
+
 def open_socket(host: str, address: str, port: int, timeout: float, label: str) -> socket.socket:
     """A TCP connection to address:port, failures mapped to our errors naming `host`."""
     try:
-        return socket.create_connection((address, port), timeout=timeout)
+        sock = socket.create_connection((address, port), timeout=timeout)
+        watch_socket(sock, timeout)
+        return sock
     except socket.gaierror as e:
         raise ConnectError(
             host,

@@ -56,6 +56,28 @@ def become_argv(script: str, become: Become) -> list[str]:
     return [*sudo, "env", "LC_ALL=C", "sh", "-c", wrapper, "sh", script]
 
 
+# timeout(1) exits 124 when it stopped the command with TERM, 137 when KILL was needed.
+TIMED_OUT_CODES = (124, 137)
+KILL_AFTER = 5  # seconds between timeout(1)'s TERM and its KILL
+
+
+def seconds(value: float) -> str:
+    """A duration as timeout(1) and people read it: 5, 0.5 (never 1e+06)."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def time_limited(script: str, limit: float) -> str:
+    """sh running `script` under the host's timeout(1) (coreutils, on every EL): TERM to
+    its whole process group after `limit` seconds, KILL KILL_AFTER seconds later. Where
+    there is no timeout(1), the script runs unlimited (the controller still gives up)."""
+    inner = shlex.quote(script)
+    return (
+        "if command -v timeout >/dev/null 2>&1; then\n"
+        f"  exec timeout -k {KILL_AFTER} {seconds(limit)} sh -c {inner}\n"
+        f"fi\nexec sh -c {inner}"
+    )
+
+
 def build_argv(script: str, become: Become | None) -> list[str]:
     return plain_argv(script) if become is None else become_argv(script, become)
 

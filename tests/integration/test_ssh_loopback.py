@@ -24,7 +24,14 @@ import paramiko
 import pytest
 
 from provisioner.connect import Connector
-from provisioner.errors import AuthError, BecomeError, ConnectError, HostKeyError, TimeoutError_
+from provisioner.errors import (
+    AuthError,
+    BecomeError,
+    CommandTimeout,
+    ConnectError,
+    HostKeyError,
+    TimeoutError_,
+)
 from provisioner.inventory import load_inventory
 from provisioner.transport.base import Become, Result
 from provisioner.transport.ssh import SSHConnection, SSHSettings
@@ -255,6 +262,18 @@ def test_timeout_then_still_usable(connect: Connect) -> None:
     with pytest.raises(TimeoutError_, match="did not finish within 1s"):
         conn.run("sleep 30", timeout=1)
     assert conn.run("echo ok", timeout=5).stdout == "ok\n"
+
+
+def test_a_command_past_its_timeout_is_stopped_on_the_host(
+    connect: Connect, tmp_path: Path
+) -> None:
+    conn = connect()
+    mark = tmp_path / "never"
+    with pytest.raises(CommandTimeout, match="within 1s and was stopped there") as caught:
+        conn.run(f"sleep 30.5117; touch {mark}", timeout=1)
+    assert caught.value.stopped
+    assert conn.run("pgrep -f '^sleep 30.5117$' || echo gone").stdout == "gone\n"
+    assert not mark.exists()
 
 
 def test_dropped_connection_mid_command_then_reconnect(connect: Connect) -> None:

@@ -289,7 +289,9 @@ def test_probe_of_latest_runs_check_update_once(host: FakeHost) -> None:
     setup(host, case)
     module = PackageModule.from_dict(case.args)
     host.run(module.probe())
-    assert host.calls("dnf") == [["dnf", "-q", "check-update", D, "containerd.io"]]
+    assert host.calls("dnf") == [
+        ["dnf", "-q", "check-update", "--setopt=errorlevel=3", D, "containerd.io"]
+    ]
 
 
 def test_probe_picks_yum_without_dnf(host: FakeHost) -> None:
