@@ -103,6 +103,11 @@ class WriteError(TransportError):
     """A reachable host would not take a file (no space, no permission): the task fails."""
 
 
+class OutputTooLarge(TransportError):
+    """A host sent more output for one command than the controller keeps: the command
+    is cut off and its task fails (a broken or hostile host cannot fill the memory)."""
+
+
 class HostBusy(TransportError):
     """Another run holds the host's lock (and this one may not wait): the host is left
     alone, as if a task failed."""

@@ -18,6 +18,7 @@ from provisioner.errors import (
     CommandTimeout,
     HostBusy,
     InputError,
+    OutputTooLarge,
     ProbeError,
     ProvisionError,
     TransportError,
@@ -81,7 +82,7 @@ def run_unit(
     except CommandTimeout as exc:
         # The task's own failure; the host goes on only if it stopped the command.
         return Outcome(Status.FAILED, msg=exc.message, stop_host=not exc.stopped)
-    except (BecomeError, WriteError, HostBusy) as exc:  # the host answered: it refused
+    except (BecomeError, WriteError, HostBusy, OutputTooLarge) as exc:  # the host answered
         return Outcome(Status.FAILED, msg=exc.message, stop_host=True)
     except TransportError as exc:
         return Outcome(Status.UNREACHABLE, msg=exc.message, stop_host=True)

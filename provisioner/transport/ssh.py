@@ -57,6 +57,7 @@ from provisioner.errors import (
     CommandTimeout,
     ConnectError,
     HostKeyError,
+    OutputTooLarge,
     TimeoutError_,
     TransportError,
     WriteError,
@@ -77,6 +78,7 @@ __all__ = ["SSHConnection", "SSHSettings", "resolve_target"]
 log = logging.getLogger(__name__)
 
 _CHUNK = 32768
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes of stdout + stderr one command may send back
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 GLOBAL_KNOWN_HOSTS: tuple[str, ...] = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
 
@@ -525,6 +527,12 @@ class SSHConnection:
                     chan.shutdown_write()
                 busy = True
             if busy:
+                if len(out) + len(err) > MAX_OUTPUT:
+                    raise OutputTooLarge(
+                        self.host,
+                        f"a command on {self._where} sent more than {MAX_OUTPUT >> 20} MiB of "
+                        "output: cut off (the most this tool keeps for one command)",
+                    )
                 continue
             if (chan.eof_received or chan.closed) and not (
                 chan.recv_ready() or chan.recv_stderr_ready()

@@ -30,9 +30,11 @@ from provisioner.errors import (
     CommandTimeout,
     ConnectError,
     HostKeyError,
+    OutputTooLarge,
     TimeoutError_,
 )
 from provisioner.inventory import load_inventory
+from provisioner.transport import ssh as ssh_transport
 from provisioner.transport.base import Become, Result
 from provisioner.transport.ssh import SSHConnection, SSHSettings
 from tests.unit.transport.odd_scripts import ODD_SCRIPTS
@@ -246,6 +248,16 @@ def test_big_output_on_both_streams(connect: Connect) -> None:
     res = connect().run("head -c 3000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero >&2")
     assert len(res.stdout) == 3_000_000 and set(res.stdout) == {"a"}
     assert len(res.stderr) == 2_000_000
+
+
+def test_a_flood_of_output_is_cut_off_and_the_connection_stays_usable(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ssh_transport, "MAX_OUTPUT", 4 << 20)  # 64 MiB takes longer to send
+    conn = connect()
+    with pytest.raises(OutputTooLarge, match="sent more than 4 MiB of output: cut off"):
+        conn.run("cat /dev/zero")  # never ends by itself
+    assert conn.run("echo still here").stdout == "still here\n"
 
 
 def test_big_stdin_while_output_flows(connect: Connect) -> None:
