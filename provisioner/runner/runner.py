@@ -1,8 +1,8 @@
 """Drives hosts and tasks: hosts in parallel, tasks in order on each host.
 
 Each host in each play runs its HostPlan (compiled once, by `validate` or here)
-in a worker thread; the runner keeps the threads, the connections, the order
-of plays and the events.
+in a worker thread; the runner keeps the threads, the order of plays and the
+events. Connections and host locks are `connections`'.
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import (
-    BecomeError,
-    HostBusy,
     InputError,
     ProbeError,
-    ProvisionError,
     TransportError,
 )
 from provisioner.events import (
     Event,
-    HostNote,
     HostStats,
     PlayStarted,
     RunSummary,
@@ -42,13 +38,13 @@ from provisioner.playbook.compile import (
 )
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
 from provisioner.playbook.variables import play_gathers, uses_facts
-from provisioner.runner import hostlock
 from provisioner.runner.batch import Prober
+from provisioner.runner.connections import Connections, LockOptions
 from provisioner.runner.dryrun import PlannedChange
 from provisioner.runner.facts import gather
 from provisioner.runner.step import Context
 from provisioner.runner.worker import HostFailed, HostWorker
-from provisioner.transport.base import Become, Connection, Reopening
+from provisioner.transport.base import Connection
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +112,16 @@ class Runner:
         self.summary = RunSummary(check=options.check)
         self._registers = registered_names(playbook)
         self._lock = threading.Lock()
-        self._connections: dict[str, Connection] = {}
+        self.connections = Connections(
+            connect,
+            playbook,
+            inventory,
+            LockOptions(
+                options.lock, options.wait, options.check, options.limit, options.become_password
+            ),
+            login_user,
+            self.emit,
+        )
         self._registered: dict[str, dict[str, Any]] = {}
         self._facts: dict[str, dict[str, Any]] = {}  # per host, gathered once a run
         self._planned: dict[str, list[PlannedChange]] = {}  # per host, all plays (dry run)
@@ -124,8 +129,6 @@ class Runner:
         self._dead: set[str] = set()
         self._started = options.start_at_task is None
         self._interrupted = False
-        self._run_id = hostlock.RunId.new()
-        self._locks: dict[str, int] = {}  # host → its connection's generation when locked
 
     # -- events -------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -150,12 +153,9 @@ class Runner:
             raise
         finally:
             if not self._interrupted:  # after Ctrl-C a command may still run: see hostlock
-                self._release_locks()
-            for conn in self._connections.values():
-                try:
-                    conn.close()
-                except Exception:  # closing is best effort
-                    log.debug("closing %s failed", conn.host, exc_info=True)
+                lost = [n for n, st in self.summary.hosts.items() if st.unreachable]
+                self.connections.release(lost)
+            self.connections.close_all()
         return self.summary
 
     def _run_play(self, index: int, play: PlaySpec) -> None:
@@ -193,125 +193,19 @@ class Runner:
         return out
 
     def _connection(self, host: Host) -> Connection:
-        conn = self._connections.get(host.name)
-        if conn is None:
-            conn = self.connect(host)
-            with self._lock:
-                self._connections[host.name] = conn
-        elif host.name in self._locks and _generation(conn) != self._locks[host.name]:
-            self._relock(host, conn)
-        return conn
-
-    # -- the host lock (see hostlock) ------------------------------------------
-    def _lock_plan(self, host: Host) -> tuple[bool, Become | None]:
-        """Whether this run locks the host, and through which sudo. The lock is under /run,
-        so it is taken as root: a run that never becomes root there, logged in as another
-        user, can change only what that user may, and takes none."""
-        if not self.options.lock or host.connection.connection == "local":
-            return False, None
-        plays = [
-            play
-            for play in self.playbook.plays
-            if host.name in {h.name for h in select_hosts(self.inventory, play, self.options.limit)}
-        ]
-        if any(_becomes(play) for play in plays):
-            password = host.connection.become_password or self.options.become_password
-            return True, Become("root", password)
-        try:
-            return self.login_user(host) == "root", None
-        except InputError:  # an ssh config it cannot read: connecting says so
-            return False, None
+        return self.connections.get(host)
 
     def _take_lock(self, host: Host, play: PlaySpec) -> bool:
-        """The host's lock, in this run's first exchange with it; False when it could not
-        be had (reported, host stopped)."""
-        wanted, become = self._lock_plan(host)
-        if host.name in self._locks or not wanted:
+        """The host's lock (see connections); False when it could not be had (reported,
+        host stopped)."""
+        failure = self.connections.lock(host)
+        if failure is None:
             return True
-
-        def waiting(other: hostlock.Holder) -> None:
-            text = f"waiting: {other.describe()} holds this host ({hostlock.LOCK_DIR})"
-            self.emit(HostNote(host.name, text))
-
-        conn = self._connection(host)
-        try:
-            answer = hostlock.acquire(
-                conn,
-                self._run_id,
-                become=become,
-                check=self.options.check,
-                wait=self.options.wait,
-                waiting=waiting,
-            )
-        except (HostBusy, BecomeError) as exc:  # the host answered: not now, or not as root
-            self._fail_host(host, play, LOCK_TASK, exc.message)
-            return False
-        except TransportError as exc:
-            self._unreachable(host, play, "Connecting", exc.message)
-            return False
-        except ProbeError as exc:
-            self._fail_host(host, play, LOCK_TASK, str(exc))
-            return False
-        if answer.stale and answer.other is not None:
-            gone = f"took over a stale lock: {answer.other.describe()} is gone from this host"
-            if answer.leftovers:
-                gone += f"; removed the {len(answer.leftovers)} upload(s) it left in /tmp"
-            self.emit(HostNote(host.name, gone))
-        self._locks[host.name] = _generation(conn)
-        return True
-
-    def _relock(self, host: Host, conn: Connection) -> None:
-        """The connection was lost and opened again (a reboot also clears /run): hold the
-        lock again before going on. HostBusy when another run took it meanwhile."""
-        self._locks[host.name] = _generation(conn)
-        _, become = self._lock_plan(host)
-        try:
-            hostlock.acquire(
-                conn,
-                self._run_id,
-                become=become,
-                check=self.options.check,
-                wait=False,
-                waiting=_no_note,
-            )
-        except HostBusy as exc:
-            lost = "another run took this host while this run's connection to it was lost"
-            raise HostBusy(host.name, f"{lost}: {exc.message}") from None
-
-    def _reconnect(self, host: Host) -> None:
-        """A new login (the login user's groups changed). A lock goes to the new
-        connection before the old one closes, so it never lacks a live holder."""
-        old = self._connections.get(host.name)
-        if old is None:
-            return
-        if host.name in self._locks and not self.options.check:
-            new = self.connect(host)
-            _, become = self._lock_plan(host)
-            try:
-                hostlock.acquire(
-                    new, self._run_id, become=become, check=False, wait=False, waiting=_no_note
-                )
-            except BaseException:
-                new.close()
-                raise
-            with self._lock:
-                self._connections[host.name] = new
-            self._locks[host.name] = _generation(new)
-        old.close()
-
-    def _release_locks(self) -> None:
-        """Give back the locks, but not of a host lost during a command (it may still run
-        there): that lock goes stale by itself once nothing of this run runs there."""
-        for name in self._locks:
-            conn = self._connections.get(name)
-            stats = self.summary.hosts.get(name)
-            if self.options.check or conn is None or (stats is not None and stats.unreachable):
-                continue
-            _, become = self._lock_plan(self.inventory.hosts[name])
-            try:
-                hostlock.ask(conn, self._run_id, "release", become)
-            except ProvisionError:  # it goes stale when the connection closes
-                log.debug("releasing the lock on %s failed", name, exc_info=True)
+        if failure.unreachable:
+            self._unreachable(host, play, failure.task, failure.msg)
+        else:
+            self._fail_host(host, play, failure.task, failure.msg)
+        return False
 
     def _gather_facts(self, host: Host, play: PlaySpec) -> dict[str, Any] | None:
         """The host's facts as variables; None (reported, host stopped) when they cannot be
@@ -373,12 +267,12 @@ class Runner:
             plan=plan,
             prober=Prober(lambda: self._connection(host)),
             connection=lambda: self._connection(host),
-            reconnect=lambda: self._reconnect(host),
+            reconnect=lambda: self.connections.reconnect(host),
             registered=self._registered.setdefault(host.name, {}),
             planned=self._planned.setdefault(host.name, []),
             check=self.options.check,
             secrets=self._secrets.setdefault(host.name, set()),
-            run_id=self._run_id.id,
+            run_id=self.connections.run_id.id,
         )
         worker = HostWorker(ctx, self.emit, self.options.become_password)
         try:
@@ -397,18 +291,3 @@ class Runner:
         self.emit(TaskResult(host.name, play.display_name, task, "-", Status.UNREACHABLE, msg=msg))
         with self._lock:
             self._dead.add(host.name)
-
-
-LOCK_TASK = "Host lock"
-
-
-def _no_note(other: hostlock.Holder) -> None:
-    """Taking its own lock again a run does not wait: nothing to say."""
-
-
-def _becomes(play: PlaySpec) -> bool:
-    return play.become or any(t.become for t in [*play.tasks, *play.handlers])
-
-
-def _generation(conn: Connection) -> int:
-    return conn.generation if isinstance(conn, Reopening) else 1

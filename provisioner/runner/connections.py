@@ -1,0 +1,206 @@
+"""The run's connections: one per host, opened lazily in the host's thread, and the
+host's lock held over it (see hostlock): taken in the first exchange, taken again
+after a reconnect, given back at the end."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from provisioner.errors import (
+    BecomeError,
+    HostBusy,
+    InputError,
+    ProbeError,
+    ProvisionError,
+    TransportError,
+)
+from provisioner.events import Event, HostNote
+from provisioner.inventory import Host, Inventory
+from provisioner.playbook.compile import select_hosts
+from provisioner.playbook.schema import Playbook, PlaySpec
+from provisioner.runner import hostlock
+from provisioner.transport.base import Become, Connection, Reopening
+
+log = logging.getLogger(__name__)
+
+LOCK_TASK = "Host lock"
+
+
+@dataclass(frozen=True)
+class LockOptions:
+    lock: bool  # take host locks at all
+    wait: bool  # wait for another run's lock (else: leave the host alone)
+    check: bool  # a dry run waits for an apply's lock but takes none
+    limit: str | None
+    become_password: str | None
+
+
+@dataclass(frozen=True)
+class LockFailure:
+    """Why a host's lock could not be had: reported as `task`, unreachable or failed."""
+
+    task: str
+    msg: str
+    unreachable: bool = False
+
+
+class Connections:
+    def __init__(
+        self,
+        connect: Callable[[Host], Connection],
+        playbook: Playbook,
+        inventory: Inventory,
+        options: LockOptions,
+        login_user: Callable[[Host], str],
+        emit: Callable[[Event], None],
+    ) -> None:
+        self.connect = connect
+        self.playbook = playbook
+        self.inventory = inventory
+        self.options = options
+        self.login_user = login_user
+        self.emit = emit
+        self.run_id = hostlock.RunId.new()
+        self._open: dict[str, Connection] = {}
+        self._locks: dict[str, int] = {}  # host → its connection's generation when locked
+        self._guard = threading.Lock()
+
+    def get(self, host: Host) -> Connection:
+        conn = self._open.get(host.name)
+        if conn is None:
+            conn = self.connect(host)
+            with self._guard:
+                self._open[host.name] = conn
+        elif host.name in self._locks and _generation(conn) != self._locks[host.name]:
+            self._relock(host, conn)
+        return conn
+
+    def _lock_plan(self, host: Host) -> tuple[bool, Become | None]:
+        """Whether this run locks the host, and through which sudo. The lock is under /run,
+        so it is taken as root: a run that never becomes root there, logged in as another
+        user, can change only what that user may, and takes none."""
+        if not self.options.lock or host.connection.connection == "local":
+            return False, None
+        plays = [
+            play
+            for play in self.playbook.plays
+            if host.name in {h.name for h in select_hosts(self.inventory, play, self.options.limit)}
+        ]
+        if any(_becomes(play) for play in plays):
+            password = host.connection.become_password or self.options.become_password
+            return True, Become("root", password)
+        try:
+            return self.login_user(host) == "root", None
+        except InputError:  # an ssh config it cannot read: connecting says so
+            return False, None
+
+    def lock(self, host: Host) -> LockFailure | None:
+        """The host's lock, in this run's first exchange with it (None: held, or not
+        wanted)."""
+        wanted, become = self._lock_plan(host)
+        if host.name in self._locks or not wanted:
+            return None
+
+        def waiting(other: hostlock.Holder) -> None:
+            text = f"waiting: {other.describe()} holds this host ({hostlock.LOCK_DIR})"
+            self.emit(HostNote(host.name, text))
+
+        conn = self.get(host)
+        try:
+            answer = hostlock.acquire(
+                conn,
+                self.run_id,
+                become=become,
+                check=self.options.check,
+                wait=self.options.wait,
+                waiting=waiting,
+            )
+        except (HostBusy, BecomeError) as exc:  # the host answered: not now, or not as root
+            return LockFailure(LOCK_TASK, exc.message)
+        except TransportError as exc:
+            return LockFailure("Connecting", exc.message, unreachable=True)
+        except ProbeError as exc:
+            return LockFailure(LOCK_TASK, str(exc))
+        if answer.stale and answer.other is not None:
+            gone = f"took over a stale lock: {answer.other.describe()} is gone from this host"
+            if answer.leftovers:
+                gone += f"; removed the {len(answer.leftovers)} upload(s) it left in /tmp"
+            self.emit(HostNote(host.name, gone))
+        self._locks[host.name] = _generation(conn)
+        return None
+
+    def _relock(self, host: Host, conn: Connection) -> None:
+        """The connection was lost and opened again (a reboot also clears /run): hold the
+        lock again before going on. HostBusy when another run took it meanwhile."""
+        self._locks[host.name] = _generation(conn)
+        _, become = self._lock_plan(host)
+        try:
+            hostlock.acquire(
+                conn,
+                self.run_id,
+                become=become,
+                check=self.options.check,
+                wait=False,
+                waiting=_no_note,
+            )
+        except HostBusy as exc:
+            lost = "another run took this host while this run's connection to it was lost"
+            raise HostBusy(host.name, f"{lost}: {exc.message}") from None
+
+    def reconnect(self, host: Host) -> None:
+        """A new login (the login user's groups changed). A lock goes to the new
+        connection before the old one closes, so it never lacks a live holder."""
+        old = self._open.get(host.name)
+        if old is None:
+            return
+        if host.name in self._locks and not self.options.check:
+            new = self.connect(host)
+            _, become = self._lock_plan(host)
+            try:
+                hostlock.acquire(
+                    new, self.run_id, become=become, check=False, wait=False, waiting=_no_note
+                )
+            except BaseException:
+                new.close()
+                raise
+            with self._guard:
+                self._open[host.name] = new
+            self._locks[host.name] = _generation(new)
+        old.close()
+
+    def release(self, lost: Iterable[str]) -> None:
+        """Give back the locks, but not of a host `lost` (unreachable) during a command (it
+        may still run there): that lock goes stale by itself once nothing of this run
+        runs there."""
+        lost = set(lost)
+        for name in self._locks:
+            conn = self._open.get(name)
+            if self.options.check or conn is None or name in lost:
+                continue
+            _, become = self._lock_plan(self.inventory.hosts[name])
+            try:
+                hostlock.ask(conn, self.run_id, "release", become)
+            except ProvisionError:  # it goes stale when the connection closes
+                log.debug("releasing the lock on %s failed", name, exc_info=True)
+
+    def close_all(self) -> None:
+        for conn in self._open.values():
+            try:
+                conn.close()
+            except Exception:  # closing is best effort
+                log.debug("closing %s failed", conn.host, exc_info=True)
+
+
+def _no_note(other: hostlock.Holder) -> None:
+    """Taking its own lock again a run does not wait: nothing to say."""
+
+
+def _becomes(play: PlaySpec) -> bool:
+    return play.become or any(t.become for t in [*play.tasks, *play.handlers])
+
+
+def _generation(conn: Connection) -> int:
+    return conn.generation if isinstance(conn, Reopening) else 1
