@@ -264,3 +264,25 @@ def test_no_log_hides_everything_of_the_task(
         assert "(output hidden: no_log)" in proc.stdout + proc.stderr
     if not check:
         assert (tmp_path / "token").read_text() == "Tok3n-7f3a-SECRET\n"  # it did run
+
+
+def test_validate_renders_template_files_for_each_host(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "motd.j2").write_text("Hello\n\n{{ site }} and {{ foo }}\n")
+    (tmp_path / "templates" / "bad.j2").write_text("a\n{% if %}\n")
+    book = tmp_path / "p.yml"
+    book.write_text(
+        "- hosts: all\n  vars: {site: lab}\n  tasks:\n"
+        "    - template: {src: templates/motd.j2, dest: /etc/motd}\n"
+        "    - template: {src: templates/bad.j2, dest: /etc/bad}\n"
+    )
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    web1: {host: 192.0.2.1}\n    web2: {host: 192.0.2.2}\n")
+    proc = provision("validate", book, "-i", inv, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        "template templates/motd.j2:3: 'foo' is undefined in '{{ site }} and {{ foo }}'"
+        " (hosts web1, web2)" in proc.stderr
+    )
+    assert "template templates/bad.j2:2: template syntax error" in proc.stderr
+    assert "Hello" not in proc.stderr  # only the line at fault is quoted
