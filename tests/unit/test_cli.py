@@ -83,7 +83,9 @@ def test_error_text_with_brackets_is_printed_as_is(tmp_path: Path) -> None:
     assert f"{book}:4:7" in proc.stderr  # rich would have eaten "[red]" as markup
 
 
-def test_interrupt_says_which_task_may_be_half_applied(tmp_path: Path) -> None:
+def signal_during_second_task(tmp_path: Path, sig: int) -> tuple[int, str, str]:
+    """Run a three-task play, send `sig` while the second task's command runs:
+    (exit code, stdout, all of stderr)."""
     book = tmp_path / "p.yml"
     book.write_text(
         "- hosts: localhost\n  tasks:\n"
@@ -111,10 +113,14 @@ def test_interrupt_says_which_task_may_be_half_applied(tmp_path: Path) -> None:
             break
         time.sleep(0.05)
     assert sleepers_in(tmp_path), "the second task's command never started"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
-    text = "".join(seen) + err
-    assert proc.returncode == 130, text
+    return proc.returncode, out, "".join(seen) + err
+
+
+def test_interrupt_says_which_task_may_be_half_applied(tmp_path: Path) -> None:
+    code, out, text = signal_during_second_task(tmp_path, signal.SIGINT)
+    assert code == 130, text
     assert "INTERRUPTED" in text
     assert "second: was running and may be half-applied" in text
     assert "first: was running" not in text

@@ -7,16 +7,13 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.unit.run_cli import ENTRY, ENV, provision
-from tests.unit.test_cli import sleepers_in
+from tests.unit.run_cli import provision
+from tests.unit.test_cli import signal_during_second_task, sleepers_in
 
 
 def test_a_hung_command_is_reported_as_timed_out_naming_the_task(tmp_path: Path) -> None:
@@ -58,37 +55,8 @@ def test_a_bad_timeout_is_bad_input_naming_the_line(tmp_path: Path, value: str) 
 
 
 def test_sigterm_stops_the_run_like_ctrl_c_with_exit_143(tmp_path: Path) -> None:
-    book = tmp_path / "p.yml"
-    book.write_text(
-        "- hosts: localhost\n  tasks:\n"
-        "    - name: first\n      command: 'true'\n"
-        "    - name: second\n      command: sleep 30\n"
-        "    - name: third\n      command: touch never\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, "apply", str(book), "-v", "-o", "json"],
-        cwd=tmp_path,
-        env=ENV,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:  # -v announces each task as it starts
-        seen.append(line)
-        if "localhost: second" in line:
-            break
-    for _ in range(200):
-        if sleepers_in(tmp_path):
-            break
-        time.sleep(0.05)
-    assert sleepers_in(tmp_path), "the second task's command never started"
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
-    text = "".join(seen) + err
-    assert proc.returncode == 143, text
+    code, out, text = signal_during_second_task(tmp_path, signal.SIGTERM)
+    assert code == 143, text
     assert "TERMINATED (SIGTERM)" in text
     assert "second: was running and may be half-applied" in text
     assert "Traceback" not in text and out == ""
