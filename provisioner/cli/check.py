@@ -36,6 +36,6 @@ def validate(playbook: Path, inventory: Path | None, extra_vars: list[str] | Non
     if problems:
         say(f"{len(problems)} error(s).")
         return 1
-    tasks = sum(len(p.tasks) for p in book.plays)
+    tasks = sum(len(p.all_tasks()) - len(p.handlers) for p in book.plays)
     say(f"{playbook}: {len(book.plays)} play(s), {tasks} task(s)", "ok:", "green")
     return 0

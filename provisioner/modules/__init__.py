@@ -19,6 +19,10 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "command": ("command", "shell"),
     "copy": ("copy",),
     "debug": ("debug",),
+    "fail": ("fail",),
+    "include_vars": ("include_vars",),
+    "meta": ("meta",),
+    "set_fact": ("set_fact",),
     "file": ("file",),
     "get_url": ("get_url",),
     "group": ("group",),
@@ -47,8 +51,21 @@ def names() -> list[str]:
     return sorted({*_FILE_OF, *_REGISTRY})
 
 
+# Ansible's own namespaces: `ansible.builtin.copy` is `copy`.
+PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+
+
+def canonical(name: str) -> str:
+    """The registry's name for a task's module name (Ansible's prefixes removed)."""
+    for prefix in PREFIXES:
+        if name.startswith(prefix) and name not in _FILE_OF:
+            return name[len(prefix) :]
+    return name
+
+
 def lookup(name: str) -> type[AnyModule] | None:
     """The class for a task's module name (imports its file the first time)."""
+    name = canonical(name)
     if name not in _REGISTRY and name in _FILE_OF:
         import_module(f"provisioner.modules.{_FILE_OF[name]}")
     return _REGISTRY.get(name)

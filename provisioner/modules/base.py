@@ -158,7 +158,12 @@ class ModuleContext:
     """What `build()` may read on the controller, once, when a task is compiled."""
 
     base_dir: Path = field(default_factory=Path.cwd)
-    """Directory of the playbook: relative `src` paths resolve here."""
+    """Where relative `src` paths resolve: the role's `src_dir` when the file is there,
+    else the playbook's directory."""
+
+    search: tuple[Path, ...] = ()
+    """Directories a controller file is looked for in, first wins (the role's, then the
+    playbook's): include_vars reads its files from these."""
 
     render_file: Callable[[str, str], str] = lambda text, name: text
     """Render a controller file's text (its name for errors) with the host's variables."""
@@ -174,11 +179,19 @@ class Expressions(Protocol):
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a controller module decided: failed or not, its message, registered fields."""
+    """What a controller module decided: failed or not, its message, registered fields.
+
+    `sets`: host variables it sets at set_fact's precedence (set_fact); `loads`: host
+    variables at include_vars' precedence; `control`: a run-control action the worker
+    carries out (meta's flush_handlers, end_host, ...). `changed`: it reports changed."""
 
     failed: bool
     msg: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    loads: Mapping[str, Any] = field(default_factory=dict)
+    control: str | None = None
+    changed: bool = False
 
 
 # --- the module classes ------------------------------------------------------------
@@ -199,12 +212,30 @@ class BaseModule(ABC, Generic[A]):
     """The argument a bare string fills (`command: echo hi` → cmd); None: a string is
     Ansible's `key=value ...` shorthand."""
 
+    supported: ClassVar[bool] = True
+    """False for a module Ansible has and provision does not: it fails where it runs."""
+
+    sets_facts: ClassVar[bool] = False
+    """Its registered `ansible_facts` join the host's facts (getent, service_facts):
+    every later task waits for it."""
+
     runs_on_controller: ClassVar[bool] = False
     """Nothing is sent to the host (debug, assert): see ControllerModule."""
 
     unprobeable: ClassVar[bool] = False
     """Its effect cannot be probed (command, shell): a dry run says "would run", apply
     does not probe it again, and `changed_when`/`failed_when` judge its outcome."""
+
+    sets_variables: ClassVar[bool] = False
+    """Its argument names are host variables it sets (set_fact): later tasks that read
+    them wait for it."""
+
+    loads_variables: ClassVar[bool] = False
+    """It sets host variables no one can name before it runs (include_vars): every later
+    task waits for it."""
+
+    src_dir: ClassVar[str | None] = None
+    """Where in a role a relative `src` is looked for first (`files`, `templates`)."""
 
     changes_login_groups: ClassVar[bool] = False
     """A change to the account in its `name` argument changes that account's groups,

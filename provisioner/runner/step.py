@@ -59,6 +59,7 @@ class Context:
     check: bool
     # registered by a hidden task: what uses them is hidden too
     secrets: set[str] = field(default_factory=set)
+    done: set[str] = field(default_factory=set)  # names set so far (registered, barriers)
     run_id: str = ""  # in upload names: a later run removes what a lost one left (hostlock)
 
 
@@ -107,9 +108,8 @@ def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outc
         verdict = module.evaluate(_Expressions(scope, unit.task))
     except ProvisionError as exc:
         return Outcome(Status.FAILED, msg=str(exc))
-    return Outcome(
-        Status.FAILED if verdict.failed else Status.OK, msg=verdict.msg, fields=verdict.fields
-    )
+    status = Status.FAILED if verdict.failed else Status.CHANGED if verdict.changed else Status.OK
+    return Outcome(status, msg=verdict.msg, fields=verdict.fields, effects=verdict)
 
 
 def _plan(

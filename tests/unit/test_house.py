@@ -22,6 +22,8 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "inventory.py": {"user", "group"},
     "probes/files.py": {"file", "stat"},  # what kind of path it is; what stat(1) printed
     "probes/accounts.py": {"group"},  # getent's database
+    "playbook/entries.py": {"file"},  # include_tasks' own argument
+    "playbook/roles.py": {"meta"},  # a role's meta/ folder
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs
     "transport/sshconfig.py": {"user"},  # ssh_config's User
     "vagrant/generate.py": {"user"},
