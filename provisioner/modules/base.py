@@ -212,6 +212,9 @@ class BaseModule(ABC, Generic[A]):
     """The argument a bare string fills (`command: echo hi` → cmd); None: a string is
     Ansible's `key=value ...` shorthand."""
 
+    silent: ClassVar[bool] = False
+    """Its outcome is run control, not a result to report or count (meta)."""
+
     supported: ClassVar[bool] = True
     """False for a module Ansible has and provision does not: it fails where it runs."""
 

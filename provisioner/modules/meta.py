@@ -29,6 +29,7 @@ class MetaModule(ControllerModule[MetaArgs]):
     name = "meta"
     args_model = MetaArgs
     free_form = "action"
+    silent = True
 
     def evaluate(self, expressions: Expressions) -> Verdict:
         return Verdict(False, "", control=self.args.action)

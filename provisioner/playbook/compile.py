@@ -110,6 +110,9 @@ class PlannedInclude:
 Planned = PlannedTask | PlannedBlock | PlannedInclude
 
 
+RESCUE_NAMES = frozenset({"ansible_failed_task", "ansible_failed_result"})
+
+
 def flat(planned: list[Planned]) -> list[PlannedTask]:
     """The planned tasks of a list, blocks opened (includes are planned at run time)."""
     out: list[PlannedTask] = []
@@ -146,8 +149,10 @@ def select_hosts(inventory: Inventory, play: PlaySpec, limit: str | None) -> lis
 
 
 def registered_names(playbook: Playbook) -> frozenset[str]:
-    """Names some task registers or sets: only the run knows their values."""
-    return frozenset(n for p in playbook.plays for t in p.all_tasks() for n in sets_of(t))
+    """Names some task registers or sets: only the run knows their values (and what a
+    rescue reads of the failure)."""
+    names = {n for p in playbook.plays for t in p.all_tasks() for n in sets_of(t)}
+    return frozenset(names | RESCUE_NAMES)
 
 
 @dataclass

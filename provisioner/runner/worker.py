@@ -21,6 +21,7 @@ from provisioner.playbook.compile import (
     Unit,
 )
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
+from provisioner.playbook.task import module_class
 from provisioner.runner.batch import Probing
 from provisioner.runner.include import expand
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
@@ -81,7 +82,7 @@ class HostWorker:
             elif isinstance(entry, PlannedInclude):
                 self.run_include(entry)
             elif entry.spec.implicit or self.selected(entry.spec):
-                if not entry.spec.implicit:
+                if not (entry.spec.implicit or module_class(entry.spec.module).silent):
                     self.emit_started(entry.spec)
                 self.run_task(entry, entries, index)
             self.ctx.done |= entry.sets if isinstance(entry, PlannedTask) else set()
@@ -256,7 +257,7 @@ class HostWorker:
     def report(
         self, task: TaskSpec, unit: Unit | None, outcome: Outcome, hidden: bool, ignored: bool
     ) -> None:
-        if task.implicit:
+        if task.implicit or (unit is not None and unit.module is not None and unit.module.silent):
             return
         self.emit(
             event(
