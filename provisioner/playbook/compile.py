@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import (
-    InputError,
     Location,
     ModuleArgsError,
     ProvisionError,
     TemplateError,
 )
 from provisioner.modules.base import AnyModule, ModuleContext
+from provisioner.playbook.loops import loop_items
 from provisioner.playbook.schema import (
     BlockSpec,
     Entry,
@@ -67,11 +67,15 @@ class Unit:
     item: Any
     module: AnyModule | None  # None: skipped
     skipped: str | None = None  # the reason, when `when` is false
+    index: int = 0
+    shown: str | None = None  # loop_control's label, rendered
 
     @property
     def label(self) -> str:
         if self.item is NO_ITEM:
             return ""
+        if self.shown is not None:
+            return self.shown
         return str(self.item.get("name", self.item) if isinstance(self.item, dict) else self.item)
 
 
@@ -193,10 +197,12 @@ class HostPlan:
             lay["inventory"], self.facts or {}, self.play, lay["files"], lay["extra"], lay["magic"]
         )
 
-    def scope(self, task: TaskSpec, registered: Mapping[str, Any], item: Any = NO_ITEM) -> Templar:
+    def scope(
+        self, task: TaskSpec, registered: Mapping[str, Any], item: Any = NO_ITEM, index: int = 0
+    ) -> Templar:
         """What a task's templates see, then the loop item."""
         merged = self.scope_vars(task.role, task.vars, registered)
-        return Templar(merged if item is NO_ITEM else {**merged, "item": Data(item)})
+        return Templar(merged if item is NO_ITEM else {**merged, **loop_vars(task, item, index)})
 
     def scope_vars(
         self, role: RoleInfo | None, own: Mapping[str, Any], registered: Mapping[str, Any]
@@ -350,21 +356,37 @@ def prepare(task: TaskSpec, templar: Templar, play: PlaySpec) -> list[Unit]:
     items: Sequence[Any] = [NO_ITEM]
     if task.loop is not None:
         loop = templar.render(task.loop, task.loc)
-        if not isinstance(loop, list):
-            raise InputError(f"loop must give a list, got {type(loop).__name__}", task.loc)
-        items = loop
+        search = task.search or (play.base_dir,)
+        items = loop_items(task.loop_with, loop, search, task.loc)
     out: list[Unit] = []
-    for item in items:
+    control = task.loop_control
+    for index, item in enumerate(items):
         # A loop item is the result of rendering the loop: data, not rendered again.
-        scope = templar if item is NO_ITEM else templar.child({"item": Data(item)})
+        scope = templar if item is NO_ITEM else templar.child(loop_vars(task, item, index))
+        shown = None
+        if item is not NO_ITEM and control.label is not None:
+            shown = str(scope.render(control.label, task.loc))
         false = next((c for c in task.when if not scope.truthy(c, task.loc)), None)
         if false is not None:
-            out.append(Unit(task, item, None, skipped=f"when: {false} was false"))
+            skipped = f"when: {false} was false"
+            out.append(Unit(task, item, None, skipped=skipped, index=index, shown=shown))
             continue
         args = scope.render(task.args, task.loc)
         # `default(omit)`: the argument is left out, as if never written.
         args = {k: v for k, v in args.items() if v != OMIT}
-        out.append(Unit(task, item, build_module(task, args, scope, play)))
+        module = build_module(task, args, scope, play)
+        out.append(Unit(task, item, module, index=index, shown=shown))
+    return out
+
+
+def loop_vars(task: TaskSpec, item: Any, index: int) -> dict[str, Data]:
+    """The loop's variables for one item: `item` (or loop_var), index_var, ansible_loop."""
+    control = task.loop_control
+    out = {control.loop_var: Data(item)}
+    if control.index_var:
+        out[control.index_var] = Data(index)
+    if control.extended:
+        out["ansible_loop"] = Data({"index": index + 1, "index0": index, "first": index == 0})
     return out
 
 

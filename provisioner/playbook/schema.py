@@ -22,7 +22,6 @@ TASK_KEYWORDS = (
     "args",
     "when",
     "loop",
-    "with_items",
     "register",
     "notify",
     "listen",
@@ -36,6 +35,11 @@ TASK_KEYWORDS = (
     "timeout",
     "vars",
     "check_mode",
+    "loop_control",
+    "until",
+    "retries",
+    "delay",
+    "environment",
 )
 # Keywords a block, a role or an include hands down to the tasks inside it.
 INHERITED = (
@@ -81,12 +85,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, populate_by_name=True)
 
 
+class LoopControl(_Model):
+    loop_var: str = "item"
+    index_var: str | None = None
+    label: str | None = None
+    pause: float = Field(default=0, ge=0)
+    extended: bool = False
+
+    @field_validator("loop_var", "index_var")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value.isidentifier():
+            raise ValueError(f"'{value}' is not a valid variable name")
+        return value
+
+
 class TaskSpec(_Model):
     name: str | None = None
     module: str
     args: dict[str, Any] = Field(default_factory=dict)
     when: list[Condition] = Field(default_factory=list)
-    loop: list[Any] | str | None = None
+    loop: list[Any] | dict[str, Any] | str | None = None
+    loop_with: str | None = None  # `with_<kind>`: how the loop's value makes items
+    loop_control: LoopControl = Field(default_factory=lambda: LoopControl())
+    until: list[Condition] | None = None
+    retries: int | str = Field(default=3)
+    delay: float | str = Field(default=5)
+    # Variables exported to the commands a task runs (not to its probes).
+    environment: dict[str, Any] | str = Field(default_factory=dict)
     # `register` would shadow ABCMeta.register on the model class: store it under another name.
     register_as: str | None = Field(default=None, alias="register")
     notify: list[str] = Field(default_factory=list)
@@ -114,7 +140,7 @@ class TaskSpec(_Model):
     def _listify(cls, value: Any) -> Any:
         return _as_list(value)
 
-    @field_validator("changed_when", "failed_when", mode="before")
+    @field_validator("changed_when", "failed_when", "until", mode="before")
     @classmethod
     def _listify_optional(cls, value: Any) -> Any:
         return None if value is None else _as_list(value)

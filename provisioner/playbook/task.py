@@ -11,9 +11,12 @@ from provisioner.errors import InputError, Location
 from provisioner.modules import lookup, names, registry
 from provisioner.modules.base import AnyModule
 from provisioner.modules.unsupported import is_ansible_module, unsupported
+from provisioner.playbook.loops import WITH
 from provisioner.playbook.problems import Collector, did_you_mean, key_loc, loc_of
 from provisioner.playbook.schema import TASK_KEYWORDS, TaskSpec
 from provisioner.templating import is_template
+
+WITH_KEYS = tuple(f"with_{kind}" for kind in WITH)
 
 
 def module_class(module: str) -> type[AnyModule]:
@@ -94,11 +97,11 @@ def _has_template(value: Any) -> bool:
 def _module_key(raw: dict[str, Any], where: Location, out: Collector) -> str | None:
     """The one key of the task that names its module; errors for none, several, typos."""
     known = names()
-    modules = [k for k in raw if k not in TASK_KEYWORDS]
+    modules = [k for k in raw if k not in TASK_KEYWORDS and k not in WITH_KEYS]
     good = [k for k in modules if lookup(str(k)) is not None or is_ansible_module(str(k))]
     for key in modules:
         if key not in good:
-            hint = did_you_mean(str(key), known + list(TASK_KEYWORDS))
+            hint = did_you_mean(str(key), known + [*TASK_KEYWORDS, *WITH_KEYS])
             out.add(f"unknown module or task keyword '{key}'{hint}", key_loc(raw, key, where))
     if not good:
         if not modules:
@@ -146,11 +149,14 @@ def parse_task(
         return None
     # Unknown keys were reported above, once.
     fields = {k: v for k, v in raw.items() if k in TASK_KEYWORDS and k != "args"}
-    if "with_items" in fields:
-        if "loop" in fields:
-            out.add("a task takes 'loop' or 'with_items', not both", key_loc(raw, "loop", where))
-            return None
-        fields["loop"] = fields.pop("with_items")
+    loops = [k for k in raw if k == "loop" or k in WITH_KEYS]
+    if len(loops) > 1:
+        both = f"'{loops[0]}' or '{loops[1]}'"
+        out.add(f"a task takes {both}, not both", key_loc(raw, loops[0], where))
+        return None
+    if loops and loops[0] != "loop":
+        fields["loop"] = raw[loops[0]]
+        fields["loop_with"] = loops[0].removeprefix("with_")
     for key in ("changed_when", "failed_when"):
         if key in fields and not module_class(module).unprobeable:
             # Only commands have an outcome to judge; elsewhere it would be silently ignored.

@@ -8,6 +8,7 @@ judged by their exit code, or by `changed_when`/`failed_when`.
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ class _Expressions:
 
 
 def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outcome:
-    scope = ctx.plan.scope(unit.task, ctx.registered, unit.item)
+    scope = ctx.plan.scope(unit.task, ctx.registered, unit.item, unit.index)
     try:
         verdict = module.evaluate(_Expressions(scope, unit.task))
     except ProvisionError as exc:
@@ -179,9 +180,14 @@ def _apply(
     conn = ctx.connection()
     ctx.prober.invalidate()  # the host is about to change: every answer is stale
     last = Result(0, "", "")
+    try:
+        exports = environment_of(ctx, unit)
+    except ProvisionError as exc:
+        return Outcome(Status.FAILED, change.summary, msg=str(exc))
     for op in module.commands(change):
         log_script(conn.host, unit.task.display_name, op.script, become, this.no_log)
-        last = run_op(conn, op.script, op.upload, become, unit.task.timeout, ctx.run_id)
+        script = exports + op.script
+        last = run_op(conn, script, op.upload, become, unit.task.timeout, ctx.run_id)
         if last.exit_code != 0:
             break
     ran = Ran.of(last)
@@ -211,7 +217,7 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
         if task.failed_when is not None or task.changed_when is not None:
             so_far = registered(Outcome(Status.CHANGED, ran=ran))
             so_far["failed"] = failed
-            scope = ctx.plan.scope(task, ctx.registered, unit.item).child(
+            scope = ctx.plan.scope(task, ctx.registered, unit.item, unit.index).child(
                 as_data({**so_far, **({task.register_as: so_far} if task.register_as else {})})
             )
             if task.failed_when is not None:
@@ -226,6 +232,23 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
     status = Status.CHANGED if changed else Status.OK
     summary = change.summary if changed else ()
     return Outcome(status, summary, ran=ran, show_output=True)
+
+
+def environment_of(ctx: Context, unit: Unit) -> str:
+    """The task's `environment`, as quoted exports before each of its commands."""
+    task = unit.task
+    if not task.environment:
+        return ""
+    scope = ctx.plan.scope(task, ctx.registered, unit.item, unit.index)
+    values = scope.render(task.environment, task.loc)
+    if not isinstance(values, dict):
+        raise InputError("environment must be a mapping of names to values", task.loc)
+    lines = []
+    for name, value in values.items():
+        if not str(name).isidentifier():
+            raise InputError(f"environment: '{name}' is not a variable name", task.loc)
+        lines.append(f"{name}={shlex.quote(str(value))}; export {name}\n")
+    return "".join(lines)
 
 
 def run_op(

@@ -5,8 +5,10 @@ notified."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from provisioner.errors import ProvisionError
@@ -26,7 +28,7 @@ from provisioner.runner.batch import Probing
 from provisioner.runner.include import expand
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
 from provisioner.runner.step import Context, run_unit
-from provisioner.templating import Data
+from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
 
 Selected = Callable[[TaskSpec | IncludeSpec], bool]
@@ -172,15 +174,46 @@ class HostWorker:
         become = self.become_for(task)
         hidden = self.hidden(planned)
         outcomes: list[Outcome] = []
-        for unit in planned.units or []:
-            ahead = lambda: self.ahead(tasks, index, become)  # noqa: E731
-            outcome = run_unit(ctx, unit, become, ahead, hidden)
+        for number, unit in enumerate(planned.units or []):
+            if number and task.loop_control.pause:
+                time.sleep(task.loop_control.pause)
+            ahead = partial(self.ahead, tasks, index, become)
+            outcome = self.attempts(ctx, unit, partial(run_unit, ctx, unit, become, ahead, hidden))
             self.report(task, unit, outcome, hidden, ignored)
             if outcome.stop_host:
                 raise HostFailed(task.display_name, unreachable=True)
             outcomes.append(outcome)
             self.carry_out(unit, outcome)
         self.after(task, outcomes, hidden, ignored)
+
+    def attempts(self, ctx: Context, unit: Unit, once: Callable[[], Outcome]) -> Outcome:
+        """`until`: run again, `delay` seconds apart, until it holds or `retries` more
+        attempts were made (Ansible's count); a dry run of a command cannot tell."""
+        task = unit.task
+        outcome = once()
+        if task.until is None or unit.module is None or (ctx.check and unit.module.unprobeable):
+            return outcome
+        scope = self.plan.scope(task, self.ctx.registered, unit.item, unit.index)
+        try:
+            retries = int(scope.render(task.retries, task.loc))
+            delay = float(scope.render(task.delay, task.loc))
+            attempt = 1
+            while True:
+                result = registered(outcome)
+                named = {task.register_as: result} if task.register_as else {}
+                here = scope.child(as_data({**result, **named}))
+                if all(here.truthy(c, task.loc) for c in task.until) and not outcome.stop_host:
+                    return replace(outcome, fields={**outcome.fields, "attempts": attempt})
+                if attempt > retries or outcome.stop_host:
+                    msg = f"still not true after {attempt} attempt(s): {task.until[0]}"
+                    fields = {**outcome.fields, "attempts": attempt}
+                    return replace(outcome, status=Status.FAILED, msg=msg, fields=fields)
+                time.sleep(delay)
+                ctx.prober.invalidate()  # the host may have changed meanwhile
+                attempt += 1
+                outcome = once()
+        except (ProvisionError, ValueError) as exc:
+            return Outcome(Status.FAILED, msg=f"until: {exc}")
 
     def after(self, task: TaskSpec, outcomes: list[Outcome], hidden: bool, ignored: bool) -> None:
         """What a task's outcomes leave: its registered result, the handlers it notifies,

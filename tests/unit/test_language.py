@@ -464,3 +464,90 @@ def test_templated_ignore_errors_and_check_mode_false(lab: dict[str, Any]) -> No
     ]
     assert dry.hosts["h1"].ignored == 1
     assert value(lab, "h1", "real") == "v"
+
+
+# --- loops, until, environment ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loop", "expected"),
+    [
+        ("with_items: [[a, b], c]", ["a", "b", "c"]),
+        ("loop: [[a, b], c]", ["['a', 'b']", "c"]),
+        ("with_dict: {k1: v1, k2: v2}", ["k1=v1", "k2=v2"]),
+        ("with_together: [[a, b], [1, 2]]", ["a1", "b2"]),
+        ("with_nested: [[a, b], [1, 2]]", ["a1", "a2", "b1", "b2"]),
+        ("with_subelements: [[{n: u1, ks: [x, y]}, {n: u2, ks: [z]}], ks]", ["u1x", "u1y", "u2z"]),
+        ("with_indexed_items: [a, b]", ["0a", "1b"]),
+    ],
+)
+def test_with_loops_shape_items_as_ansible_does(
+    lab: dict[str, Any], loop: str, expected: list[str]
+) -> None:
+    shown = {
+        "with_dict": "{{ item.key }}={{ item.value }}",
+        "with_together": "{{ item[0] }}{{ item[1] }}",
+        "with_nested": "{{ item[0] }}{{ item[1] }}",
+        "with_subelements": "{{ item[0].n }}{{ item[1] }}",
+        "with_indexed_items": "{{ item[0] }}{{ item[1] }}",
+    }.get(loop.split(":")[0], "{{ item }}")
+    book = play(
+        lab["dir"],
+        f"- hosts: h1\n  tasks:\n    - debug: {{msg: '{shown}'}}\n      {loop}\n",
+    )
+    summary = run(lab, book)
+    assert [r.msg for r in summary.results] == expected
+
+
+def test_with_first_found_and_fileglob_look_in_the_role_first(lab: dict[str, Any]) -> None:
+    write(
+        lab["dir"],
+        {
+            "roles/r/files/a.conf": "",
+            "roles/r/files/b.conf": "",
+            "roles/r/vars/Linux.yml": "",
+            "roles/r/tasks/main.yml": (
+                "- debug: {msg: \"{{ item.split('/') | last }}\"}\n"
+                "  with_first_found: [Nope.yml, Linux.yml]\n"
+                "- debug: {msg: \"{{ item.split('/') | last }}\"}\n  with_fileglob: ['*.conf']\n"
+            ),
+        },
+    )
+    summary = run(lab, play(lab["dir"], "- hosts: h1\n  roles: [r]\n"))
+    assert [r.msg for r in summary.results] == ["Linux.yml", "a.conf", "b.conf"]
+
+
+def test_loop_control_names_the_item_index_and_label(lab: dict[str, Any]) -> None:
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - debug: {msg: '{{ i }}:{{ user.name }}'}\n"
+        "      loop: [{name: ann, secret: s1}, {name: bob, secret: s2}]\n"
+        "      loop_control: {loop_var: user, index_var: i, label: '{{ user.name }}'}\n",
+    )
+    summary = run(lab, book)
+    assert [(r.msg, r.item) for r in summary.results] == [("0:ann", "ann"), ("1:bob", "bob")]
+
+
+def test_until_retries_a_command_until_it_holds(lab: dict[str, Any]) -> None:
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - command: sh -c 'echo x >> tries; wc -l < tries'\n"
+        "      register: r\n      until: r.stdout | int >= 3\n      retries: 5\n      delay: 0\n"
+        "    - command: 'false'\n      register: never\n      until: never.rc == 0\n"
+        "      retries: 1\n      delay: 0\n",
+    )
+    summary = run(lab, book)
+    assert (lab["dir"] / "h1" / "tries").read_text().count("x") == 3
+    assert summary.results[0].status is Status.CHANGED
+    assert summary.results[1].status is Status.FAILED
+    assert "after 2 attempt(s)" in summary.results[1].msg
+
+
+def test_environment_reaches_the_commands_quoted(lab: dict[str, Any]) -> None:
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - shell: printf '%s' \"$GREETING\" > env.txt\n"
+        '      environment: {GREETING: "it\'s $(not run)"}\n',
+    )
+    assert run(lab, book).exit_code == 0
+    assert (lab["dir"] / "h1" / "env.txt").read_text() == "it's $(not run)"
