@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import CONTROLLER_IP, HTTP_PORT, REPO_BASE_URL
-from .packages import DOCKER_REPO_PATH, VAULT_PATH
+from .docker_repo import DOCKER_REPO_PATH
+from .packages import VAULT_PATH
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ EOF""",
 
 
 def docker_repo(flavour: str) -> Do:
-    """Docker's docker-ce.repo (flavour centos: el7 builds; rhel: el9 builds)."""
+    """Docker's docker-ce.repo: its baseurl takes $releasever (7: the el7 builds, 9: el9)."""
     url = f"{REPO_BASE_URL}/linux/{flavour}/docker-ce.repo"
     return Do(
         f"curl -fsS -o /etc/yum.repos.d/docker-ce.repo {url}",
