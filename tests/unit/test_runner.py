@@ -27,6 +27,7 @@ from provisioner.modules.base import (
     Args,
     Blocked,
     Change,
+    Failed,
     Kind,
     Module,
     Op,
@@ -99,6 +100,33 @@ class Flag(Module[FlagArgs, FlagState, None]):
 
     def provides(self, change: Change[None]) -> frozenset[Provision]:
         return frozenset({Provision(Kind.PATH, self.args.path)})
+
+
+class LookupArgs(Args):
+    path: str
+
+
+@register
+class Lookup(Module[LookupArgs, FlagState, None]):
+    """Reads a file and changes nothing; a missing file fails the task (like getent)."""
+
+    name = "test_lookup"
+    args_model = LookupArgs
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (FlagFile(self.args.path, None),)
+
+    def state(self, seen: Seen) -> FlagState:
+        return seen(FlagFile(self.args.path, None))
+
+    def plan(self, current: FlagState) -> Plan[None]:
+        return Failed(f"no entry {self.args.path}") if current.value is None else CONVERGED
+
+    def commands(self, change: Change[None]) -> list[Op]:
+        return []
+
+    def fields(self, current: FlagState) -> dict[str, Any]:
+        return {"found": current.value}
 
 
 class ShHost:
@@ -513,3 +541,34 @@ def test_what_a_host_prints_is_data_not_a_template(lab: dict[str, Any]) -> None:
     assert (lab["dir"] / "h1-out").read_text() == "{{ 7 * 7 }}\n{{ become_password }}\n"
     assert (lab["dir"] / "h1" / "item-0").read_text() == "{{ 7 * 7 }}\n"
     assert (lab["dir"] / "h1" / "item-1").read_text() == "{{ become_password }}\n"
+
+
+LOOKUPS = """
+- hosts: h1
+  tasks:
+    - name: first
+      test_flag: {path: a, value: "1"}
+    - name: look
+      test_lookup: {path: missing}
+      register: r
+      ignore_errors: true
+    - name: registered the failure and the fields
+      assert:
+        that: ["r.failed", "r.msg == 'no entry missing'", "r.found is none", "not r.changed"]
+    - name: look again
+      test_lookup: {path: missing}
+    - name: never
+      test_flag: {path: never, value: "1"}
+"""
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_failed_plan_fails_the_task_in_apply_and_dry_run(lab: dict[str, Any], check: bool) -> None:
+    """Failed is not Blocked: an earlier planned change does not excuse it in a dry run."""
+    summary = run(lab, play(lab["dir"], LOOKUPS), check=check)
+    results = {r.task: r for r in summary.results if r.host == "h1"}
+    assert results["look"].status is Status.FAILED and results["look"].ignored
+    assert results["look"].msg == "no entry missing"
+    assert results["registered the failure and the fields"].status is Status.OK
+    assert results["look again"].status is Status.FAILED and not results["look again"].ignored
+    assert "never" not in results and summary.exit_code == 2
