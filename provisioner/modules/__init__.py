@@ -28,6 +28,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "rpm_key": ("rpm_key",),
     "service": ("service", "systemd"),
     "stat": ("stat",),
+    "sysctl": ("sysctl", "ansible.posix.sysctl"),
     "template": ("template",),
     "user": ("user",),
 }

@@ -563,7 +563,9 @@ LOOKUPS = """
 
 
 @pytest.mark.parametrize("check", [False, True])
-def test_a_failed_plan_fails_the_task_in_apply_and_dry_run(lab: dict[str, Any], check: bool) -> None:
+def test_a_failed_plan_fails_the_task_in_apply_and_dry_run(
+    lab: dict[str, Any], check: bool
+) -> None:
     """Failed is not Blocked: an earlier planned change does not excuse it in a dry run."""
     summary = run(lab, play(lab["dir"], LOOKUPS), check=check)
     results = {r.task: r for r in summary.results if r.host == "h1"}
