@@ -16,6 +16,7 @@ from provisioner.modules.base import AnyModule
 # file in provisioner/modules → the names its modules answer to (name, then aliases)
 BUILTIN: dict[str, tuple[str, ...]] = {
     "assertion": ("assert",),
+    "authorized_key": ("authorized_key", "ansible.posix.authorized_key"),
     "command": ("command", "shell"),
     "copy": ("copy",),
     "debug": ("debug",),
