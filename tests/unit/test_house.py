@@ -21,6 +21,7 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "inventory": {"user", "group"},  # inventory vocabulary: a connection's user, a group
     "inventory.py": {"user", "group"},
     "probes/files.py": {"file", "stat"},  # what kind of path it is; what stat(1) printed
+    "probes/sshkeys.py": {"file", "stat"},
     "probes/accounts.py": {"group"},  # getent's database
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs
     "transport/sshconfig.py": {"user"},  # ssh_config's User
