@@ -19,6 +19,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "authorized_key": ("authorized_key", "ansible.posix.authorized_key"),
     "command": ("command", "shell"),
     "copy": ("copy",),
+    "cron": ("cron", "ansible.builtin.cron"),
     "debug": ("debug",),
     "file": ("file",),
     "get_url": ("get_url",),
