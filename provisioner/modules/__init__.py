@@ -32,6 +32,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "stat": ("stat",),
     "sysctl": ("sysctl", "ansible.posix.sysctl"),
     "template": ("template",),
+    "timezone": ("timezone", "community.general.timezone"),
     "user": ("user",),
 }
 _FILE_OF = {name: file for file, names in BUILTIN.items() for name in names}
