@@ -24,6 +24,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "file": ("file",),
     "get_url": ("get_url",),
     "group": ("group",),
+    "hostname": ("hostname", "ansible.builtin.hostname"),
     "lineinfile": ("lineinfile",),
     "package": ("package", "yum", "dnf"),
     "repo": ("yum_repository",),
