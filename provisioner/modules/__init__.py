@@ -23,6 +23,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "debug": ("debug",),
     "file": ("file",),
     "get_url": ("get_url",),
+    "getent": ("getent", "ansible.builtin.getent"),
     "group": ("group",),
     "hostname": ("hostname", "ansible.builtin.hostname"),
     "lineinfile": ("lineinfile",),

@@ -574,3 +574,31 @@ def test_a_failed_plan_fails_the_task_in_apply_and_dry_run(
     assert results["registered the failure and the fields"].status is Status.OK
     assert results["look again"].status is Status.FAILED and not results["look again"].ignored
     assert "never" not in results and summary.exit_code == 2
+
+
+def test_getent_registers_its_facts_and_fails_on_a_missing_key(lab: dict[str, Any]) -> None:
+    """Through the runner, on this machine's own getent: the facts reach the register."""
+    body = """
+- hosts: h1
+  tasks:
+    - name: root
+      getent: {database: passwd, key: root}
+      register: r
+    - assert:
+        that: ["r.ansible_facts.getent_passwd.root[1] == '0'", "not r.changed"]
+    - name: nobody by that name
+      getent: {database: passwd, key: no-such-user-here}
+      register: missing
+      ignore_errors: true
+    - assert:
+        that:
+          - missing.failed
+          - "missing.msg == 'One or more supplied key could not be found in the database.'"
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert [r.status for r in summary.results] == [
+        Status.OK,
+        Status.OK,
+        Status.FAILED,
+        Status.OK,
+    ], [r.msg for r in summary.results]
