@@ -305,7 +305,8 @@ class AuthorizedKeyModule(Module[AuthorizedKeyArgs, KeysFile, KeysPlan]):
         return [Op(op_script(*lines), upload=p.content)]
 
     def provides(self, change: Change[KeysPlan]) -> frozenset[Provision]:
-        return frozenset({Provision(Kind.PATH, change.payload.path)})
+        p: object = change.payload  # a preview (a Blocked's change) has none
+        return frozenset({Provision(Kind.PATH, p.path)}) if isinstance(p, KeysPlan) else frozenset()
 
     def fields(self, current: KeysFile) -> Mapping[str, Any]:
         return {"keyfile": current.path} if current.path else {}

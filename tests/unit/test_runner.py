@@ -602,3 +602,24 @@ def test_getent_registers_its_facts_and_fails_on_a_missing_key(lab: dict[str, An
         Status.FAILED,
         Status.OK,
     ], [r.msg for r in summary.results]
+
+
+def test_a_key_for_a_user_a_dry_run_plans_to_make_would_change(lab: dict[str, Any]) -> None:
+    """The teacher's dry run: the account is planned, so its key would be added."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+    body = f"""
+- hosts: h1
+  tasks:
+    - name: make the student
+      user: {{name: student1-provisioner-test}}
+    - name: let the student in
+      authorized_key: {{user: student1-provisioner-test, key: "{key} student@laptop"}}
+"""
+    dry = run(lab, play(lab["dir"], body), check=True)
+    [make, key_task] = dry.results
+    assert make.status is Status.CHANGED and key_task.status is Status.CHANGED, key_task.msg
+    assert key_task.summary[:2] == (
+        "+ ~student1-provisioner-test/.ssh/authorized_keys",
+        "+ key ssh-ed25519 SHA256:RXm/ruZ0eTzRXKwi1AQEDynB0VgHQ2ac9KPSFdf/YnA student@laptop",
+    )
+    assert "expected from an earlier planned change (make the student)" in key_task.summary[2]
