@@ -16,8 +16,10 @@ from provisioner.modules.base import AnyModule
 # file in provisioner/modules → the names its modules answer to (name, then aliases)
 BUILTIN: dict[str, tuple[str, ...]] = {
     "assertion": ("assert",),
+    "authorized_key": ("authorized_key", "ansible.posix.authorized_key"),
     "command": ("command", "shell"),
     "copy": ("copy",),
+    "cron": ("cron", "ansible.builtin.cron"),
     "debug": ("debug",),
     "fail": ("fail",),
     "include_vars": ("include_vars",),
@@ -25,14 +27,18 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "set_fact": ("set_fact",),
     "file": ("file",),
     "get_url": ("get_url",),
+    "getent": ("getent", "ansible.builtin.getent"),
     "group": ("group",),
+    "hostname": ("hostname", "ansible.builtin.hostname"),
     "lineinfile": ("lineinfile",),
     "package": ("package", "yum", "dnf"),
     "repo": ("yum_repository",),
     "rpm_key": ("rpm_key",),
     "service": ("service", "systemd"),
     "stat": ("stat",),
+    "sysctl": ("sysctl", "ansible.posix.sysctl"),
     "template": ("template",),
+    "timezone": ("timezone", "community.general.timezone"),
     "user": ("user",),
 }
 _FILE_OF = {name: file for file, names in BUILTIN.items() for name in names}

@@ -10,7 +10,11 @@ sends them, batched with other tasks' probes, and hands their answers to
   from which `commands()` builds the shell that converges the host;
 - `Blocked`: something this task needs is missing (a unit, a group, a package
   in no repository); a dry run reports it as would-change when an earlier
-  planned change `provides()` it.
+  planned change `provides()` it;
+- `Failed`: the host answered and what it shows fails the task, in a dry run
+  too (getent: no such key; timezone: no such zone). The runner reports the
+  task failed with `msg` and still registers `fields()`, as Ansible's
+  `fail_json` keeps what a module returned beside its message.
 
 The dry run is probes + state + plan: apply executes the very `Change` the dry
 run printed, then probes again and plans again: anything but `CONVERGED` (or a
@@ -147,7 +151,17 @@ class Blocked:
         return f"{self.what} not found" + (f": {self.detail}" if self.detail else "")
 
 
-Plan = Converged | Change[P] | Blocked
+@dataclass(frozen=True)
+class Failed:
+    """The host could be inspected, and what it shows fails the task: `msg` says why.
+
+    Not `Blocked`: no earlier change is expected to bring what is missing, so a dry
+    run fails it too. Not a `ProbeError`: the probe's answer made sense."""
+
+    msg: str
+
+
+Plan = Converged | Change[P] | Blocked | Failed
 
 
 # --- controller side -------------------------------------------------------------
@@ -286,7 +300,7 @@ class Module(BaseModule[A], Generic[A, S, P]):
 
     @abstractmethod
     def plan(self, current: S) -> Plan[P]:
-        """CONVERGED, a Change, or Blocked: see the module docstring."""
+        """CONVERGED, a Change, Blocked or Failed: see the module docstring."""
 
     @abstractmethod
     def commands(self, change: Change[P]) -> list[Op]:

@@ -31,6 +31,7 @@ from provisioner.modules.base import (
     Change,
     ControllerModule,
     Converged,
+    Failed,
     Module,
     Plan,
 )
@@ -136,6 +137,8 @@ def _remote(
         return Outcome(Status.FAILED, msg=str(exc))
     except InputError as exc:  # a template's own error, found as it is rendered
         return Outcome(Status.FAILED, msg=exc.message)
+    if isinstance(plan, Failed):  # in a dry run too: nothing earlier would help
+        return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
     if isinstance(plan, Blocked):
         return _blocked(ctx, unit, module, plan)
     if isinstance(plan, Converged):
@@ -199,8 +202,9 @@ def _apply(
         after, fields = _plan(ctx, unit, this, become, ahead)
     except ProvisionError as exc:
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
-    if isinstance(after, Blocked):
-        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.message}", ran=ran)
+    if isinstance(after, Blocked | Failed):
+        why = after.message if isinstance(after, Blocked) else after.msg
+        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {why}", ran=ran)
     if isinstance(after, Change) and not after.actions_only:
         msg = "did not converge: still differs after apply: " + "; ".join(after.summary)
         return Outcome(Status.FAILED, change.summary, change.diff, msg, ran)

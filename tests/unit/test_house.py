@@ -21,13 +21,15 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "inventory": {"user", "group"},  # inventory vocabulary: a connection's user, a group
     "inventory.py": {"user", "group"},
     "probes/files.py": {"file", "stat"},  # what kind of path it is; what stat(1) printed
-    "probes/accounts.py": {"group"},  # getent's database
+    "probes/sshkeys.py": {"file", "stat"},
+    "probes/accounts.py": {"group", "getent"},  # getent's database; the program
     "playbook/entries.py": {"file"},  # include_tasks' own argument
     "playbook/roles.py": {"meta"},  # a role's meta/ folder
+    "probes/host.py": {"hostname"},  # the fact
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs
-    "transport/sshconfig.py": {"user"},  # ssh_config's User
+    "transport/sshconfig.py": {"user", "hostname"},  # ssh_config's User and HostName
     "vagrant/generate.py": {"user"},
-    "vagrant/ssh_config.py": {"user"},
+    "vagrant/ssh_config.py": {"user", "hostname"},
 }
 
 
