@@ -30,6 +30,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "stat": ("stat",),
     "template": ("template",),
     "user": ("user",),
+    "wait_for": ("wait_for", "ansible.builtin.wait_for"),
 }
 _FILE_OF = {name: file for file, names in BUILTIN.items() for name in names}
 _REGISTRY: dict[str, type[AnyModule]] = {}

@@ -10,7 +10,8 @@ sends them, batched with other tasks' probes, and hands their answers to
   from which `commands()` builds the shell that converges the host;
 - `Blocked`: something this task needs is missing (a unit, a group, a package
   in no repository); a dry run reports it as would-change when an earlier
-  planned change `provides()` it.
+  planned change `provides()` it;
+- `Failed`: the state itself fails the task, with a message (wait_for timed out).
 
 The dry run is probes + state + plan: apply executes the very `Change` the dry
 run printed, then probes again and plans again: anything but `CONVERGED` (or a
@@ -147,7 +148,15 @@ class Blocked:
         return f"{self.what} not found" + (f": {self.detail}" if self.detail else "")
 
 
-Plan = Converged | Change[P] | Blocked
+@dataclass(frozen=True)
+class Failed:
+    """What the host is fails the task: `msg` says why (a wait that timed out). Nothing
+    to change, so nothing a dry run could expect from an earlier change either."""
+
+    msg: str
+
+
+Plan = Converged | Change[P] | Blocked | Failed
 
 
 # --- controller side -------------------------------------------------------------
@@ -211,6 +220,11 @@ class BaseModule(ABC, Generic[A]):
     which a login sees only when it logs in again: the runner reconnects when that
     account is the login user."""
 
+    waits: ClassVar[bool] = False
+    """Its probe waits for something on the host (wait_for): the runner never sends it
+    ahead of its turn (in the batch of an earlier task, before that task ran), and a
+    dry run skips the task (as Ansible does: nothing to predict, only time to lose)."""
+
     def __init__(self, args: A) -> None:
         self.args = args
 
@@ -252,7 +266,7 @@ class Module(BaseModule[A], Generic[A, S, P]):
 
     @abstractmethod
     def plan(self, current: S) -> Plan[P]:
-        """CONVERGED, a Change, or Blocked: see the module docstring."""
+        """CONVERGED, a Change, Blocked or Failed: see the module docstring."""
 
     @abstractmethod
     def commands(self, change: Change[P]) -> list[Op]:

@@ -30,6 +30,7 @@ from provisioner.modules.base import (
     Change,
     ControllerModule,
     Converged,
+    Failed,
     Module,
     Plan,
 )
@@ -77,6 +78,9 @@ def run_unit(
     if isinstance(module, ControllerModule):
         return _controller(ctx, unit, module)
     assert isinstance(module, Module)
+    if module.waits and ctx.check:
+        why = "a dry run does not wait"
+        return Outcome(Status.SKIPPED, msg=why, skip_reason=why)
     try:
         return _remote(ctx, unit, Probing(module, hidden), become, ahead)
     except CommandTimeout as exc:
@@ -137,6 +141,8 @@ def _remote(
         return Outcome(Status.FAILED, msg=exc.message)
     if isinstance(plan, Blocked):
         return _blocked(ctx, unit, module, plan)
+    if isinstance(plan, Failed):
+        return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
     if isinstance(plan, Converged):
         return Outcome(Status.OK, fields=fields)
     if ctx.check:
@@ -195,6 +201,8 @@ def _apply(
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
     if isinstance(after, Blocked):
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.message}", ran=ran)
+    if isinstance(after, Failed):
+        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.msg}", ran=ran)
     if isinstance(after, Change) and not after.actions_only:
         msg = "did not converge: still differs after apply: " + "; ".join(after.summary)
         return Outcome(Status.FAILED, change.summary, change.diff, msg, ran)

@@ -121,7 +121,7 @@ class HostWorker:
         self, tasks: list[PlannedTask], index: int, become: Become | None
     ) -> Iterator[Probing]:
         """Modules of the tasks after `index` whose probes can go in the same batch: same
-        become, prepared or preparable now; it stops at the first that is not."""
+        become, prepared or preparable now, not waiting; it stops at the first that is not."""
         pending = {r for r in [tasks[index].spec.register_as] if r}
         for planned in tasks[index + 1 :]:
             if self.become_for(planned.spec) != become:
@@ -132,8 +132,11 @@ class HostWorker:
                 self.plan.prepare(planned, self.ctx.registered)
             if planned.error is not None:
                 return
-            for unit in planned.units or []:
-                if unit.skipped is None and isinstance(unit.module, Module):
+            units = [u for u in planned.units or [] if u.skipped is None]
+            if any(u.module is not None and u.module.waits for u in units):
+                return  # its probe waits: asked now, it would wait before the tasks here ran
+            for unit in units:
+                if isinstance(unit.module, Module):
                     yield Probing(unit.module, self.hidden(planned))
             if planned.spec.register_as:
                 pending.add(planned.spec.register_as)
