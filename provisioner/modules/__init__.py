@@ -20,6 +20,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "copy": ("copy",),
     "debug": ("debug",),
     "file": ("file",),
+    "firewalld": ("firewalld", "ansible.posix.firewalld"),
     "get_url": ("get_url",),
     "group": ("group",),
     "lineinfile": ("lineinfile",),
