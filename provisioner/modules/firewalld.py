@@ -133,8 +133,10 @@ class FirewallQuery(Probe[Firewall]):
         lines = stdout.splitlines()
         f = facts(lines)
         found = f.get("fw")
-        if found in ("missing", "stopped"):
-            return Firewall(found)
+        if found == "missing":
+            return Firewall("missing")
+        if found == "stopped":
+            return Firewall("stopped")
         if found != "running" or not f.get("zone"):
             raise ProbeError(f"firewalld: cannot understand the probe output: {stdout[-200:]!r}")
         enabled: list[tuple[Target, bool]] = []
