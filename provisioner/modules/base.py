@@ -259,6 +259,11 @@ class BaseModule(ABC, Generic[A]):
     which a login sees only when it logs in again: the runner reconnects when that
     account is the login user."""
 
+    waits: ClassVar[bool] = False
+    """Its probe waits for something on the host (wait_for): the runner never sends it
+    ahead of its turn (in the batch of an earlier task, before that task ran), and a
+    dry run skips the task (as Ansible does: nothing to predict, only time to lose)."""
+
     def __init__(self, args: A) -> None:
         self.args = args
 

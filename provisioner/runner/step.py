@@ -80,6 +80,9 @@ def run_unit(
     if isinstance(module, ControllerModule):
         return _controller(ctx, unit, module)
     assert isinstance(module, Module)
+    if module.waits and ctx.check:
+        why = "a dry run does not wait"
+        return Outcome(Status.SKIPPED, msg=why, skip_reason=why)
     try:
         return _remote(ctx, unit, Probing(module, hidden), become, ahead)
     except CommandTimeout as exc:

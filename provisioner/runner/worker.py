@@ -323,7 +323,10 @@ class HostWorker:
                 self.plan.prepare(planned, self.ctx.registered)
             if planned.error is not None:
                 return
-            for unit in planned.units or []:
-                if unit.skipped is None and isinstance(unit.module, Module):
+            units = [u for u in planned.units or [] if u.skipped is None]
+            if any(u.module is not None and u.module.waits for u in units):
+                return  # its probe waits: asked now, it would wait before the tasks here ran
+            for unit in units:
+                if isinstance(unit.module, Module):
                     yield Probing(unit.module, self.hidden(planned))
             pending |= planned.sets
