@@ -91,6 +91,7 @@ class GetentModule(Module[GetentArgs, Entries, None]):
     name = "getent"
     aliases = ("ansible.builtin.getent",)
     args_model = GetentArgs
+    sets_facts = True
 
     def _lookup(self) -> GetentLookup:
         a = self.args

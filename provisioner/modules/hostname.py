@@ -105,6 +105,7 @@ class HostnameModule(Module[HostnameArgs, HostState, HostPlan]):
     name = "hostname"
     aliases = ("ansible.builtin.hostname",)
     args_model = HostnameArgs
+    sets_facts = True
     paths: ClassVar[Paths] = Paths()
 
     def _file(self) -> FileContent:

@@ -250,7 +250,8 @@ class HostWorker:
         `ansible_facts` and as top-level names, as Ansible injects them."""
         current = dict(self.plan.facts or {})
         known = current.get("ansible_facts")
-        merged = {**(known.value if isinstance(known, Data) else known or {}), **facts}
+        inner = {k.removeprefix("ansible_"): v for k, v in facts.items()}
+        merged = {**(known.value if isinstance(known, Data) else known or {}), **inner}
         self.plan.bind_facts({**current, **facts, "ansible_facts": merged})
 
     def meta(self, action: str) -> None:
