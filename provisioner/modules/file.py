@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -45,7 +45,7 @@ from provisioner.shell import op_script, q
 
 
 class FileArgs(Args):
-    path: AbsPath
+    path: AbsPath = Field(validation_alias=AliasChoices("path", "dest", "name"))
     state: Literal["file", "directory", "link", "absent", "touch"] = "file"
     mode: Mode = None
     owner: Account = None

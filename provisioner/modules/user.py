@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -36,14 +36,16 @@ from provisioner.shell import comma_list, join, op_script, valid_name
 
 
 class UserArgs(Args):
-    name: str
+    name: str = Field(validation_alias=AliasChoices("name", "user"))
     group: str | None = None
     """The primary group (must exist)."""
     groups: list[str] | None = None
     append: bool = False
     shell: str | None = None
     home: AbsPath | None = None
-    create_home: bool = True
+    create_home: bool = Field(
+        default=True, validation_alias=AliasChoices("create_home", "createhome")
+    )
     system: bool = False
     remove: bool = False
     """With state absent: also remove the home directory (userdel -r)."""

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from provisioner.errors import InputError, Location, PlaybookError, PlaybookErrors
 from provisioner.modules import lookup, names, registry
-from provisioner.modules.base import AnyModule
+from provisioner.modules.base import ALIAS_CONFLICT, AnyModule, argument_names
 from provisioner.playbook.schema import PLAY_KEYWORDS, TASK_KEYWORDS, Playbook, PlaySpec, TaskSpec
 from provisioner.templating import is_template
 from provisioner.yamlmarks import MarkedDict, load_yaml
@@ -116,10 +116,13 @@ def _check_module_args(
             place = _key_loc(raw_args, field, where) if field else where
             value = args.get(field)
             if err["type"] == "extra_forbidden":
-                fields = list(model.model_fields)
+                fields = argument_names(model)
                 out.add(
                     f"{module}: unknown argument '{field}'{_did_you_mean(field, fields)}", place
                 )
+            elif err["type"] == ALIAS_CONFLICT:
+                second = str((err.get("ctx") or {}).get("second", ""))
+                out.add(f"{module}: {err['msg']}", _key_loc(raw_args, second, where))
             elif err["type"] == "missing":
                 out.add(f"{module}: missing required argument '{field}'", place)
             elif not (isinstance(value, str) and is_template(value)) and not _has_template(value):
