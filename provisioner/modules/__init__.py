@@ -26,7 +26,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "package": ("package", "yum", "dnf"),
     "repo": ("yum_repository",),
     "rpm_key": ("rpm_key",),
-    "service": ("service", "systemd"),
+    "service": ("service", "systemd", "systemd_service", "ansible.builtin.systemd_service"),
     "stat": ("stat",),
     "template": ("template",),
     "user": ("user",),
