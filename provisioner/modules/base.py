@@ -24,10 +24,10 @@ constructor and the steps do no I/O.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from functools import cache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
