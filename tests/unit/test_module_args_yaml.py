@@ -25,6 +25,8 @@ TASKS = """\
     - systemd: {unit: docker, enabled: "yes", daemon-reload: on}
     - service: name=docker state=started enabled=no
     - file: path=/srv/app mode=u=rwX,go=rX recurse=yes
+    - copy: {dest: /etc/answer, content: 42, owner: 0, group: 0}
+    - group: {name: docker, gid: "990", system: True}
 """
 
 
@@ -41,7 +43,7 @@ def _args(tmp_path: Path) -> list[Any]:
 
 
 def test_roles_spellings_load_as_the_arguments_they_mean(tmp_path: Path) -> None:
-    file, line, stat, user, yum, systemd, service, tree = _args(tmp_path)
+    file, line, stat, user, yum, systemd, service, tree, copy, group = _args(tmp_path)
     assert (file.path, file.mode, file.owner) == ("/srv/app", "0755", "1000")
     assert (line.path, line.regexp, line.line) == ("/etc/app.conf", "^port=", "port=80")
     assert (stat.path, stat.checksum_algorithm) == ("/etc/app.conf", "sha256")
@@ -51,6 +53,8 @@ def test_roles_spellings_load_as_the_arguments_they_mean(tmp_path: Path) -> None
     assert (systemd.name, systemd.enabled, systemd.daemon_reload) == ("docker", True, True)
     assert (service.state, service.enabled) == ("started", False)
     assert (tree.mode, tree.recurse) == ("u=rwX,go=rX", True)
+    assert (copy.content, copy.owner, copy.group) == ("42", "0", "0")  # numbers as text
+    assert (group.gid, group.system) == (990, True)  # text as a number
 
 
 def _errors(tmp_path: Path, task: str) -> list[str]:
