@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from functools import cmp_to_key
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -156,24 +157,39 @@ def matches(spec: Spec, inst: Installed) -> bool:
 
 
 class PackageArgs(Args):
-    name: list[str] = Field(default=[], validation_alias=AliasChoices("name", "pkg"))
+    # Before `name`: whether `name` may be left out depends on it.
+    update_cache: bool = Field(
+        default=False, validation_alias=AliasChoices("update_cache", "expire-cache")
+    )
+    # None (not given) is checked too: required unless update_cache.
+    name: list[str] = Field(
+        default=None, validation_alias=AliasChoices("name", "pkg"), validate_default=True
+    )
     state: Literal["present", "absent", "latest"] = "present"
     allow_downgrade: bool = False
     enablerepo: list[str] = []
     disablerepo: list[str] = []
-    update_cache: bool = Field(
-        default=False, validation_alias=AliasChoices("update_cache", "expire-cache")
-    )
     lock_timeout: int = Field(default=300, ge=0)
 
-    @field_validator("name", "enablerepo", "disablerepo", mode="before")
+    @field_validator("name", mode="before")
+    @classmethod
+    def _given(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            if info.data.get("update_cache"):
+                return []
+            raise PydanticCustomError("missing", "Field required")
+        return comma_list(value)
+
+    @field_validator("enablerepo", "disablerepo", mode="before")
     @classmethod
     def _names(cls, value: object) -> object:
         return comma_list(value)
 
     @field_validator("name")
     @classmethod
-    def _check(cls, value: list[str]) -> list[str]:
+    def _check(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value and not info.data.get("update_cache"):
+            raise ValueError("name must list at least one package (or give update_cache alone)")
         for n in value:
             if n.startswith("@") or any(c in n for c in "*?[") or "://" in n or n.endswith(".rpm"):
                 raise ValueError(
@@ -196,8 +212,6 @@ class PackageArgs(Args):
 
     @model_validator(mode="after")
     def _latest_unpinned(self) -> PackageArgs:
-        if not self.name and not self.update_cache:
-            raise ValueError("name must list at least one package (or give update_cache alone)")
         pinned = [n for n in self.name if split_spec(n).version]
         if self.state == "latest" and pinned:
             raise ValueError(
