@@ -36,7 +36,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "package_facts": ("package_facts", "ansible.builtin.package_facts"),
     "repo": ("yum_repository",),
     "rpm_key": ("rpm_key",),
-    "service": ("service", "systemd"),
+    "service": ("service", "systemd", "systemd_service", "ansible.builtin.systemd_service"),
     "service_facts": ("service_facts", "ansible.builtin.service_facts"),
     "stat": ("stat",),
     "sysctl": ("sysctl", "ansible.posix.sysctl"),

@@ -31,21 +31,70 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from provisioner.errors import ModuleArgsError
 from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
 
 
 class Args(BaseModel):
-    """Base of every module's arguments: a typo is an error, never ignored."""
+    """Base of every module's arguments: a typo is an error, never ignored.
+
+    An argument may have other spellings, as Ansible's do (file's `path` is also `dest`
+    and `name`): `Field(validation_alias=AliasChoices(FIELD, ALIAS, ...))`, the field's
+    own name first. Giving two spellings of one argument is an error (Ansible warns and
+    takes the alias), not a silent choice. Numbers given for a text argument become
+    text (`owner: 1000`), as Ansible's `str` arguments do; booleans take Ansible's
+    spellings (`yes`, `no`, `"true"`, `on`, `1`, ...) and integers numeric strings.
+    """
 
     # defer_build: a model's validator is built when first used, so loading a playbook
     # pays only for the arguments it validates, not for every model imported.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, coerce_numbers_to_str=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for spellings in spellings_of(cls).values():
+                given = [s for s in spellings if s in data]
+                if len(given) > 1:
+                    raise PydanticCustomError(
+                        ALIAS_CONFLICT,
+                        "'{first}' and '{second}' are the same argument: give one of them",
+                        {"first": given[0], "second": given[1]},
+                    )
+        return data
+
+
+ALIAS_CONFLICT = "alias_conflict"
+"""The pydantic error type of two spellings of one argument given together."""
+
+
+@cache
+def spellings_of(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Each argument's spellings: its name first, then its aliases."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            words = [c for c in alias.choices if isinstance(c, str)]
+            out[name] = tuple(dict.fromkeys([name, *words]))
+        else:
+            out[name] = (alias if isinstance(alias, str) else name,)
+    return out
+
+
+def argument_names(model: type[BaseModel]) -> list[str]:
+    """Every name a task may give an argument by (for "did you mean")."""
+    return [s for spellings in spellings_of(model).values() for s in spellings]
 
 
 @dataclass(frozen=True)
@@ -355,6 +404,8 @@ def format_validation(module: str, exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
         if err["type"] == "extra_forbidden":
             parts.append(f"{module}: unknown argument '{loc}'")
+        elif err["type"] == ALIAS_CONFLICT:
+            parts.append(f"{module}: {err['msg']}")
         elif err["type"] == "missing":
             parts.append(f"{module}: missing required argument '{loc}'")
         else:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from provisioner.errors import InputError, Location
 from provisioner.modules import lookup, names, registry
-from provisioner.modules.base import AnyModule
+from provisioner.modules.base import ALIAS_CONFLICT, AnyModule, argument_names
 from provisioner.modules.unsupported import is_ansible_module, unsupported
 from provisioner.playbook.loops import WITH
 from provisioner.playbook.problems import Collector, did_you_mean, key_loc, loc_of
@@ -70,8 +70,11 @@ def _check_module_args(
             place = key_loc(raw_args, field, where) if field else where
             value = args.get(field)
             if err["type"] == "extra_forbidden":
-                fields = list(model.model_fields)
+                fields = argument_names(model)
                 out.add(f"{module}: unknown argument '{field}'{did_you_mean(field, fields)}", place)
+            elif err["type"] == ALIAS_CONFLICT:
+                second = str((err.get("ctx") or {}).get("second", ""))
+                out.add(f"{module}: {err['msg']}", key_loc(raw_args, second, where))
             elif err["type"] == "missing":
                 out.add(f"{module}: missing required argument '{field}'", place)
             elif not (isinstance(value, str) and is_template(value)) and not _has_template(value):

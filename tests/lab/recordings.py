@@ -64,7 +64,6 @@ class NotCaptured:
 
 QF = r"'%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n'"  # package.py's QF, quoted
 GPG_PUBKEYS = r"rpm -q gpg-pubkey --qf '%{VERSION}-%{RELEASE}\n'"  # rpm_key.py
-PROPS = "LoadState,ActiveState,UnitFileState,NeedDaemonReload"  # service.py
 
 
 def rpm_q(name: str) -> str:
@@ -76,7 +75,7 @@ def rpm_provides(name: str) -> str:
 
 
 def show(unit: str) -> str:
-    return f"systemctl show -p {PROPS} -- {unit}"
+    return f"systemctl show -- {unit}"  # probes/systemd.py: every property
 
 
 def getent(database: str, name: str) -> str:
