@@ -157,7 +157,7 @@ def pkg_mgr_facts(raw: Raw, dist: dict[str, Any]) -> str:
         return "atomic_container"
     name = "unknown"
     for path in ("/usr/bin/dnf", "/usr/bin/microdnf"):
-        if raw.exists(path):
+        if _there(raw, path):
             dnf5 = path == "/usr/bin/dnf" and raw.first("dnf_target") == "/usr/bin/dnf5"
             name = "dnf5" if dnf5 else "dnf"
             break
@@ -165,7 +165,12 @@ def pkg_mgr_facts(raw: Raw, dist: dict[str, Any]) -> str:
     if major is None:
         return name
     old = {"Fedora": 23, "Amazon": 2022}.get(dist["distribution"], 8)
-    return "yum" if major < old and raw.exists("/usr/bin/yum") else name
+    return "yum" if major < old and _there(raw, "/usr/bin/yum") else name
+
+
+def _there(raw: Raw, path: str) -> bool:
+    # Or the first package manager on PATH has its name (the first script's output).
+    return raw.exists(path) or raw.first("pkg_mgr") == path.rsplit("/", 1)[-1]
 
 
 def service_mgr(raw: Raw) -> str:
