@@ -23,6 +23,7 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "probes/files.py": {"file", "stat"},  # what kind of path it is; what stat(1) printed
     "probes/accounts.py": {"group"},  # getent's database
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs
+    "probes/host_os.py": {"dnf", "yum", "systemd", "service"},  # pkg_mgr, service_mgr values
     "transport/sshconfig.py": {"user"},  # ssh_config's User
     "vagrant/generate.py": {"user"},
     "vagrant/ssh_config.py": {"user"},
