@@ -27,6 +27,7 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "playbook/roles.py": {"meta"},  # a role's meta/ folder
     "probes/host.py": {"hostname"},  # the fact
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs
+    "probes/host_os.py": {"dnf", "yum", "systemd", "service", "hostname"},  # fact values
     "transport/sshconfig.py": {"user", "hostname"},  # ssh_config's User and HostName
     "vagrant/generate.py": {"user"},
     "vagrant/ssh_config.py": {"user", "hostname"},
