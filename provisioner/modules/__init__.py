@@ -26,6 +26,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "lineinfile": ("lineinfile",),
     "package": ("package", "yum", "dnf"),
     "package_facts": ("package_facts", "ansible.builtin.package_facts"),
+    "pip": ("pip", "ansible.builtin.pip"),
     "repo": ("yum_repository",),
     "rpm_key": ("rpm_key",),
     "service": ("service", "systemd"),
