@@ -33,6 +33,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "service_facts": ("service_facts", "ansible.builtin.service_facts"),
     "stat": ("stat",),
     "template": ("template",),
+    "unarchive": ("unarchive", "ansible.builtin.unarchive"),
     "user": ("user",),
     "wait_for": ("wait_for", "ansible.builtin.wait_for"),
 }
