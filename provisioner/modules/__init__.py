@@ -35,6 +35,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "lineinfile": ("lineinfile",),
     "package": ("package", "yum", "dnf"),
     "package_facts": ("package_facts", "ansible.builtin.package_facts"),
+    "pip": ("pip", "ansible.builtin.pip"),
     "repo": ("yum_repository",),
     "replace": ("replace",),
     "rpm_key": ("rpm_key",),
@@ -44,6 +45,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "sysctl": ("sysctl", "ansible.posix.sysctl"),
     "template": ("template",),
     "timezone": ("timezone", "community.general.timezone"),
+    "unarchive": ("unarchive", "ansible.builtin.unarchive"),
     "user": ("user",),
     "wait_for": ("wait_for", "ansible.builtin.wait_for"),
 }

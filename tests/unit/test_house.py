@@ -2,7 +2,7 @@
 
 Knowledge of a module lives in its own file: no other part of the tool names a
 module. The runner, the loader and the report read what a module declares
-(`free_form`, `unprobeable`, `runs_on_controller`, `changes_login_groups`,
+(`free_form`, `unprobeable`, `runs_on_controller`, `changes_login_groups`, `waits`,
 `provides`), never its name.
 """
 

@@ -37,6 +37,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "timezone": {"name": "Europe/Paris", "hwclock": "UTC"},
     "hostname": {"name": "web01"},
     "getent": {"database": "group", "key": "docker"},
+    "wait_for": {"port": 8080, "timeout": 1},
+    "unarchive": {"src": "/tmp/app.tgz", "dest": "/opt", "remote_src": True, "mode": "0755"},
+    "pip": {"name": ["flask", "requests"], "state": "latest"},
+    "firewalld": {"service": "https", "state": "enabled", "permanent": True, "immediate": True},
+    "service_facts": {},
+    "package_facts": {},
 }
 
 
