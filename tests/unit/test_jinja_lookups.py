@@ -63,7 +63,7 @@ VARS = {
     "secret": "s3cret",
     "colour": "red",
 }
-PARAMS = {"files": ["{{ ansible_facts.distribution }}.yml", "main.yml"], "paths": ["vars"]}
+PARAMS = {"files": ["{{ansible_facts.distribution}}.yml", "main.yml"], "paths": ["vars"]}
 
 CASES = [
     # file

@@ -80,7 +80,7 @@ CASES = [
     Case("ne", "'1.0' is version('1.0', 'ne')", False),
     Case("lt le", "'1.0' is version('2.0', 'lt') and '1.0' is version('1.0', 'le')", True),
     Case("ge", "'2.0' is version('1.0', 'ge')", True),
-    Case("eq is not ==", "'1.0' is version('1.00', 'eq')", True),
+    Case("1.0 eq 1.00", "'1.0' is version('1.00', 'eq')", True),
     Case("1.0 < 1.0.1", "'1.0' is version('1.0.1', '<')", True),
     Case("kernel release", "'3.10.0-1160.el7' is version('3.10.0-957.el7', '>')", True),
     Case(
