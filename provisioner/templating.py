@@ -14,11 +14,11 @@ gigabytes (`10 ** 10 ** 8`, `'a' * 10 ** 9`).
 
 from __future__ import annotations
 
-import json
-import re
 import traceback
+import types
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -26,29 +26,25 @@ from jinja2 import meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from provisioner import jinja
 from provisioner.errors import Location, TemplateError
+from provisioner.jinja.lookups import SCOPE_KEY, Hidden
 from provisioner.secrets import Unsafe
-
-_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
 
 def _to_bool(value: Any) -> bool:
+    """The truth of a condition (`when`, `that`): a string is read as a boolean word."""
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "1", "on", "y")
     return bool(value)
 
 
-def _regex_replace(value: Any, pattern: str, replacement: str = "") -> str:
-    return re.sub(pattern, replacement, str(value))
+class _Undefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
+    """StrictUndefined whose attributes and items are undefined too, as Ansible's: so
+    `x.y | default(1)` and `x.y is defined` work when `x` is not defined, while using
+    the value (printing, comparing, iterating, testing its truth) is still an error."""
 
-
-def _to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _to_nice_json(value: Any, indent: int = 4) -> str:
-    """Ansible's to_nice_json: sorted keys, indented, one value per line."""
-    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
+    __slots__ = ()
 
 
 MAX_POWER_BITS = 4096  # `x ** y` whose result would need more bits is refused
@@ -86,11 +82,8 @@ def _check_repeat(left: Any, right: Any) -> None:
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
-    env = _Sandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    env.filters["bool"] = _to_bool
-    env.filters["regex_replace"] = _regex_replace
-    env.filters["to_json"] = _to_json
-    env.filters["to_nice_json"] = _to_nice_json
+    env = _Sandbox(undefined=_Undefined, keep_trailing_newline=True, autoescape=False)
+    jinja.install(env)  # Ansible's filters, tests and lookups
     return env
 
 
@@ -133,12 +126,63 @@ class Lazy:
 # strings for every host and loop item.
 @lru_cache(maxsize=4096)
 def _template(text: str) -> jinja2.Template:
-    return environment().from_string(text)
+    return environment().from_string(escape_backslashes(text))
 
 
 @lru_cache(maxsize=4096)
-def _expression(text: str) -> Any:
+def _expression(text: str, escape: bool) -> Any:
+    if escape:
+        text = escape_backslashes("{{" + text + "}}")[2:-2]
     return environment().compile_expression(text, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def lone_expression(text: str) -> str | None:
+    """The expression of a text that is one `{{ expr }}` with only blanks around it,
+    else None. Found by Jinja2's lexer, so `}}` inside the expression (a dict
+    literal: `{{ a | combine({'b': {'c': 1}}) }}`) does not end it."""
+    if "{{" not in text:
+        return None
+    try:
+        tokens = [(kind, value) for _, kind, value in environment().lex(text)]
+    except jinja2.TemplateSyntaxError:
+        return None  # compiling it says what is wrong
+    while tokens and tokens[0][0] == "data" and not tokens[0][1].strip():
+        tokens.pop(0)
+    while tokens and tokens[-1][0] == "data" and not tokens[-1][1].strip():
+        tokens.pop()
+    if (
+        len(tokens) < 2
+        or tokens[0] != ("variable_begin", "{{")
+        or tokens[-1] != ("variable_end", "}}")
+    ):
+        return None
+    inner = tokens[1:-1]
+    if any(kind.endswith(("_begin", "_end")) or kind == "data" for kind, _ in inner):
+        return None
+    return "".join(value for _, value in inner).strip()
+
+
+@lru_cache(maxsize=4096)
+def escape_backslashes(text: str) -> str:
+    r"""Backslashes in the string literals inside `{{ }}` doubled, as Ansible does for
+    the strings a playbook writes (not for template files, nor `when`): so
+    `regex_replace('(a)', '\1')` written in YAML's double quotes reaches the filter
+    as `\1`, and `'\n'` stays a backslash and an n, as it would outside the braces."""
+    if "\\" not in text or "{{" not in text:
+        return text
+    out: list[str] = []
+    inside = False
+    try:
+        for _, kind, value in environment().lex(text):
+            if kind in ("variable_begin", "variable_end"):
+                inside = kind == "variable_begin"
+            elif inside and kind == "string":
+                value = value.replace("\\", "\\\\")
+            out.append(value)
+    except jinja2.TemplateSyntaxError:
+        return text  # compiling it says what is wrong
+    return "".join(out)
 
 
 @lru_cache(maxsize=256)
@@ -189,18 +233,24 @@ def names_in(text: str) -> frozenset[str]:
 
 
 class Templar:
-    """Renders values against one host's variables (a plain mapping of raw values)."""
+    """Renders values against one host's variables (a plain mapping of raw values).
 
-    def __init__(self, variables: Mapping[str, Any]) -> None:
+    `search`: where lookups look for relative controller files (the task's role,
+    the roles that include it, the playbook's folder; see `jinja.lookups`).
+    """
+
+    def __init__(self, variables: Mapping[str, Any], search: tuple[Path, ...] = ()) -> None:
         self.variables = variables
+        self.search = search
         self._resolved: dict[str, Any] = {}
         self._resolving: list[str] = []
+        self._scope = Hidden(_LookupScope(self))
 
     def child(self, extra: Mapping[str, Any]) -> Templar:
         """The same variables with `extra` on top (loop item, registered results)."""
         merged = dict(self.variables)
         merged.update(extra)
-        return Templar(merged)
+        return Templar(merged, self.search)
 
     # -- public API -------------------------------------------------------
     def render(self, value: Any, where: Location | None = None) -> Any:
@@ -222,10 +272,8 @@ class Templar:
         if isinstance(expression, bool):
             return expression
         text = str(expression).strip()
-        match = _SINGLE_EXPR.match(text)
-        if match:  # tolerate `when: "{{ x }}"`
-            text = match.group("expr").strip()
-        return self._run(text, where, expression_mode=True)
+        text = lone_expression(text) or text  # tolerate `when: "{{ x }}"`
+        return self._run(text, where, expression_mode=True, escape=False)
 
     def truthy(self, expression: str | bool, where: Location | None = None) -> bool:
         return _to_bool(self.evaluate(expression, where))
@@ -268,8 +316,7 @@ class Templar:
         file and its line, and quotes that line only."""
         try:
             names = names_used_in_file(text, name)
-            context = {n: self.lookup(n) for n in names if n in self.variables}
-            return _file_template(text, name).render(context)
+            return _file_template(text, name).render(self._context(names))
         except TemplateError:
             raise
         except jinja2.TemplateSyntaxError as exc:
@@ -282,26 +329,36 @@ class Templar:
             raise TemplateError(f"{head}: {why}{_quote_line(text, line)}", where) from None
 
     # -- internals --------------------------------------------------------
+    def _context(self, names: frozenset[str]) -> dict[str, Any]:
+        """What a template that uses `names` renders with: those variables, and what
+        the lookups need under a name no template can write."""
+        context = {n: self.lookup(n) for n in names if n in self.variables}
+        context[SCOPE_KEY] = self._scope
+        return context
+
     def _render_str(self, text: str, where: Location | None) -> Any:
         if not is_template(text):
             return text
-        match = _SINGLE_EXPR.match(text)
-        if match:
-            value = self._run(match.group("expr").strip(), where, expression_mode=True)
+        expr = lone_expression(text)
+        if expr is not None:
+            value = self._run(expr, where, expression_mode=True)
             if isinstance(value, str):  # a string keeps the whitespace around it ("{{ x }}\n")
                 return text[: text.index("{{")] + value + text[text.rindex("}}") + 2 :]
             return value
         return self._run(text, where, expression_mode=False)
 
-    def _run(self, text: str, where: Location | None, *, expression_mode: bool) -> Any:
+    def _run(
+        self, text: str, where: Location | None, *, expression_mode: bool, escape: bool = True
+    ) -> Any:
         source = "{{ (" + text + ") }}" if expression_mode else text
         try:
-            names = names_used(source)
-            context = {n: self.lookup(n) for n in names if n in self.variables}
+            context = self._context(names_used(escape_backslashes(source) if escape else source))
             if expression_mode:
-                result = _expression(text)(**context)
+                result = _expression(text, escape)(**context)
                 if isinstance(result, jinja2.Undefined):
                     result._fail_with_undefined_error()
+                if isinstance(result, types.GeneratorType):  # `x | map(...)`, `| unique`
+                    result = list(result)
                 return result
             return _template(text).render(context)
         except TemplateError:
@@ -314,6 +371,34 @@ class Templar:
             ) from None
         except Exception as exc:  # filters and operators raise anything
             raise TemplateError(f"template error: {_why(exc)} in {text!r}", where) from None
+
+
+class _LookupScope:
+    """What the lookups reach of a Templar (`jinja.lookups.Scope`)."""
+
+    __slots__ = ("_templar",)
+
+    def __init__(self, templar: Templar) -> None:
+        self._templar = templar
+
+    @property
+    def search(self) -> tuple[Path, ...]:
+        return self._templar.search
+
+    def has_variable(self, name: str) -> bool:
+        return name in self._templar.variables
+
+    def variable(self, name: str) -> Any:
+        return self._templar.lookup(name)
+
+    def render_file(self, text: str, name: str, extra: Mapping[str, Any]) -> str:
+        """A controller file (the template lookup's) rendered with these variables and
+        `extra` (already rendered: data)."""
+        templar = self._templar
+        if extra:
+            templar = templar.child(as_data(extra))
+            templar._resolving = self._templar._resolving  # a loop through it is still found
+        return templar.render_file(text, name)
 
 
 def _why(exc: BaseException) -> str:

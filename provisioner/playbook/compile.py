@@ -202,7 +202,8 @@ class HostPlan:
     ) -> Templar:
         """What a task's templates see, then the loop item."""
         merged = self.scope_vars(task.role, task.vars, registered)
-        return Templar(merged if item is NO_ITEM else {**merged, **loop_vars(task, item, index)})
+        scoped = merged if item is NO_ITEM else {**merged, **loop_vars(task, item, index)}
+        return Templar(scoped, search=task.search or (self.play.base_dir,))
 
     def scope_vars(
         self, role: RoleInfo | None, own: Mapping[str, Any], registered: Mapping[str, Any]
