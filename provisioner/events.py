@@ -26,6 +26,7 @@ class TaskResult:
     msg: str = ""
     item: str = ""
     ignored: bool = False
+    rescued: bool = False  # failed inside a block whose rescue then ran
     check: bool = False
     handler: bool = False
     where: str = ""
@@ -68,6 +69,7 @@ class HostStats:
     failed: int = 0
     skipped: int = 0
     ignored: int = 0
+    rescued: int = 0
     unreachable: bool = False
 
     def count(self, result: TaskResult) -> None:
@@ -75,6 +77,8 @@ class HostStats:
             self.unreachable = True
         elif result.status is Status.FAILED and result.ignored:
             self.ignored += 1
+        elif result.status is Status.FAILED and result.rescued:
+            self.rescued += 1
         elif result.status is Status.FAILED:
             self.failed += 1
         elif result.status is Status.CHANGED:

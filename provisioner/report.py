@@ -34,9 +34,14 @@ STYLE = {
 }
 
 
+RECAP_COLUMNS = ("host", "ok", "changed", "failed", "skipped", "rescued", "ignored", "unreachable")
+
+
 def status_word(result: TaskResult) -> str:
     if result.status is Status.FAILED and result.ignored:
         return "failed (ignored)"
+    if result.status is Status.FAILED and result.rescued:
+        return "failed (rescued)"
     if result.would_change:
         return "would run" if result.would_run else "would change"
     return result.status.value
@@ -129,7 +134,16 @@ class TerminalReport:
     def recap(self, summary: RunSummary) -> None:
         title = "RECAP (dry run: would change)" if summary.check else "RECAP"
         table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-        for col in ("host", "ok", "changed", "failed", "skipped", "ignored", "unreachable"):
+        for col in (
+            "host",
+            "ok",
+            "changed",
+            "failed",
+            "skipped",
+            "rescued",
+            "ignored",
+            "unreachable",
+        ):
             table.add_column(col, justify="left" if col == "host" else "right")
         for name, st in summary.hosts.items():
             table.add_row(
@@ -138,6 +152,7 @@ class TerminalReport:
                 f"[yellow]{st.changed}[/yellow]" if st.changed else "0",
                 f"[red]{st.failed}[/red]" if st.failed else "0",
                 str(st.skipped),
+                str(st.rescued),
                 str(st.ignored),
                 "[magenta]yes[/magenta]" if st.unreachable else "no",
             )
@@ -173,6 +188,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "changed": st.changed,
                 "failed": st.failed,
                 "skipped": st.skipped,
+                "rescued": st.rescued,
                 "ignored": st.ignored,
                 "unreachable": st.unreachable,
             }
@@ -190,6 +206,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "diff": r.diff,
                 "msg": r.msg,
                 "ignored": r.ignored,
+                "rescued": r.rescued,
                 "handler": r.handler,
             }
             for r in summary.results

@@ -17,6 +17,7 @@ from provisioner.playbook.compile import (
     PlanKey,
     compile_host,
     default_login_user,
+    flat,
     registered_names,
     select_hosts,
 )
@@ -51,7 +52,7 @@ def compile_run(
     for index, play in enumerate(playbook.plays):
         # A task with a syntax error is reported once, here, not once more per host.
         flagged: set[int] = set()
-        for task in [*play.tasks, *play.handlers]:
+        for task in play.all_tasks():
             found = _task_syntax(task)
             if found:
                 flagged.add(id(task))
@@ -73,7 +74,7 @@ def compile_run(
                 per_host.setdefault(str(exc), []).append(host.name)
                 continue
             out.plans[(index, host.name)] = plan
-            for planned in [*plan.tasks, *plan.handlers]:
+            for planned in [*flat(plan.tasks), *plan.handlers]:
                 if planned.error is not None and id(planned.spec) not in flagged:
                     per_host.setdefault(str(planned.error), []).append(host.name)
     for message, names in per_host.items():
@@ -106,7 +107,7 @@ def _task_syntax(task: TaskSpec) -> list[str]:
 
 def _magic(play: PlaySpec) -> list[str]:
     sources = [("play vars", play.vars, play.loc)]
-    sources += [("task vars", t.vars, t.loc) for t in [*play.tasks, *play.handlers]]
+    sources += [("task vars", t.vars, t.loc) for t in play.all_tasks()]
     out = []
     for source in sources:
         try:

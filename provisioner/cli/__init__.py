@@ -62,6 +62,17 @@ TimeoutOpt = Annotated[
 ]
 
 
+RolesPathOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--roles-path",
+        "-r",
+        help="Where to look for roles, before PROVISION_ROLES_PATH and ANSIBLE_ROLES_PATH "
+        "(repeatable; colon-separated lists too).",
+    ),
+]
+
+
 @app.command()
 def apply(
     playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
@@ -101,6 +112,7 @@ def apply(
             "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
         ),
     ] = False,
+    roles_path: RolesPathOpt = None,
 ) -> int:
     """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
     given = dict(locals())
@@ -114,11 +126,12 @@ def validate(
     playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
     inventory: InventoryOpt = None,
     extra_vars: ExtraVarsOpt = None,
+    roles_path: RolesPathOpt = None,
 ) -> int:
     """Load and compile a playbook for every host; report every error; touch no host."""
     from provisioner.cli import check
 
-    return check.validate(playbook, inventory, extra_vars)
+    return check.validate(playbook, inventory, extra_vars, roles_path)
 
 
 @app.command()

@@ -14,10 +14,17 @@ from provisioner.cli.common import (
 from provisioner.connect import login_user_of
 from provisioner.errors import ProvisionError
 from provisioner.playbook.load import load_playbook
+from provisioner.playbook.roles import set_roles_path
 from provisioner.validate import validate as validate_playbook
 
 
-def validate(playbook: Path, inventory: Path | None, extra_vars: list[str] | None) -> int:
+def validate(
+    playbook: Path,
+    inventory: Path | None,
+    extra_vars: list[str] | None,
+    roles_path: list[str] | None = None,
+) -> int:
+    set_roles_path([p for given in roles_path or [] for p in given.split(":") if p])
     try:
         book = load_playbook(playbook)
         inv = None
@@ -36,6 +43,6 @@ def validate(playbook: Path, inventory: Path | None, extra_vars: list[str] | Non
     if problems:
         say(f"{len(problems)} error(s).")
         return 1
-    tasks = sum(len(p.tasks) for p in book.plays)
+    tasks = sum(len(p.all_tasks()) - len(p.handlers) for p in book.plays)
     say(f"{playbook}: {len(book.plays)} play(s), {tasks} task(s)", "ok:", "green")
     return 0

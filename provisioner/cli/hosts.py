@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from provisioner.cli.common import (
@@ -55,7 +54,7 @@ def facts(
             say_unreached(err(), name, got, unreachable=unreachable)
     known = {n: f for n, f in found.items() if isinstance(f, Facts)}
     if output == "json":
-        sys.stdout.write(json.dumps({n: asdict(f) for n, f in known.items()}, indent=2) + "\n")
+        sys.stdout.write(json.dumps({n: f.shown() for n, f in known.items()}, indent=2) + "\n")
     else:
         facts_table(Console(highlight=False, soft_wrap=True), known)
     return code

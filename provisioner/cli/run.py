@@ -27,6 +27,7 @@ from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
 from provisioner.inventory import Inventory
 from provisioner.playbook.load import load_playbook
+from provisioner.playbook.roles import set_roles_path
 from provisioner.playbook.schema import Playbook
 from provisioner.report import TerminalReport, dump_json
 from provisioner.runner import Runner, RunOptions
@@ -52,6 +53,7 @@ class ApplyArgs:
     verbose: int
     timeout: float = 10.0
     no_wait: bool = False
+    roles_path: list[str] | None = None
 
 
 class Terminated(KeyboardInterrupt):
@@ -69,6 +71,7 @@ def _words(text: str | None) -> frozenset[str]:
 def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     """Everything before the first host is touched; raises ProvisionError on bad input."""
     check_output(a.output)
+    set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
     book = load_playbook(a.playbook)
     inv = load_inventory_or_local(a.inventory)
     options = RunOptions(

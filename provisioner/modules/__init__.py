@@ -16,23 +16,35 @@ from provisioner.modules.base import AnyModule
 # file in provisioner/modules → the names its modules answer to (name, then aliases)
 BUILTIN: dict[str, tuple[str, ...]] = {
     "assertion": ("assert",),
+    "authorized_key": ("authorized_key", "ansible.posix.authorized_key"),
     "command": ("command", "shell"),
     "copy": ("copy",),
+    "cron": ("cron", "ansible.builtin.cron"),
     "debug": ("debug",),
+    "fail": ("fail",),
+    "include_vars": ("include_vars",),
+    "ini_file": ("ini_file", "community.general.ini_file"),
+    "meta": ("meta",),
+    "set_fact": ("set_fact",),
     "file": ("file",),
     "firewalld": ("firewalld", "ansible.posix.firewalld"),
     "get_url": ("get_url",),
+    "getent": ("getent", "ansible.builtin.getent"),
     "group": ("group",),
+    "hostname": ("hostname", "ansible.builtin.hostname"),
     "lineinfile": ("lineinfile",),
     "package": ("package", "yum", "dnf"),
     "package_facts": ("package_facts", "ansible.builtin.package_facts"),
     "pip": ("pip", "ansible.builtin.pip"),
     "repo": ("yum_repository",),
+    "replace": ("replace",),
     "rpm_key": ("rpm_key",),
-    "service": ("service", "systemd"),
+    "service": ("service", "systemd", "systemd_service", "ansible.builtin.systemd_service"),
     "service_facts": ("service_facts", "ansible.builtin.service_facts"),
     "stat": ("stat",),
+    "sysctl": ("sysctl", "ansible.posix.sysctl"),
     "template": ("template",),
+    "timezone": ("timezone", "community.general.timezone"),
     "unarchive": ("unarchive", "ansible.builtin.unarchive"),
     "user": ("user",),
     "wait_for": ("wait_for", "ansible.builtin.wait_for"),
@@ -53,8 +65,21 @@ def names() -> list[str]:
     return sorted({*_FILE_OF, *_REGISTRY})
 
 
+# Ansible's own namespaces: `ansible.builtin.copy` is `copy`.
+PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+
+
+def canonical(name: str) -> str:
+    """The registry's name for a task's module name (Ansible's prefixes removed)."""
+    for prefix in PREFIXES:
+        if name.startswith(prefix) and name not in _FILE_OF:
+            return name[len(prefix) :]
+    return name
+
+
 def lookup(name: str) -> type[AnyModule] | None:
     """The class for a task's module name (imports its file the first time)."""
+    name = canonical(name)
     if name not in _REGISTRY and name in _FILE_OF:
         import_module(f"provisioner.modules.{_FILE_OF[name]}")
     return _REGISTRY.get(name)

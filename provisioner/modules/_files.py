@@ -77,6 +77,90 @@ def _account(value: str | None) -> str | None:
 
 
 Mode = Annotated[str | None, BeforeValidator(_mode)]
+
+
+# --- symbolic modes (file): `u=rwX,g=rX,o=`, `a-w`, `+x` ------------------------
+
+UMASK = 0o022
+"""The umask a who-less clause (`+x`) and a new path's mode assume: EL's default."""
+SYMBOLIC = re.compile(r"[ugoa]*(?:[-+=](?:[ugo]|[rwxXst]*))+")
+CLASS_BITS = {"u": 0o4700, "g": 0o2070, "o": 0o1007}  # rwx and the special bit of each
+SHIFT = {"u": 6, "g": 3, "o": 0}
+
+
+def _mode_or_symbolic(value: object) -> str | None:
+    """An octal mode (as `Mode`), or a symbolic one kept as written: what it comes to
+    depends on the path's current mode (`symbolic_mode`)."""
+    if not isinstance(value, str) or value.strip()[:1].isdigit():
+        return _mode(value)
+    text = value.strip()
+    if not text or not all(SYMBOLIC.fullmatch(clause) for clause in text.split(",")):
+        raise ValueError(f"mode {value!r} is neither octal ('0644') nor symbolic ('u=rw,go=r')")
+    return text
+
+
+FileMode = Annotated[str | None, BeforeValidator(_mode_or_symbolic)]
+
+
+def is_symbolic(mode: str) -> bool:
+    return not mode.isdigit()
+
+
+def _perm_bits(who: str, perms: str, mode: int, is_dir: bool) -> int:
+    """The bits `perms` ('rwX', or a class letter to copy) stand for in class `who`."""
+    if perms in SHIFT:  # g=u: the bits of another class
+        return ((mode >> SHIFT[perms]) & 0o7) << SHIFT[who]
+    bits = 0
+    for p in perms:
+        if p in "rwx" or (p == "X" and (is_dir or mode & 0o111)):
+            bits |= {"r": 4, "w": 2, "x": 1, "X": 1}[p] << SHIFT[who]
+        elif p == "s" and who in "ug":
+            bits |= 0o4000 if who == "u" else 0o2000
+        elif p == "t" and who == "o":
+            bits |= 0o1000
+    return bits
+
+
+def symbolic_mode(spec: str, current: int, is_dir: bool, umask: int = UMASK) -> int:
+    """The mode chmod's symbolic `spec` makes of `current`, clause by clause, as chmod(1)
+    and Ansible compute it: `X` is x for a directory or where some x is set already, `=`
+    clears the class (with its setuid/setgid/sticky bit) first, no class letter means
+    all of them less the umask."""
+    mode = current & 0o7777
+    for clause in spec.split(","):
+        m = re.match(r"[ugoa]*", clause)
+        who = m.group(0) if m else ""
+        masked = who == ""
+        classes = "ugo" if who in ("", "a") or "a" in who else who
+        for op, perms in re.findall(r"([-+=])([ugo]|[rwxXst]*)", clause[len(who) :]):
+            bits = sum(_perm_bits(c, perms, mode, is_dir) for c in dict.fromkeys(classes))
+            if masked:
+                bits &= ~umask
+            if op == "=":
+                cleared = sum(CLASS_BITS[c] for c in dict.fromkeys(classes))
+                mode = (mode & ~cleared) | bits
+            elif op == "+":
+                mode |= bits
+            else:
+                mode &= ~bits
+    return mode
+
+
+def resolve_mode(mode: str | None, current: int | None, is_dir: bool) -> str | None:
+    """A task's mode as a 4-digit octal for this path (its current mode, or None for a
+    path about to be made: what the umask would give it)."""
+    if mode is None or not is_symbolic(mode):
+        return mode
+    base = current if current is not None else (0o777 if is_dir else 0o666) & ~UMASK
+    return f"{symbolic_mode(mode, base, is_dir):04o}"
+
+
+def chmod_word(mode: str) -> str:
+    """chmod's word for exactly this octal mode: GNU chmod keeps a directory's setuid and
+    setgid bits for a 4-digit mode, and clears them only with one more leading zero."""
+    return f"0{mode}"
+
+
 AbsPath = Annotated[str, AfterValidator(_abs_path)]
 Account = Annotated[str | None, AfterValidator(_account)]
 

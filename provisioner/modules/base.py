@@ -11,7 +11,10 @@ sends them, batched with other tasks' probes, and hands their answers to
 - `Blocked`: something this task needs is missing (a unit, a group, a package
   in no repository); a dry run reports it as would-change when an earlier
   planned change `provides()` it;
-- `Failed`: the state itself fails the task, with a message (wait_for timed out).
+- `Failed`: the host answered and what it shows fails the task, in a dry run
+  too (getent: no such key; timezone: no such zone). The runner reports the
+  task failed with `msg` and still registers `fields()`, as Ansible's
+  `fail_json` keeps what a module returned beside its message.
 
 The dry run is probes + state + plan: apply executes the very `Change` the dry
 run printed, then probes again and plans again: anything but `CONVERGED` (or a
@@ -28,21 +31,70 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from provisioner.errors import ModuleArgsError
 from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
 
 
 class Args(BaseModel):
-    """Base of every module's arguments: a typo is an error, never ignored."""
+    """Base of every module's arguments: a typo is an error, never ignored.
+
+    An argument may have other spellings, as Ansible's do (file's `path` is also `dest`
+    and `name`): `Field(validation_alias=AliasChoices(FIELD, ALIAS, ...))`, the field's
+    own name first. Giving two spellings of one argument is an error (Ansible warns and
+    takes the alias), not a silent choice. Numbers given for a text argument become
+    text (`owner: 1000`), as Ansible's `str` arguments do; booleans take Ansible's
+    spellings (`yes`, `no`, `"true"`, `on`, `1`, ...) and integers numeric strings.
+    """
 
     # defer_build: a model's validator is built when first used, so loading a playbook
     # pays only for the arguments it validates, not for every model imported.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, coerce_numbers_to_str=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for spellings in spellings_of(cls).values():
+                given = [s for s in spellings if s in data]
+                if len(given) > 1:
+                    raise PydanticCustomError(
+                        ALIAS_CONFLICT,
+                        "'{first}' and '{second}' are the same argument: give one of them",
+                        {"first": given[0], "second": given[1]},
+                    )
+        return data
+
+
+ALIAS_CONFLICT = "alias_conflict"
+"""The pydantic error type of two spellings of one argument given together."""
+
+
+@cache
+def spellings_of(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Each argument's spellings: its name first, then its aliases."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            words = [c for c in alias.choices if isinstance(c, str)]
+            out[name] = tuple(dict.fromkeys([name, *words]))
+        else:
+            out[name] = (alias if isinstance(alias, str) else name,)
+    return out
+
+
+def argument_names(model: type[BaseModel]) -> list[str]:
+    """Every name a task may give an argument by (for "did you mean")."""
+    return [s for spellings in spellings_of(model).values() for s in spellings]
 
 
 @dataclass(frozen=True)
@@ -150,8 +202,10 @@ class Blocked:
 
 @dataclass(frozen=True)
 class Failed:
-    """What the host is fails the task: `msg` says why (a wait that timed out). Nothing
-    to change, so nothing a dry run could expect from an earlier change either."""
+    """The host could be inspected, and what it shows fails the task: `msg` says why.
+
+    Not `Blocked`: no earlier change is expected to bring what is missing, so a dry
+    run fails it too. Not a `ProbeError`: the probe's answer made sense."""
 
     msg: str
 
@@ -167,7 +221,12 @@ class ModuleContext:
     """What `build()` may read on the controller, once, when a task is compiled."""
 
     base_dir: Path = field(default_factory=Path.cwd)
-    """Directory of the playbook: relative `src` paths resolve here."""
+    """Where relative `src` paths resolve: the role's `src_dir` when the file is there,
+    else the playbook's directory."""
+
+    search: tuple[Path, ...] = ()
+    """Directories a controller file is looked for in, first wins (the role's, then the
+    playbook's): include_vars reads its files from these."""
 
     render_file: Callable[[str, str], str] = lambda text, name: text
     """Render a controller file's text (its name for errors) with the host's variables."""
@@ -183,11 +242,19 @@ class Expressions(Protocol):
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a controller module decided: failed or not, its message, registered fields."""
+    """What a controller module decided: failed or not, its message, registered fields.
+
+    `sets`: host variables it sets at set_fact's precedence (set_fact); `loads`: host
+    variables at include_vars' precedence; `control`: a run-control action the worker
+    carries out (meta's flush_handlers, end_host, ...). `changed`: it reports changed."""
 
     failed: bool
     msg: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    loads: Mapping[str, Any] = field(default_factory=dict)
+    control: str | None = None
+    changed: bool = False
 
 
 # --- the module classes ------------------------------------------------------------
@@ -208,12 +275,33 @@ class BaseModule(ABC, Generic[A]):
     """The argument a bare string fills (`command: echo hi` → cmd); None: a string is
     Ansible's `key=value ...` shorthand."""
 
+    silent: ClassVar[bool] = False
+    """Its outcome is run control, not a result to report or count (meta)."""
+
+    supported: ClassVar[bool] = True
+    """False for a module Ansible has and provision does not: it fails where it runs."""
+
+    sets_facts: ClassVar[bool] = False
+    """Its registered `ansible_facts` join the host's facts (getent, service_facts):
+    every later task waits for it."""
+
     runs_on_controller: ClassVar[bool] = False
     """Nothing is sent to the host (debug, assert): see ControllerModule."""
 
     unprobeable: ClassVar[bool] = False
     """Its effect cannot be probed (command, shell): a dry run says "would run", apply
     does not probe it again, and `changed_when`/`failed_when` judge its outcome."""
+
+    sets_variables: ClassVar[bool] = False
+    """Its argument names are host variables it sets (set_fact): later tasks that read
+    them wait for it."""
+
+    loads_variables: ClassVar[bool] = False
+    """It sets host variables no one can name before it runs (include_vars): every later
+    task waits for it."""
+
+    src_dir: ClassVar[str | None] = None
+    """Where in a role a relative `src` is looked for first (`files`, `templates`)."""
 
     changes_login_groups: ClassVar[bool] = False
     """A change to the account in its `name` argument changes that account's groups,
@@ -316,6 +404,8 @@ def format_validation(module: str, exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
         if err["type"] == "extra_forbidden":
             parts.append(f"{module}: unknown argument '{loc}'")
+        elif err["type"] == ALIAS_CONFLICT:
+            parts.append(f"{module}: {err['msg']}")
         elif err["type"] == "missing":
             parts.append(f"{module}: missing required argument '{loc}'")
         else:

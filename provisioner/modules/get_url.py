@@ -4,7 +4,9 @@ A present file counts as converged unless `checksum` says otherwise, or
 `force` is set: then the probe fetches the URL itself (to stdout, hashed,
 nothing written) and downloads again only if the content differs, so force
 still converges. The download goes to a temp file next to dest and is
-checked against `checksum` before it replaces dest.
+checked against `checksum` before it replaces dest. `timeout` bounds connecting and
+each wait for data (not the whole download); `validate_certs: false` skips the TLS
+certificate check (curl -k, wget --no-check-certificate).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -58,6 +60,9 @@ class GetUrlArgs(Args):
     group: Account = None
     checksum: str | None = None
     force: bool = False
+    timeout: int = Field(default=10, ge=1)
+    """Seconds to connect, and without a byte received, before the fetch gives up."""
+    validate_certs: bool = True
 
     @field_validator("url")
     @classmethod
@@ -86,10 +91,18 @@ class GetUrlArgs(Args):
         return self.checksum.split(":")[1] if self.checksum else None
 
 
-def fetch(url: str, to: str | None) -> str:
-    """sh that downloads url to the file `to` (a sh word) or to stdout."""
-    curl = ["curl", "-fsSL", *(["-o", to] if to else []), q(url)]
-    wget = ["wget", "-q", "-O", to or "-", q(url)]
+def fetch(url: str, to: str | None, *, timeout: int | None = None, verify: bool = True) -> str:
+    """sh that downloads url to the file `to` (a sh word) or to stdout. `timeout`: seconds
+    to connect, and with no byte coming, before giving up (as a socket timeout does);
+    `verify` False: no TLS certificate check."""
+    curl_opts = [] if verify else ["-k"]
+    wget_opts = [] if verify else ["--no-check-certificate"]
+    if timeout is not None:
+        curl_opts += ["--connect-timeout", str(timeout), "--speed-limit", "1"]
+        curl_opts += ["--speed-time", str(timeout)]
+        wget_opts += [f"--timeout={timeout}", "--tries=1"]
+    curl = ["curl", "-fsSL", *curl_opts, *(["-o", to] if to else []), q(url)]
+    wget = ["wget", "-q", "-O", to or "-", *wget_opts, q(url)]
     # wget's exit codes mean other things than curl's: translate them, so one table
     # (CURL_ERRORS) explains both: 4 network → 7, 5 TLS → 35, 6 auth and 8 server → 22.
     wget_rc = (
@@ -110,10 +123,13 @@ class RemoteDigest(Probe[str | None]):
     url: str
     dest: str
     algo: str
+    timeout: int | None = None
+    verify: bool = True
 
     def command(self) -> str:
         # POSIX has no pipefail: the fetch's exit code travels out on fd 3.
-        get = f'{{ {fetch(self.url, None)}; echo "fetch_rc=$?" >&3; }}'
+        got = fetch(self.url, None, timeout=self.timeout, verify=self.verify)
+        get = f'{{ {got}; echo "fetch_rc=$?" >&3; }}'
         return (
             f"if [ -f {q(self.dest)} ]; then {{ {get}"
             f" | {self.algo}sum | cut -d ' ' -f 1 | sed 's/^/remote=/'; }} 3>&1; fi"
@@ -153,7 +169,9 @@ class GetUrlModule(Module[GetUrlArgs, UrlState, GetPlan]):
 
     def _remote(self) -> RemoteDigest | None:
         a = self.args
-        return RemoteDigest(a.url, a.dest, a.algo) if a.force and a.checksum is None else None
+        if not a.force or a.checksum is not None:
+            return None
+        return RemoteDigest(a.url, a.dest, a.algo, a.timeout, a.validate_certs)
 
     def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
@@ -201,7 +219,7 @@ class GetUrlModule(Module[GetUrlArgs, UrlState, GetPlan]):
         if not p.download:
             return [attrs_op(w.path, w.mode, w.owner, w.group)]
         a = self.args
-        fill = [fetch(a.url, '"$tmp"')]
+        fill = [fetch(a.url, '"$tmp"', timeout=a.timeout, verify=a.validate_certs)]
         if a.digest is not None:
             fill += [
                 f'sum=$({a.algo}sum < "$tmp" | cut -d " " -f 1)',

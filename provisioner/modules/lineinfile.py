@@ -11,7 +11,7 @@ import dataclasses
 import re
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -47,9 +47,9 @@ LIMIT = 8 * 1024 * 1024
 
 
 class LineinfileArgs(Args):
-    path: AbsPath
-    line: str | None = None
-    regexp: str | None = None
+    path: AbsPath = Field(validation_alias=AliasChoices("path", "dest", "destfile", "name"))
+    line: str | None = Field(default=None, validation_alias=AliasChoices("line", "value"))
+    regexp: str | None = Field(default=None, validation_alias=AliasChoices("regexp", "regex"))
     state: Literal["present", "absent"] = "present"
     create: bool = False
     insertafter: str = "EOF"

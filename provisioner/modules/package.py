@@ -9,8 +9,13 @@ itself finds installed for it (as a name, a name-version label or a
 capability) counts as present.
 
 `latest` asks `dnf/yum -q check-update` in the probe (read-only; it may
-refresh the metadata cache). One transaction per task; yum cannot downgrade
-with `install`, so a yum downgrade is a second `yum downgrade` command.
+refresh the metadata cache). One step per task; a pin older than what is
+installed fails unless `allow_downgrade` (then a `downgrade` transaction: yum
+cannot downgrade with `install`). Several versions side by side (kernels) are
+not a downgrade: another one is installed beside them. `enablerepo` and
+`disablerepo` go to every yum/dnf call, probes included; `update_cache`
+refreshes the metadata before the probes ask the repositories, or alone is a
+`makecache` action.
 Before the transaction the command waits up to `lock_timeout` seconds for a
 yum/dnf/rpm lock held by another process, then fails naming it.
 """
@@ -19,10 +24,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cmp_to_key
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules.base import (
     CONVERGED,
@@ -46,6 +54,7 @@ from provisioner.probes.rpm import (
     RpmQuery,
     lock_wait,
     parse_check_update,
+    repo_options,
 )
 from provisioner.shell import comma_list, join, op_script, valid_name
 
@@ -148,20 +157,39 @@ def matches(spec: Spec, inst: Installed) -> bool:
 
 
 class PackageArgs(Args):
-    name: list[str]
+    # Before `name`: whether `name` may be left out depends on it.
+    update_cache: bool = Field(
+        default=False, validation_alias=AliasChoices("update_cache", "expire-cache")
+    )
+    # None (not given) is checked too: required unless update_cache.
+    name: list[str] = Field(
+        default=None, validation_alias=AliasChoices("name", "pkg"), validate_default=True
+    )
     state: Literal["present", "absent", "latest"] = "present"
+    allow_downgrade: bool = False
+    enablerepo: list[str] = []
+    disablerepo: list[str] = []
     lock_timeout: int = Field(default=300, ge=0)
 
     @field_validator("name", mode="before")
+    @classmethod
+    def _given(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            if info.data.get("update_cache"):
+                return []
+            raise PydanticCustomError("missing", "Field required")
+        return comma_list(value)
+
+    @field_validator("enablerepo", "disablerepo", mode="before")
     @classmethod
     def _names(cls, value: object) -> object:
         return comma_list(value)
 
     @field_validator("name")
     @classmethod
-    def _check(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("name must list at least one package")
+    def _check(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value and not info.data.get("update_cache"):
+            raise ValueError("name must list at least one package (or give update_cache alone)")
         for n in value:
             if n.startswith("@") or any(c in n for c in "*?[") or "://" in n or n.endswith(".rpm"):
                 raise ValueError(
@@ -170,6 +198,12 @@ class PackageArgs(Args):
             # rpm names never hold whitespace, ',' or comparison operators.
             valid_name(n, "package name", forbid=" \t\r\n,<>=")
         return list(dict.fromkeys(value))
+
+    @field_validator("enablerepo", "disablerepo")
+    @classmethod
+    def _repo_ids(cls, value: list[str]) -> list[str]:
+        # Globs are yum/dnf's own (`--disablerepo='*'`); the words are quoted.
+        return [valid_name(r, "repository id", forbid=" \t\r\n,=") for r in value]
 
     @field_validator("state", mode="before")
     @classmethod
@@ -184,6 +218,10 @@ class PackageArgs(Args):
                 f"state 'latest' cannot be combined with a pinned version: {', '.join(pinned)}"
             )
         return self
+
+    @property
+    def repo_options(self) -> tuple[str, ...]:
+        return repo_options(tuple(self.enablerepo), tuple(self.disablerepo))
 
 
 @dataclass(frozen=True)
@@ -200,6 +238,7 @@ class PackageState:
 @dataclass(frozen=True)
 class PackagePlan:
     manager: Manager
+    refresh: bool = False  # update_cache alone: makecache
     install: tuple[str, ...] = ()
     downgrade: tuple[str, ...] = ()
     upgrade: tuple[str, ...] = ()
@@ -224,7 +263,12 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         """Only for what is not installed: can a repo provide it? Reruns skip this."""
         if self.args.state == "absent" or re.search(r"[/()]", s.raw):
             return None
-        return RepoListing(s.raw, self.args.lock_timeout)
+        a = self.args
+        return RepoListing(s.raw, a.lock_timeout, a.repo_options, a.update_cache)
+
+    def _check_update(self) -> CheckUpdate:
+        a = self.args
+        return CheckUpdate(tuple(a.name), a.lock_timeout, a.repo_options, a.update_cache)
 
     def probes(self) -> tuple[Probe[Any], ...]:
         probes: list[Probe[Any]] = [PackageManager()]
@@ -236,7 +280,7 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
             if listing is not None:
                 probes.append(listing)
         if self.args.state == "latest":
-            probes.append(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
+            probes.append(self._check_update())
         return tuple(dict.fromkeys(probes))
 
     def state(self, seen: Seen) -> PackageState:
@@ -254,7 +298,7 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         updates: tuple[tuple[str, str], ...] = ()
         stale = False  # `latest` could not learn the updates
         if self.args.state == "latest":
-            checked = seen(CheckUpdate(tuple(self.args.name), self.args.lock_timeout))
+            checked = seen(self._check_update())
             updates, stale = checked.found, bool(checked.unreadable)
             unreadable = unreadable or checked.unreadable
         return PackageState(
@@ -262,6 +306,9 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         )
 
     def plan(self, current: PackageState) -> Plan[PackagePlan]:
+        if not self.args.name:
+            # update_cache alone: nothing a probe could see changes, so an action.
+            return Change(("makecache",), PackagePlan(current.manager, True), actions_only=True)
         if current.stale:
             # Which updates exist is unknown: an earlier task that repairs the
             # repositories may tell (a dry run); apply fails with yum/dnf's words.
@@ -320,27 +367,40 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         if not same:
             lines.append(f"+ {s.label}")
             return replace(todo, install=(*todo.install, s.raw))
-        cur = max(same, key=lambda x: _key(x))
+        # The newest by rpm's order (a plain max of the strings would say 1160.el7 is newer
+        # than 1160.119.1.el7).
+        cur = max(same, key=cmp_to_key(_newer))
         want = (int(s.epoch) if s.epoch else cur.epoch, s.version or "", s.release)
         show_cur = (
             f"{cur.version}-{cur.release}" if s.release or cur.version == s.version else cur.version
         )
         line = f"{s.name} {show_cur} → {s.evr}"
-        if current.manager == "yum" and evr_cmp(want, _key(cur)) < 0:
+        # Several versions side by side (kernel): another one is installed beside them.
+        beside = len({_key(x) for x in same}) > 1
+        if evr_cmp(want, _key(cur)) < 0 and not beside:
+            if not self.args.allow_downgrade:
+                raise ProbeError(
+                    f"package {s.name}: {show_cur} is installed, newer than the {s.evr} asked"
+                    " for; set allow_downgrade: true to downgrade it"
+                )
             lines.append(line + " (downgrade)")
             return replace(todo, downgrade=(*todo.downgrade, s.raw))
         lines.append(line)
         return replace(todo, install=(*todo.install, s.raw))
 
     def commands(self, change: Change[PackagePlan]) -> list[Op]:
-        p = change.payload
+        p, opts = change.payload, self.args.repo_options
+        if p.refresh:
+            refresh = ["makecache", *(["fast"] if p.manager == "yum" else [])]
+            run = join([p.manager, "-y", *opts, *refresh])
+            return [Op(op_script(*lock_wait(self.args.lock_timeout), run))]
         steps = [
             (p.install, "install"),
             (p.downgrade, "downgrade"),
             (p.upgrade, "upgrade" if p.manager == "dnf" else "update"),
             (p.remove, "remove"),
         ]
-        runs = [join([p.manager, "-y", verb, *names]) for names, verb in steps if names]
+        runs = [join([p.manager, "-y", *opts, verb, *names]) for names, verb in steps if names]
         return [Op(op_script(*lock_wait(self.args.lock_timeout), *runs))]
 
     def judged_by(self, change: Change[PackagePlan]) -> frozenset[Provision]:
@@ -360,6 +420,10 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
 
 def _key(x: Installed) -> tuple[int, str, str | None]:
     return (x.epoch, x.version, x.release)
+
+
+def _newer(x: Installed, y: Installed) -> int:
+    return evr_cmp(_key(x), _key(y))
 
 
 def _evr(text: str) -> tuple[int, str, str]:

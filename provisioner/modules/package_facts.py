@@ -103,6 +103,7 @@ class PackageFactsModule(Module[PackageFactsArgs, tuple[Rpm, ...], None]):
     name = "package_facts"
     aliases = ("ansible.builtin.package_facts",)
     args_model = PackageFactsArgs
+    sets_facts = True
 
     def probes(self) -> tuple[Probe[Any], ...]:
         return (AllRpms(),)

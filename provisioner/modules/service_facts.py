@@ -93,6 +93,7 @@ class ServiceFactsModule(Module[ServiceFactsArgs, tuple[Service, ...], None]):
     name = "service_facts"
     aliases = ("ansible.builtin.service_facts",)
     args_model = ServiceFactsArgs
+    sets_facts = True
 
     def probes(self) -> tuple[Probe[Any], ...]:
         return (Services(),)

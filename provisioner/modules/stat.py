@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from pydantic import AliasChoices, Field
+
 from provisioner.modules import register
 from provisioner.modules._files import AbsPath
 from provisioner.modules.base import CONVERGED, Args, Change, Converged, Module, Op
@@ -20,10 +22,13 @@ Algorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 
 class StatArgs(Args):
-    path: AbsPath
+    path: AbsPath = Field(validation_alias=AliasChoices("path", "dest", "name"))
     follow: bool = False
     get_checksum: bool = True
-    checksum_algorithm: Algorithm = "sha1"
+    checksum_algorithm: Algorithm = Field(
+        default="sha1",
+        validation_alias=AliasChoices("checksum_algorithm", "checksum", "checksum_algo"),
+    )
 
 
 Found = tuple[PathState, ContentState | None]

@@ -6,14 +6,22 @@ A new user whose own-named group already exists (a `group` task before it, the
 usual service-account pattern) gets that group as its primary group (`-g`):
 useradd would otherwise refuse to make the group again. `group:` names the
 primary group outright.
+
+`password` is an already crypted hash, and a secret: the probe brings back
+only the sha256 of the current hash (`getent shadow`, which needs root), the
+summary says `password: changed`, and the hash reaches the host in an upload
+that `chpasswd -e` reads, never in a script or on a command line.
+`update_password: on_create` sets it only when the user is created.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
@@ -30,24 +38,54 @@ from provisioner.modules.base import (
     Provision,
 )
 from provisioner.modules.group import GROUP_FORBID
-from provisioner.probes.accounts import GroupEntry, PasswdEntry, UserGroups
+from provisioner.probes.accounts import (
+    GroupEntry,
+    PasswdEntry,
+    Shadow,
+    ShadowDigest,
+    UserGroups,
+)
 from provisioner.probes.base import Probe, Seen
 from provisioner.shell import comma_list, join, op_script, valid_name
 
+# A crypt(3) hash ($id$[params$]salt$hash, or 13 characters of DES), or a locked one
+# (a leading '!' or '*', alone too: '!!' is "no password yet").
+CRYPTED = re.compile(r"[!*]*(?:\$[0-9a-z]+(?:\$[^$\s]+)+|[./0-9A-Za-z]{13})?")
+
 
 class UserArgs(Args):
-    name: str
+    name: str = Field(validation_alias=AliasChoices("name", "user"))
     group: str | None = None
     """The primary group (must exist)."""
     groups: list[str] | None = None
     append: bool = False
     shell: str | None = None
     home: AbsPath | None = None
-    create_home: bool = True
+    create_home: bool = Field(
+        default=True, validation_alias=AliasChoices("create_home", "createhome")
+    )
     system: bool = False
     remove: bool = False
     """With state absent: also remove the home directory (userdel -r)."""
     state: Literal["present", "absent"] = "present"
+    password: str | None = Field(default=None, repr=False)
+    """An already crypted hash (`$6$...`): a secret, never shown."""
+    update_password: Literal["always", "on_create"] = "always"
+
+    @field_validator("password")
+    @classmethod
+    def _crypted(cls, value: str | None) -> str | None:
+        # The messages never quote the value: it is a secret.
+        if value is None:
+            return None
+        if any(c in value for c in ":\n\r\0"):
+            raise ValueError("password must not contain ':', a newline or a NUL byte")
+        if not value or not CRYPTED.fullmatch(value):
+            raise ValueError(
+                "password must be an already crypted hash (for example from"
+                " `openssl passwd -6`), not the password itself"
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -90,6 +128,7 @@ class UserState:
     groups: tuple[str, ...] = ()  # supplementary, primary excluded
     missing_groups: tuple[str, ...] = ()  # of `group` and `groups`
     own_group: bool = False  # a group named like the user exists
+    password: Shadow | None = None  # asked only to compare a `password`
 
 
 @dataclass(frozen=True)
@@ -100,6 +139,7 @@ class UserPlan:
     shell: str | None = None
     home: str | None = None
     primary: str | None = None  # -g
+    password: bool = False  # set the task's `password` (chpasswd -e, from an upload)
 
 
 @register
@@ -119,7 +159,14 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
             if a.groups is not None or a.group is not None:
                 probes.append(UserGroups(a.name))
             probes += [GroupEntry(g) for g in [*self._asked_groups(), a.name]]
+            if self._compares_password:
+                probes.append(ShadowDigest(a.name))
         return tuple(dict.fromkeys(probes))
+
+    @property
+    def _compares_password(self) -> bool:
+        a = self.args
+        return a.password is not None and a.update_password == "always"
 
     def state(self, seen: Seen) -> UserState:
         a = self.args
@@ -139,7 +186,8 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
             if member is None:
                 raise ProbeError(f"id -nG {a.name} failed")
             primary, groups = member.primary, member.supplementary
-        return UserState(True, pw.home, pw.shell, primary, groups, missing, own)
+        shadow = seen(ShadowDigest(a.name)) if self._compares_password else None
+        return UserState(True, pw.home, pw.shell, primary, groups, missing, own, shadow)
 
     @staticmethod
     def _group_found(seen: Seen, name: str) -> bool:
@@ -181,9 +229,27 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
                     "groups: " + " ".join([*(f"+{g}" for g in add), *(f"-{g}" for g in drop)])
                 )
                 set_groups = tuple(add if a.append else want)
+        password = self._password_differs(current)
+        if password:
+            lines.append("password: changed")  # never the hash: it is a secret
         if not lines:
             return CONVERGED
-        return Change(tuple(lines), UserPlan("mod", set_groups, a.append, shell, home, new_primary))
+        return Change(
+            tuple(lines),
+            UserPlan("mod", set_groups, a.append, shell, home, new_primary, password),
+        )
+
+    def _password_differs(self, current: UserState) -> bool:
+        a = self.args
+        if a.password is None or not self._compares_password:
+            return False
+        shadow = current.password
+        if shadow is None or shadow.found is None:
+            raise ProbeError(
+                f"user {a.name}: cannot read its password hash in /etc/shadow"
+                " (to compare `password`, the task needs become: true)"
+            )
+        return not shadow.found or shadow.digest != hashlib.sha256(a.password.encode()).hexdigest()
 
     def _plan_add(self, current: UserState, want: list[str]) -> Change[UserPlan]:
         a = self.args
@@ -192,12 +258,18 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
             lines.append(f"group: {a.group}")
         if want:
             lines.append("groups: " + " ".join(f"+{g}" for g in want))
+        if a.password is not None:
+            lines.append("password: set")
         # useradd makes a group named like the user; one that exists already must be named.
         primary = a.group or (a.name if current.own_group else None)
-        return Change(tuple(lines), UserPlan("add", tuple(want), primary=primary))
+        return Change(
+            tuple(lines),
+            UserPlan("add", tuple(want), primary=primary, password=a.password is not None),
+        )
 
     def commands(self, change: Change[UserPlan]) -> list[Op]:
         a, p = self.args, change.payload
+        argv: list[str] | None
         if p.action == "del":
             argv = ["userdel", *(["-r"] if a.remove else []), "--", a.name]
         elif p.action == "add":
@@ -206,16 +278,25 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
             argv += [*(["-g", p.primary] if p.primary else [])]
             argv += [*(["-G", ",".join(p.set_groups)] if p.set_groups else []), "--", a.name]
         else:
-            argv = [
-                "usermod",
-                *(["-s", p.shell] if p.shell else []),
-                *(["-d", p.home] if p.home else []),
-                *(["-g", p.primary] if p.primary else []),
-            ]
-            if p.set_groups is not None:
-                argv += [*(["-a"] if p.append else []), "-G", ",".join(p.set_groups)]
-            argv += ["--", a.name]
-        return [Op(op_script(join(argv)))]
+            argv = self._usermod(p)
+        lines = [] if argv is None else [join(argv)]
+        if not (p.password and a.password is not None):
+            return [Op(op_script(*lines))]
+        # The hash goes in a private upload read by chpasswd, never on a command line
+        # (ps, logs) nor in the script (shown with -vv).
+        line = f"{a.name}:{a.password}\n".encode()
+        return [Op(op_script(*lines, 'chpasswd -e < "$PROVISION_SRC"'), upload=line)]
+
+    def _usermod(self, p: UserPlan) -> list[str] | None:
+        """usermod's argv, None when only the password changes."""
+        argv = [
+            *(["-s", p.shell] if p.shell else []),
+            *(["-d", p.home] if p.home else []),
+            *(["-g", p.primary] if p.primary else []),
+        ]
+        if p.set_groups is not None:
+            argv += [*(["-a"] if p.append else []), "-G", ",".join(p.set_groups)]
+        return ["usermod", *argv, "--", self.args.name] if argv else None
 
     def provides(self, change: Change[UserPlan]) -> frozenset[Provision]:
         p = change.payload

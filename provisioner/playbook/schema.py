@@ -7,19 +7,21 @@ into an error that the loader points at with file:line:col.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from provisioner.errors import Location
+from provisioner.templating import is_template
 
 TASK_KEYWORDS = (
     "name",
     "args",
     "when",
     "loop",
-    "with_items",
     "register",
     "notify",
     "listen",
@@ -32,7 +34,26 @@ TASK_KEYWORDS = (
     "no_log",
     "timeout",
     "vars",
+    "check_mode",
+    "loop_control",
+    "until",
+    "retries",
+    "delay",
+    "environment",
 )
+# Keywords a block, a role or an include hands down to the tasks inside it.
+INHERITED = (
+    "when",
+    "become",
+    "become_user",
+    "tags",
+    "vars",
+    "ignore_errors",
+    "notify",
+    "no_log",
+    "check_mode",
+)
+BLOCK_KEYWORDS = ("name", "block", "rescue", "always", *INHERITED)
 PLAY_KEYWORDS = (
     "name",
     "hosts",
@@ -42,6 +63,9 @@ PLAY_KEYWORDS = (
     "vars_files",
     "gather_facts",
     "tasks",
+    "pre_tasks",
+    "roles",
+    "post_tasks",
     "handlers",
     "tags",
 )
@@ -61,12 +85,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, populate_by_name=True)
 
 
+class LoopControl(_Model):
+    loop_var: str = "item"
+    index_var: str | None = None
+    label: str | None = None
+    pause: float = Field(default=0, ge=0)
+    extended: bool = False
+
+    @field_validator("loop_var", "index_var")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value.isidentifier():
+            raise ValueError(f"'{value}' is not a valid variable name")
+        return value
+
+
 class TaskSpec(_Model):
     name: str | None = None
     module: str
     args: dict[str, Any] = Field(default_factory=dict)
     when: list[Condition] = Field(default_factory=list)
-    loop: list[Any] | str | None = None
+    loop: list[Any] | dict[str, Any] | str | None = None
+    loop_with: str | None = None  # `with_<kind>`: how the loop's value makes items
+    loop_control: LoopControl = Field(default_factory=lambda: LoopControl())
+    until: list[Condition] | None = None
+    retries: int | str = Field(default=3)
+    delay: float | str = Field(default=5)
+    # Variables exported to the commands a task runs (not to its probes).
+    environment: dict[str, Any] | str = Field(default_factory=dict)
     # `register` would shadow ABCMeta.register on the model class: store it under another name.
     register_as: str | None = Field(default=None, alias="register")
     notify: list[str] = Field(default_factory=list)
@@ -74,25 +120,43 @@ class TaskSpec(_Model):
     tags: list[str] = Field(default_factory=list)
     become: bool | None = None
     become_user: str | None = None
-    ignore_errors: bool = False
+    ignore_errors: bool | str = False  # a template (`"{{ ansible_check_mode }}"`) too
     changed_when: list[Condition] | None = None
     failed_when: list[Condition] | None = None
     no_log: bool = False
     # Seconds each command the task runs on the host may take (Ansible's `timeout`).
     timeout: float | None = Field(default=None, gt=0)
     vars: dict[str, Any] = Field(default_factory=dict)
+    check_mode: bool | None = None  # None: as the run; True/False: always/never a dry run
     loc: Location = Field(exclude=True)
     is_handler: bool = Field(default=False, exclude=True)
+    implicit: bool = Field(default=False, exclude=True)  # the tool's own (a section's flush)
+    role: RoleInfo | None = Field(default=None, exclude=True)
+    # Where its controller files are looked for, first wins: its role's dir, the playbook's.
+    search: tuple[Path, ...] = Field(default=(), exclude=True)
 
     @field_validator("when", "notify", "listen", "tags", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return _as_list(value)
 
-    @field_validator("changed_when", "failed_when", mode="before")
+    @field_validator("changed_when", "failed_when", "until", mode="before")
     @classmethod
     def _listify_optional(cls, value: Any) -> Any:
         return None if value is None else _as_list(value)
+
+    @field_validator("ignore_errors")
+    @classmethod
+    def _bool_or_template(cls, value: bool | str) -> bool | str:
+        """A template decides at run time; any other text must read as a boolean."""
+        if isinstance(value, bool) or is_template(value):
+            return value
+        word = value.strip().lower()
+        if word in ("yes", "true", "on", "1", "y"):
+            return True
+        if word in ("no", "false", "off", "0", "n"):
+            return False
+        raise ValueError(f"'{value}' is neither a boolean nor a template")
 
     @field_validator("register_as")
     @classmethod
@@ -108,6 +172,73 @@ class TaskSpec(_Model):
         return f"{self.module}"
 
 
+@dataclass(frozen=True, eq=False)
+class RoleInfo:
+    """One use of a role in a play: what its tasks see beside the play's variables.
+    `defaults` sit below the inventory, `vars` above the play's, `params` (the keys
+    given where the role is named) above registered results."""
+
+    name: str
+    path: Path
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    parent: RoleInfo | None = None  # the role whose meta made this one a dependency
+
+
+@dataclass(eq=False)
+class BlockSpec:
+    """`block` / `rescue` / `always`: its keywords are already handed to the tasks."""
+
+    name: str | None
+    block: list[Entry]
+    rescue: list[Entry]
+    always: list[Entry]
+    loc: Location
+
+    @property
+    def display_name(self) -> str:
+        return self.name or "block"
+
+
+@dataclass(eq=False)
+class IncludeSpec:
+    """`include_tasks` / `include_role`: decided on each host when its turn comes.
+    `entries`: what it includes when its file could be read at load (a static name)."""
+
+    name: str | None
+    target: str  # the tasks file (may be a template) or the role's name
+    kind: str  # "tasks" | "role"
+    when: list[Condition]
+    loop: list[Any] | str | None
+    vars: dict[str, Any]
+    tags: list[str]
+    loc: Location
+    here: Path  # where a relative tasks file is looked for
+    entries: list[Entry] | None = None
+    inherit: Any = None  # playbook.entries.Inherit: what the included tasks are handed
+    is_handler: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"include_{self.kind} {self.target}"
+
+
+Entry = TaskSpec | BlockSpec | IncludeSpec
+
+
+def walk(entries: Sequence[Entry]) -> Iterator[TaskSpec]:
+    """Every task inside entries, in order (blocks' parts, includes read at load)."""
+    for entry in entries:
+        if isinstance(entry, TaskSpec):
+            yield entry
+        elif isinstance(entry, BlockSpec):
+            for part in (entry.block, entry.rescue, entry.always):
+                yield from walk(part)
+        elif entry.entries is not None:
+            yield from walk(entry.entries)
+
+
 class PlaySpec(_Model):
     name: str | None = None
     hosts: str
@@ -117,10 +248,16 @@ class PlaySpec(_Model):
     vars_files: list[str] = Field(default_factory=list)
     # None: gather when something in the play names a fact (see compile.needs_facts)
     gather_facts: bool | None = None
-    tasks: list[TaskSpec] = Field(default_factory=list)
+    tasks: list[Any] = Field(default_factory=list)  # Entry: pre_tasks, roles, tasks, post_tasks
     handlers: list[TaskSpec] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     loc: Location = Field(exclude=True)
+    # The roles the play named, each once: their defaults and vars decide gathering too.
+    roles: list[RoleInfo] = Field(default_factory=list, exclude=True)
+
+    def all_tasks(self) -> list[TaskSpec]:
+        """Every task of the play known at load, handlers last."""
+        return [*walk(self.tasks), *self.handlers]
 
     @field_validator("hosts", mode="before")
     @classmethod
@@ -147,3 +284,6 @@ class PlaySpec(_Model):
 class Playbook(_Model):
     path: str
     plays: list[PlaySpec]
+
+
+TaskSpec.model_rebuild()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.errors import InputError, Location, PlaybookError
 from provisioner.limits import read_text
 from provisioner.modules import lookup
-from provisioner.playbook.schema import PlaySpec
+from provisioner.playbook.schema import IncludeSpec, PlaySpec
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strings_in
 from provisioner.yamlmarks import load_yaml, loc_of
@@ -33,6 +33,27 @@ def magic_variables(host: Host, login_user: Callable[[Host], str], check: bool) 
         "group_names": Data(list(host.group_names)),
         "login_user": Lazy(lambda: login_user(host)),
         "ansible_check_mode": Data(check),
+    }
+
+
+# What `default(omit)` renders to: an argument with this value is left out.
+OMIT = "__omit_place_holder__provision__"
+# The Ansible release whose language this implements (roles compare against it).
+ANSIBLE_VERSION = {"full": "2.16.0", "major": 2, "minor": 16, "revision": 0, "string": "2.16.0"}
+ANSIBLE_MANAGED = "Ansible managed"
+
+
+def play_magic(play: PlaySpec, host: Host) -> dict[str, Any]:
+    """The magic variables Ansible's content reads that do not depend on the run."""
+    return {
+        "omit": Data(OMIT),
+        "playbook_dir": Data(str(play.base_dir)),
+        "ansible_version": Data(dict(ANSIBLE_VERSION)),
+        "ansible_managed": Data(ANSIBLE_MANAGED),
+        "inventory_hostname_short": Data(host.name.split(".")[0]),
+        "ansible_play_name": Data(play.display_name),
+        "ansible_role_names": Data([r.name for r in play.roles]),
+        "ansible_play_role_names": Data([r.name for r in play.roles]),
     }
 
 
@@ -134,13 +155,17 @@ def play_gathers(play: PlaySpec) -> bool | None:
         return play.gather_facts
     values: list[Any] = [play.vars, play.vars_files]
     values += [_text_of(play.base_dir, name) for name in play.vars_files]
-    for task in [*play.tasks, *play.handlers]:
+    values += [[r.defaults, r.vars, r.params] for r in play.roles]
+    for task in play.all_tasks():
         values += [task.args, task.when, task.loop, task.vars, task.notify]
-        values += [task.changed_when, task.failed_when]
+        values += [task.changed_when, task.failed_when, task.ignore_errors]
         cls = lookup(task.module)
         if cls is not None:
-            values += cls.rendered_sources(task.args, play.base_dir)
-    return True if uses_facts(values) else None
+            base = task.role.path / (cls.src_dir or "") if task.role else play.base_dir
+            values += cls.rendered_sources(task.args, base)
+    if any(isinstance(e, IncludeSpec) for e in play.tasks) or uses_facts(values):
+        return True  # an include's file may name any fact
+    return None
 
 
 def _text_of(base_dir: Path, name: str) -> str:

@@ -7,6 +7,7 @@ docker` once per batch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from provisioner.errors import ProbeError
@@ -90,3 +91,45 @@ class UserGroups(Probe[Membership | None]):
         if exit_code != 0 or not names:
             return None
         return Membership(names[0], tuple(dict.fromkeys(names[1:])))
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """An account's password hash, as its sha256 only: the hash never leaves the host."""
+
+    found: bool | None  # None: /etc/shadow could not be read (not root)
+    digest: str = ""  # sha256 hex of the hash field
+
+
+@dataclass(frozen=True)
+class ShadowDigest(Probe[Shadow]):
+    """`getent shadow NAME`, hashed on the host: the controller compares the sha256 of the
+    hash it wants with it, so no password hash travels back or reaches a log."""
+
+    name: str
+
+    def command(self) -> str:
+        return "\n".join(
+            [
+                f"if entry=$({join(['getent', 'shadow', '--', self.name])} 2>/dev/null); then",
+                "  rest=${entry#*:}; hash=${rest%%:*}",
+                "  sum=$(printf '%s' \"$hash\" | sha256sum | cut -d ' ' -f 1)",
+                '  echo "digest=$sum"',
+                # getent cannot tell "no such entry" from "not allowed to read": test says.
+                "elif [ -r /etc/shadow ]; then echo found=no",
+                "else echo unreadable=yes",
+                "fi",
+            ]
+        )
+
+    def parse(self, stdout: str, exit_code: int) -> Shadow:
+        words = stdout.split()
+        if "unreadable=yes" in words:
+            return Shadow(None)
+        if "found=no" in words:
+            return Shadow(False)
+        for word in words:
+            digest = word.removeprefix("digest=")
+            if digest != word and re.fullmatch(r"[0-9a-f]{64}", digest):
+                return Shadow(True, digest)
+        raise ProbeError(f"cannot read the shadow probe of {self.name}")

@@ -185,3 +185,62 @@ class PathInfo(Probe[PathState]):
             target=target,
             parent_exists=f.get("parent") == "yes",
         )
+
+
+TREE_LIMIT = 1000
+"""Distinct (kind, mode, owner, group) combinations a tree probe brings back."""
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """Paths under a directory that share a kind (find's %y: f, d, l, ...), mode and
+    owner: how many there are, never their names."""
+
+    kind: str
+    mode: int
+    uid: int
+    gid: int
+    user: str
+    group: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TreeAttrs(Probe[tuple[TreeEntry, ...]]):
+    """What is under directory `path` (not following links), grouped by attributes, so
+    its size does not grow with the number of files (`file` with `recurse`)."""
+
+    path: str
+
+    def command(self) -> str:
+        fmt = q("%y %m %U %G %u %g\\n")
+        # POSIX has no pipefail: find's exit code travels out on fd 3.
+        listing = (
+            f'{{ {{ find {q(self.path)} -mindepth 1 -printf {fmt} 2>/dev/null; echo "rc=$?" >&3; }}'
+            f" | sort | uniq -c | head -n {TREE_LIMIT + 1}; }} 3>&1"
+        )
+        return f"if [ -d {q(self.path)} ]; then {listing}; fi"
+
+    def parse(self, stdout: str, exit_code: int) -> tuple[TreeEntry, ...]:
+        found: list[TreeEntry] = []
+        rc = "0"
+        for line in stdout.splitlines():
+            words = line.split()
+            if len(words) == 1 and words[0].startswith("rc="):
+                rc = words[0][3:]
+            elif len(words) == 7 and words[0].isdigit() and words[2].isdigit():
+                count, kind, mode, uid, gid, user, group = words
+                if not (uid.isdigit() and gid.isdigit()):
+                    raise ProbeError(f"cannot understand find's output under {self.path}: {line!r}")
+                found.append(
+                    TreeEntry(kind, int(mode, 8), int(uid), int(gid), user, group, int(count))
+                )
+            elif line.strip():
+                raise ProbeError(f"cannot understand find's output under {self.path}: {line!r}")
+        if rc != "0":
+            raise ProbeError(f"cannot read everything under {self.path} (permission denied?)")
+        if len(found) > TREE_LIMIT:
+            raise ProbeError(
+                f"{self.path}: more than {TREE_LIMIT} distinct modes and owners under it"
+            )
+        return tuple(found)

@@ -1,80 +1,73 @@
 """Facts: what plays branch on, from one read-only POSIX sh probe per host.
 
-No Python on the target: the probe reads /etc/os-release (and /etc/redhat-release,
-whose "7.9.2009" is more precise than os-release's "7"), `uname`, which package
-manager and init system are there, and SELinux's state. Variables exposed:
-`facts.<name>` and, so Ansible playbooks keep working, `ansible_<name>` for the
-names Ansible uses (`ansible_distribution`, `ansible_distribution_major_version`,
-`ansible_os_family`, `ansible_pkg_mgr`, …) plus `ansible_facts`.
+No Python on the target: the script (`host_script`) reads os-release and the release
+files, `uname`, /proc and /sys, `ip`, `id`, `env` and `date`. Variables exposed:
+`ansible_facts` and `ansible_<name>` with Ansible's names and value shapes (as the
+setup module reports them on EL7 and EL9), and `facts.<name>`: the same plus this
+tool's own ten (`facts.distribution_version` is '7.9.2009' where Ansible says '7.9',
+`facts.selinux` a word where Ansible has a mapping).
 """
 
 from __future__ import annotations
 
-import re
-import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
+from provisioner.probes.host_hardware import (
+    cpu_facts,
+    memory_facts,
+    mount_facts,
+    uptime_load_facts,
+    virtualization_facts,
+)
+from provisioner.probes.host_network import network_facts
+from provisioner.probes.host_os import (
+    DISTRIBUTIONS,
+    PKG_MGRS,
+    distribution_facts,
+    family_of,
+    os_release,
+    pkg_mgr_facts,
+    platform_facts,
+    precise_version,
+    service_mgr,
+)
+from provisioner.probes.host_raw import Raw
+from provisioner.probes.host_script import MARK, SCRIPT
+from provisioner.probes.host_system import (
+    cmdline_facts,
+    date_time,
+    environment,
+    machine_id,
+    security_facts,
+    selinux_state,
+    user_facts,
+)
+from provisioner.secrets import masked
 
-MARK = "@@facts@@"
+__all__ = ["DISTRIBUTIONS", "FACT_NAMES", "MARK", "SCRIPT", "Facts", "HostFacts", "parse"]
 
-# Read-only; every line is `key=value` after the mark, values single-line.
-SCRIPT = f"""LC_ALL=C; export LC_ALL
-echo '{MARK}'
-for f in /etc/os-release /usr/lib/os-release; do
-  if [ -r "$f" ]; then sed -n 's/^\\([A-Z_]*\\)=/os_\\1=/p' "$f"; break; fi
-done
-if [ -r /etc/redhat-release ]; then
-  printf 'redhat_release=%s\\n' "$(head -n 1 /etc/redhat-release)"
-fi
-printf 'arch=%s\\n' "$(uname -m)"
-printf 'kernel=%s\\n' "$(uname -r)"
-printf 'hostname=%s\\n' "$(uname -n)"
-for pm in dnf yum apt-get zypper apk; do
-  if command -v "$pm" >/dev/null 2>&1; then printf 'pkg_mgr=%s\\n' "$pm"; break; fi
-done
-printf 'init=%s\\n' "$(cat /proc/1/comm 2>/dev/null)"
-if [ -r /sys/fs/selinux/enforce ]; then
-  printf 'selinux_enforce=%s\\n' "$(cat /sys/fs/selinux/enforce)"
-fi
-if [ -r /etc/selinux/config ]; then
-  sed -n 's/^SELINUX=\\(.*\\)/selinux_config=\\1/p' /etc/selinux/config
-fi
-"""
-
-# os-release ID → the distribution names Ansible reports (playbooks compare against these).
-DISTRIBUTIONS = {
-    "centos": "CentOS",
-    "rhel": "RedHat",
-    "almalinux": "AlmaLinux",
-    "rocky": "Rocky",
-    "ol": "OracleLinux",
-    "fedora": "Fedora",
-    "amzn": "Amazon",
-    "debian": "Debian",
-    "ubuntu": "Ubuntu",
-    "opensuse-leap": "openSUSE Leap",
-    "sles": "SLES",
-    "alpine": "Alpine",
-}
-FAMILIES = {
-    "centos": "RedHat",
-    "rhel": "RedHat",
-    "almalinux": "RedHat",
-    "rocky": "RedHat",
-    "ol": "RedHat",
-    "fedora": "RedHat",
-    "amzn": "RedHat",
-    "debian": "Debian",
-    "ubuntu": "Debian",
-    "opensuse-leap": "Suse",
-    "sles": "Suse",
-    "alpine": "Alpine",
-}
-PKG_MGRS = {"apt-get": "apt"}  # Ansible's name for it
-_RELEASE_VERSION = re.compile(r"release\s+(\d+(?:\.\d+)*)")
+# Every name `ansible_facts` can hold: each is also the variable `ansible_<name>`.
+ANSIBLE_NAMES = (
+    "distribution", "distribution_version", "distribution_major_version",
+    "distribution_release", "distribution_file_path", "distribution_file_variety",
+    "distribution_file_parsed", "os_family", "pkg_mgr", "service_mgr",
+    "system", "kernel", "kernel_version", "machine", "architecture",
+    "userspace_bits", "userspace_architecture",
+    "nodename", "hostname", "fqdn", "domain", "machine_id",
+    "processor", "processor_count", "processor_cores", "processor_threads_per_core",
+    "processor_vcpus", "processor_nproc",
+    "memtotal_mb", "memfree_mb", "swaptotal_mb", "swapfree_mb", "memory_mb",
+    "mounts", "virtualization_type", "virtualization_role", "uptime_seconds", "loadavg",
+    "interfaces", "default_ipv4", "default_ipv6", "all_ipv4_addresses", "all_ipv6_addresses",
+    "dns", "selinux", "apparmor", "fips",
+    "user_id", "user_uid", "user_gid", "user_gecos", "user_dir", "user_shell",
+    "real_user_id", "effective_user_id", "real_group_id", "effective_group_id",
+    "env", "date_time", "cmdline", "proc_cmdline",
+)  # fmt: skip
+FACT_NAMES = frozenset({"facts", "ansible_facts"} | {f"ansible_{n}" for n in ANSIBLE_NAMES})
 
 
 @dataclass(frozen=True)
@@ -89,105 +82,68 @@ class Facts:
     selinux: str  # enforcing | permissive | disabled (not running) | absent (no SELinux)
     hostname: str
     kernel: str
+    ansible: dict[str, Any] = field(default_factory=dict, repr=False)  # Ansible's names
+
+    def own(self) -> dict[str, str]:
+        """This tool's ten facts."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ansible"}
 
     def variables(self) -> dict[str, Any]:
-        """`facts` plus Ansible's names for the same values."""
-        mine = asdict(self)
-        ansible = {
-            "distribution": self.distribution,
-            "distribution_version": self.distribution_version,
-            "distribution_major_version": self.major_version,
-            "os_family": self.os_family,
-            "architecture": self.architecture,
-            "pkg_mgr": self.pkg_mgr,
-            "service_mgr": self.service_mgr,
-            "hostname": self.hostname,
-            "kernel": self.kernel,
-            "selinux": _ansible_selinux(self.selinux),
+        """`facts`, `ansible_facts` and each of Ansible's names as `ansible_<name>`."""
+        out: dict[str, Any] = {
+            "facts": {**self.ansible, **self.own()},
+            "ansible_facts": dict(self.ansible),
         }
-        out: dict[str, Any] = {"facts": mine, "ansible_facts": ansible}
-        out.update({f"ansible_{k}": v for k, v in ansible.items()})
+        out.update({f"ansible_{k}": v for k, v in self.ansible.items()})
         return out
 
-
-def _ansible_selinux(state: str) -> dict[str, str]:
-    if state in ("enforcing", "permissive"):
-        return {"status": "enabled", "mode": state}
-    return {"status": "disabled"}  # also where SELinux is absent altogether
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if value[:1] in ("'", '"'):
-        try:
-            parts = shlex.split(value)
-        except ValueError:
-            return value.strip("'\"")
-        return parts[0] if parts else ""
-    return value
+    def shown(self) -> dict[str, Any]:
+        """What `provision facts -o json` prints: secret-looking names' values masked
+        (an `env` holding a token, say)."""
+        return {**self.own(), "ansible_facts": masked(self.ansible, set())}
 
 
 def parse(stdout: str) -> Facts | None:
     """The facts in the probe's output; None when the output is not the probe's."""
-    head, mark, body = stdout.partition(MARK)
+    _head, mark, body = stdout.partition(MARK)
     if not mark:
         return None
-    raw: dict[str, str] = {}
-    for line in body.splitlines():
-        key, eq, value = line.partition("=")
-        if eq and key and key not in raw:
-            raw[key] = _unquote(value) if key.startswith("os_") else value.strip()
-    os_id = raw.get("os_ID", "").lower()
-    version = raw.get("os_VERSION_ID", "")
-    found = _RELEASE_VERSION.search(raw.get("redhat_release", ""))
-    if found and (not version or found.group(1).startswith(version.split(".")[0])):
-        version = found.group(1)  # "7.9.2009" where os-release says "7"
-    like = raw.get("os_ID_LIKE", "").split()
-    family = FAMILIES.get(os_id) or next((FAMILIES[x] for x in like if x in FAMILIES), "")
-    pkg = raw.get("pkg_mgr", "unknown")
+    raw = Raw(body)
+    osr = os_release(raw)
+    version = precise_version(osr, raw.first("redhat_release"))
+    pkg = raw.first("pkg_mgr") or "unknown"
     return Facts(
-        distribution=DISTRIBUTIONS.get(os_id) or raw.get("os_NAME", "") or "unknown",
+        distribution=DISTRIBUTIONS.get(osr.get("ID", "").lower()) or osr.get("NAME") or "unknown",
         distribution_version=version or "unknown",
         major_version=version.split(".")[0] if version else "unknown",
-        os_family=family or raw.get("os_NAME", "") or "unknown",
-        architecture=raw.get("arch", "unknown"),
+        os_family=family_of(osr) or osr.get("NAME") or "unknown",
+        architecture=raw.first("arch") or "unknown",
         pkg_mgr=PKG_MGRS.get(pkg, pkg),
-        service_mgr=raw.get("init") or "unknown",
-        selinux=_selinux(raw),
-        hostname=raw.get("hostname", ""),
-        kernel=raw.get("kernel", ""),
+        service_mgr=raw.first("init") or "unknown",
+        selinux=selinux_state(raw),
+        hostname=raw.first("hostname"),
+        kernel=raw.first("kernel"),
+        ansible=ansible_facts(raw, osr),
     )
 
 
-def _selinux(raw: dict[str, str]) -> str:
-    enforce = raw.get("selinux_enforce")
-    if enforce == "1":
-        return "enforcing"
-    if enforce == "0":
-        return "permissive"
-    if "selinux_config" in raw:
-        return "disabled"
-    return "absent"
-
-
-FACT_NAMES = frozenset(
-    {"facts", "ansible_facts"}
-    | {
-        f"ansible_{n}"
-        for n in (
-            "distribution",
-            "distribution_version",
-            "distribution_major_version",
-            "os_family",
-            "architecture",
-            "pkg_mgr",
-            "service_mgr",
-            "hostname",
-            "kernel",
-            "selinux",
-        )
-    }
-)
+def ansible_facts(raw: Raw, osr: dict[str, str]) -> dict[str, Any]:
+    """The facts by Ansible's names; one a host cannot tell is left out."""
+    dist = distribution_facts(raw, osr)
+    out: dict[str, Any] = dist | {"pkg_mgr": pkg_mgr_facts(raw, dist)}
+    out["service_mgr"] = service_mgr(raw)
+    out |= platform_facts(raw)
+    out |= cpu_facts(raw, out.get("architecture", ""))
+    out |= memory_facts(raw) | mount_facts(raw) | virtualization_facts(raw)
+    out |= uptime_load_facts(raw) | network_facts(raw) | security_facts(raw)
+    env = environment(raw)
+    out |= user_facts(raw, env or {}) | cmdline_facts(raw) | machine_id(raw)
+    if env is not None:
+        out["env"] = env
+    when = date_time(raw)
+    if when is not None:
+        out["date_time"] = when
+    return out
 
 
 @dataclass(frozen=True)

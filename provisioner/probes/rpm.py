@@ -129,21 +129,47 @@ class Availability:
     unreadable: str = ""  # yum/dnf's error when an enabled repository could not be read
 
 
+def repo_options(enable: tuple[str, ...], disable: tuple[str, ...]) -> tuple[str, ...]:
+    """yum/dnf options for this transaction's repositories (disabled first, as Ansible
+    passes them: `--disablerepo='*' --enablerepo=epel` means epel alone)."""
+    return (*(f"--disablerepo={r}" for r in disable), *(f"--enablerepo={r}" for r in enable))
+
+
+def _words(words: tuple[str, ...]) -> str:
+    """Quoted words, each after a space ('' for none)."""
+    return "".join(f" {q(w)}" for w in words)
+
+
+def makecache(options: tuple[str, ...]) -> str:
+    """sh refreshing the expired metadata of the enabled repositories (yum: `fast`, only
+    what is out of date, as dnf's makecache does by itself)."""
+    opts = _words(("-q", *options))
+    return f'if [ "$pm" = yum ]; then yum{opts} makecache fast; else "$pm"{opts} makecache; fi'
+
+
 @dataclass(frozen=True)
 class RepoListing(Probe[Availability]):
     """Can an enabled repository provide `text`? Asked only when rpm has nothing for it,
-    so a converged rerun never waits for repository metadata."""
+    so a converged rerun never waits for repository metadata. `options`: the task's
+    `--enablerepo=`/`--disablerepo=`; `refresh`: update the metadata cache first."""
 
     text: str
     lock_timeout: int
+    options: tuple[str, ...] = ()
+    refresh: bool = False
 
     def command(self) -> str:
         installed = rpm_query(self.text, provides=True)
         locked = "\n".join(lock_wait(self.lock_timeout))
-        listing = f'"$pm" -q list available --showduplicates {SAY_ERRORS} {q(self.text)}'
+        listing = (
+            f'"$pm" -q{_words(self.options)} list available --showduplicates'
+            f" {SAY_ERRORS} {q(self.text)}"
+        )
+        # A failed refresh says nothing the listing will not say again.
+        fresh = f"{makecache(self.options)} >/dev/null 2>&1\n" if self.refresh else ""
         return (
             f"{PICK_MANAGER}\n{SAY_MANAGER}\n"
-            f"{{ {installed}; }} >/dev/null 2>&1 || ( {locked}\n{listing} ) 2>&1"
+            f"{{ {installed}; }} >/dev/null 2>&1 || ( {locked}\n{fresh}{listing} ) 2>&1"
         )
 
     def parse(self, stdout: str, exit_code: int) -> Availability:
@@ -172,10 +198,14 @@ class CheckUpdate(Probe[Updates]):
 
     names: tuple[str, ...]
     lock_timeout: int
+    options: tuple[str, ...] = ()  # --enablerepo=/--disablerepo=
+    refresh: bool = False  # update the metadata cache first
 
     def command(self) -> str:
         locked = "\n".join(lock_wait(self.lock_timeout))
-        check = f'"$pm" -q check-update {SAY_ERRORS} {join(self.names)}'
+        # A failed refresh says nothing check-update will not say again.
+        fresh = f"{makecache(self.options)} >/dev/null 2>&1 || :\n" if self.refresh else ""
+        check = f'"$pm" -q{_words(self.options)} check-update {SAY_ERRORS} {join(self.names)}'
         # Its stderr (why it failed: dnf says so only there) comes back marked, on
         # stdout; POSIX has no pipefail, so its exit code travels out on fd 3.
         marked = (
@@ -184,7 +214,7 @@ class CheckUpdate(Probe[Updates]):
         )
         return (
             f"{PICK_MANAGER}\n{SAY_MANAGER}\n( ( {locked}\n) 2>&1 || exit 1\n"
-            f'exec 4>&1\n{marked}\nexit "$rc" )'
+            f'{fresh}exec 4>&1\n{marked}\nexit "$rc" )'
         )
 
     def parse(self, stdout: str, exit_code: int) -> Updates:

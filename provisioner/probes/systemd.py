@@ -1,14 +1,25 @@
-"""A systemd unit as `systemctl show` describes it."""
+"""A systemd unit as `systemctl show` describes it: every property, once.
+
+The service module plans from four of them (LoadState, ActiveState,
+UnitFileState, NeedDaemonReload) and registers them all as `status`, as
+Ansible's systemd module does (`status.FragmentPath`, `status.MainPID`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
 from provisioner.shell import join
 
-PROPS = ("LoadState", "ActiveState", "UnitFileState", "NeedDaemonReload")
+SHOW_LIMIT = 256 * 1024
+"""Bytes of `systemctl show` read back: a unit has a few hundred properties (~15 KiB)."""
+
+KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+NEXT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*=")  # a property's line: a continuation ends there
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,30 @@ class UnitState:
     active: str
     unit_file: str
     need_reload: bool
+    props: Mapping[str, str] = field(default_factory=dict)  # every property shown
+
+
+def parse_show(text: str) -> dict[str, str]:
+    """`Key=Value` lines → dict. An `Exec*={ ...` value may go on over the next lines
+    until one ends with `}` or the next property begins (an argument holding a newline
+    is printed so); any other line that is not `Key=Value` is ignored."""
+    props: dict[str, str] = {}
+    open_key: str | None = None
+    for line in text.splitlines():
+        if open_key is not None and not NEXT_KEY.match(line):
+            props[open_key] += "\n" + line
+            if line.rstrip().endswith("}"):
+                open_key = None
+            continue
+        open_key = None
+        key, sep, value = line.partition("=")
+        if not sep or not KEY.fullmatch(key):
+            continue
+        props[key] = value
+        braced = value.lstrip().startswith("{") and not value.rstrip().endswith("}")
+        if key.startswith("Exec") and braced:
+            open_key = key
+    return props
 
 
 @dataclass(frozen=True)
@@ -24,14 +59,14 @@ class UnitShow(Probe[UnitState]):
     unit: str
 
     def command(self) -> str:
-        return join(["systemctl", "show", "-p", ",".join(PROPS), "--", self.unit])
+        # Through a variable so that the exit code survives the bound on the size.
+        show = join(["systemctl", "show", "--", self.unit])
+        return f'out=$({show})\nrc=$?\nprintf \'%s\\n\' "$out" | head -c {SHOW_LIMIT}\nexit "$rc"'
 
     def parse(self, stdout: str, exit_code: int) -> UnitState:
-        props = {}
-        for line in stdout.splitlines():
-            key, sep, value = line.partition("=")
-            if sep:
-                props[key] = value
+        if len(stdout.encode("utf-8", "surrogateescape")) >= SHOW_LIMIT:
+            stdout = stdout[: stdout.rfind("\n") + 1]  # the last line was cut: drop it
+        props = parse_show(stdout)
         if exit_code != 0 or "LoadState" not in props or "ActiveState" not in props:
             raise ProbeError(
                 f"systemctl show {self.unit} failed (exit {exit_code}): is this a systemd host?"
@@ -41,4 +76,5 @@ class UnitShow(Probe[UnitState]):
             props["ActiveState"],
             props.get("UnitFileState", ""),
             props.get("NeedDaemonReload") == "yes",
+            props,
         )

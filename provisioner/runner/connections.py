@@ -199,7 +199,7 @@ def _no_note(other: hostlock.Holder) -> None:
 
 
 def _becomes(play: PlaySpec) -> bool:
-    return play.become or any(t.become for t in [*play.tasks, *play.handlers])
+    return play.become or any(t.become for t in play.all_tasks())
 
 
 def _generation(conn: Connection) -> int:

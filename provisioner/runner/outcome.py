@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provisioner.events import Status, TaskResult
+from provisioner.modules.base import Verdict
 from provisioner.playbook.compile import Unit
 from provisioner.playbook.schema import TaskSpec
 from provisioner.transport.base import Result
@@ -51,6 +52,7 @@ class Outcome:
     fields: Mapping[str, Any] = field(default_factory=dict)  # the module's own
     stop_host: bool = False  # the host cannot go on (unreachable, sudo or upload refused)
     show_output: bool = False  # stdout/stderr belong in the event (commands)
+    effects: Verdict | None = None  # a controller module's: variables set, meta's action
 
     @property
     def failed(self) -> bool:
@@ -91,6 +93,7 @@ def event(
     check: bool,
     ignored: bool,
     hidden: bool,
+    rescued: bool = False,
 ) -> TaskResult:
     """The event of one outcome; `hidden` (no_log, or a no_log task's result used)
     keeps every value of the task out of it: what changed, diffs, output, item."""
@@ -105,6 +108,7 @@ def event(
         msg=outcome.msg,
         item=unit.label if unit is not None else "",
         ignored=ignored and outcome.status is Status.FAILED,
+        rescued=rescued and outcome.status is Status.FAILED and not ignored,
         check=check,
         handler=task.is_handler,
         where=str(task.loc),

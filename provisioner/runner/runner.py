@@ -36,14 +36,14 @@ from provisioner.playbook.compile import (
     registered_names,
     select_hosts,
 )
-from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
+from provisioner.playbook.schema import IncludeSpec, Playbook, PlaySpec, TaskSpec, walk
 from provisioner.playbook.variables import play_gathers, uses_facts
 from provisioner.runner.batch import Prober
 from provisioner.runner.connections import Connections, LockOptions
 from provisioner.runner.dryrun import PlannedChange
 from provisioner.runner.facts import gather
 from provisioner.runner.step import Context
-from provisioner.runner.worker import HostFailed, HostWorker
+from provisioner.runner.worker import HostEnded, HostFailed, HostWorker, Selected
 from provisioner.transport.base import Connection
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class RunOptions:
 def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
     """--start-at-task or --tags that name nothing in the playbook: said, not a silent
     no-op."""
-    tasks = [(t, p) for p in playbook.plays for t in p.tasks]
+    tasks = [(t, p) for p in playbook.plays for t in walk(p.tasks)]
     start = options.start_at_task
     if start is not None and start not in {t.name for t, _ in tasks}:
         return f"--start-at-task {start!r} names no task in the playbook"
@@ -82,7 +82,7 @@ def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
     return None
 
 
-def tag_selected(task: TaskSpec, play: PlaySpec, options: RunOptions) -> bool:
+def tag_selected(task: TaskSpec | IncludeSpec, play: PlaySpec, options: RunOptions) -> bool:
     tags = {*task.tags, *play.tags}
     if options.skip_tags & tags:
         return False
@@ -126,6 +126,9 @@ class Runner:
         self._facts: dict[str, dict[str, Any]] = {}  # per host, gathered once a run
         self._planned: dict[str, list[PlannedChange]] = {}  # per host, all plays (dry run)
         self._secrets: dict[str, set[str]] = {}  # per host: registered by hidden tasks
+        self._included: dict[str, dict[str, Any]] = {}  # per host: include_vars, all plays
+        self._done: dict[str, set[str]] = {}  # per host: names set, entries run
+        self._end_play = threading.Event()  # meta end_play: every host stops the play
         self._dead: set[str] = set()
         self._started = options.start_at_task is None
         self._interrupted = False
@@ -159,6 +162,7 @@ class Runner:
         return self.summary
 
     def _run_play(self, index: int, play: PlaySpec) -> None:
+        self._end_play.clear()
         hosts = select_hosts(self.inventory, play, self.options.limit)
         hosts = [h for h in hosts if h.name not in self._dead]
         for host in hosts:
@@ -183,14 +187,25 @@ class Runner:
             raise
         pool.shutdown()
 
-    def _tasks_to_run(self, play: PlaySpec) -> list[int]:
-        out = []
-        for i, task in enumerate(play.tasks):
+    def _tasks_to_run(self, play: PlaySpec) -> Selected:
+        """Which tasks run (--tags, --skip-tags, --start-at-task): the play's tasks known
+        at load are decided here, in order; what an include brings, by its tags."""
+        chosen: set[int] = set()
+        known: set[int] = set()
+        for task in walk(play.tasks):
+            known.add(id(task))
             if not self._started and task.name == self.options.start_at_task:
                 self._started = True
             if self._started and tag_selected(task, play, self.options):
-                out.append(i)
-        return out
+                chosen.add(id(task))
+        started = self._started
+
+        def selected(task: TaskSpec | IncludeSpec) -> bool:
+            if id(task) in known:
+                return id(task) in chosen
+            return started and tag_selected(task, play, self.options)
+
+        return selected
 
     def _connection(self, host: Host) -> Connection:
         return self.connections.get(host)
@@ -248,7 +263,7 @@ class Runner:
         return plan
 
     def _run_host(
-        self, index: int, play: PlaySpec, host: Host, selected: list[int], gathers: bool | None
+        self, index: int, play: PlaySpec, host: Host, selected: Selected, gathers: bool | None
     ) -> None:
         """`gathers`: play_gathers(play); None leaves it to the host's variables."""
         if gathers is None:  # up to the host's variables
@@ -263,6 +278,7 @@ class Runner:
         plan = self._host_plan(index, play, host, facts)
         if plan is None:
             return
+        plan.included = self._included.setdefault(host.name, {})
         ctx = Context(
             plan=plan,
             prober=Prober(lambda: self._connection(host)),
@@ -273,11 +289,14 @@ class Runner:
             check=self.options.check,
             secrets=self._secrets.setdefault(host.name, set()),
             run_id=self.connections.run_id.id,
+            done=self._done.setdefault(host.name, set()),
         )
-        worker = HostWorker(ctx, self.emit, self.options.become_password)
+        worker = HostWorker(ctx, self.emit, self.options.become_password, selected, self._end_play)
         try:
-            worker.run_tasks([plan.tasks[i] for i in selected])
+            worker.run_tasks(plan.tasks)
             worker.run_handlers()
+        except HostEnded:
+            pass
         except HostFailed:
             with self._lock:
                 self._dead.add(host.name)

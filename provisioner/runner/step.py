@@ -8,6 +8,7 @@ judged by their exit code, or by `changed_when`/`failed_when`.
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Context:
     check: bool
     # registered by a hidden task: what uses them is hidden too
     secrets: set[str] = field(default_factory=set)
+    done: set[str] = field(default_factory=set)  # names set so far (registered, barriers)
     run_id: str = ""  # in upload names: a later run removes what a lost one left (hostlock)
 
 
@@ -106,14 +108,13 @@ class _Expressions:
 
 
 def _controller(ctx: Context, unit: Unit, module: ControllerModule[Any]) -> Outcome:
-    scope = ctx.plan.scope(unit.task, ctx.registered, unit.item)
+    scope = ctx.plan.scope(unit.task, ctx.registered, unit.item, unit.index)
     try:
         verdict = module.evaluate(_Expressions(scope, unit.task))
     except ProvisionError as exc:
         return Outcome(Status.FAILED, msg=str(exc))
-    return Outcome(
-        Status.FAILED if verdict.failed else Status.OK, msg=verdict.msg, fields=verdict.fields
-    )
+    status = Status.FAILED if verdict.failed else Status.CHANGED if verdict.changed else Status.OK
+    return Outcome(status, msg=verdict.msg, fields=verdict.fields, effects=verdict)
 
 
 def _plan(
@@ -139,10 +140,10 @@ def _remote(
         return Outcome(Status.FAILED, msg=str(exc))
     except InputError as exc:  # a template's own error, found as it is rendered
         return Outcome(Status.FAILED, msg=exc.message)
+    if isinstance(plan, Failed):  # in a dry run too: nothing earlier would help
+        return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
     if isinstance(plan, Blocked):
         return _blocked(ctx, unit, module, plan)
-    if isinstance(plan, Failed):
-        return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
     if isinstance(plan, Converged):
         return Outcome(Status.OK, fields=fields)
     if ctx.check:
@@ -185,9 +186,14 @@ def _apply(
     conn = ctx.connection()
     ctx.prober.invalidate()  # the host is about to change: every answer is stale
     last = Result(0, "", "")
+    try:
+        exports = environment_of(ctx, unit)
+    except ProvisionError as exc:
+        return Outcome(Status.FAILED, change.summary, msg=str(exc))
     for op in module.commands(change):
         log_script(conn.host, unit.task.display_name, op.script, become, this.no_log)
-        last = run_op(conn, op.script, op.upload, become, unit.task.timeout, ctx.run_id)
+        script = exports + op.script
+        last = run_op(conn, script, op.upload, become, unit.task.timeout, ctx.run_id)
         if last.exit_code != 0:
             break
     ran = Ran.of(last)
@@ -199,10 +205,9 @@ def _apply(
         after, fields = _plan(ctx, unit, this, become, ahead)
     except ProvisionError as exc:
         return Outcome(Status.FAILED, change.summary, msg=f"after apply: {exc}", ran=ran)
-    if isinstance(after, Blocked):
-        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.message}", ran=ran)
-    if isinstance(after, Failed):
-        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {after.msg}", ran=ran)
+    if isinstance(after, Blocked | Failed):
+        why = after.message if isinstance(after, Blocked) else after.msg
+        return Outcome(Status.FAILED, change.summary, msg=f"after apply: {why}", ran=ran)
     if isinstance(after, Change) and not after.actions_only:
         msg = "did not converge: still differs after apply: " + "; ".join(after.summary)
         return Outcome(Status.FAILED, change.summary, change.diff, msg, ran)
@@ -219,7 +224,7 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
         if task.failed_when is not None or task.changed_when is not None:
             so_far = registered(Outcome(Status.CHANGED, ran=ran))
             so_far["failed"] = failed
-            scope = ctx.plan.scope(task, ctx.registered, unit.item).child(
+            scope = ctx.plan.scope(task, ctx.registered, unit.item, unit.index).child(
                 as_data({**so_far, **({task.register_as: so_far} if task.register_as else {})})
             )
             if task.failed_when is not None:
@@ -234,6 +239,23 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
     status = Status.CHANGED if changed else Status.OK
     summary = change.summary if changed else ()
     return Outcome(status, summary, ran=ran, show_output=True)
+
+
+def environment_of(ctx: Context, unit: Unit) -> str:
+    """The task's `environment`, as quoted exports before each of its commands."""
+    task = unit.task
+    if not task.environment:
+        return ""
+    scope = ctx.plan.scope(task, ctx.registered, unit.item, unit.index)
+    values = scope.render(task.environment, task.loc)
+    if not isinstance(values, dict):
+        raise InputError("environment must be a mapping of names to values", task.loc)
+    lines = []
+    for name, value in values.items():
+        if not str(name).isidentifier():
+            raise InputError(f"environment: '{name}' is not a variable name", task.loc)
+        lines.append(f"{name}={shlex.quote(str(value))}; export {name}\n")
+    return "".join(lines)
 
 
 def run_op(

@@ -1,22 +1,50 @@
-"""Everything one host does in one play, on one thread: its tasks in order, then the
-handlers they notified."""
+"""Everything one host does in one play, on one thread: its tasks in order (blocks with
+their rescue and always, includes decided at their turn), then the handlers they
+notified."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
+from typing import Any
 
-from provisioner.events import Event, Status, TaskStarted
+from provisioner.errors import ProvisionError
+from provisioner.events import Event, Status, TaskResult, TaskStarted
 from provisioner.modules.base import Module
-from provisioner.playbook.compile import HostPlan, PlannedTask, Unit
-from provisioner.playbook.schema import TaskSpec
+from provisioner.playbook.compile import (
+    HostPlan,
+    Planned,
+    PlannedBlock,
+    PlannedInclude,
+    PlannedTask,
+    Unit,
+)
+from provisioner.playbook.schema import IncludeSpec, TaskSpec
+from provisioner.playbook.task import module_class
 from provisioner.runner.batch import Probing
+from provisioner.runner.include import expand
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
 from provisioner.runner.step import Context, run_unit
+from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
+
+Selected = Callable[[TaskSpec | IncludeSpec], bool]
 
 
 class HostFailed(Exception):
     """Stops this host for the rest of the run (a failed task or unreachable)."""
+
+    def __init__(self, task: str, unreachable: bool = False, result: Any = None) -> None:
+        super().__init__(task)
+        self.unreachable = unreachable
+        self.result = result
+
+
+class HostEnded(Exception):
+    """meta end_host / end_play: this host's play ends here, nothing failed."""
 
 
 class HostWorker:
@@ -25,12 +53,17 @@ class HostWorker:
         ctx: Context,
         emit: Callable[[Event], None],
         become_password: str | None,
+        selected: Selected = lambda task: True,
+        end_play: threading.Event | None = None,
     ) -> None:
         self.ctx = ctx
         self.plan: HostPlan = ctx.plan
         self.emit = emit
         self.become_password = become_password
+        self.selected = selected
+        self.end_play = end_play or threading.Event()  # set: every host ends the play
         self.notified: list[str] = []
+        self.rescuable = 0  # inside how many blocks that have a rescue
 
     def become_for(self, task: TaskSpec) -> Become | None:
         play = self.plan.play
@@ -42,54 +75,198 @@ class HostWorker:
         return Become(user=user, password=password)
 
     # -- tasks ----------------------------------------------------------------
-    def run_tasks(self, tasks: list[PlannedTask]) -> None:
-        for index, planned in enumerate(tasks):
-            self.emit_started(planned.spec)
-            self.run_task(planned, tasks, index)
+    def run_tasks(self, entries: list[Planned]) -> None:
+        for index, entry in enumerate(entries):
+            if self.end_play.is_set():
+                raise HostEnded("end_play")
+            if isinstance(entry, PlannedBlock):
+                self.run_block(entry)
+            elif isinstance(entry, PlannedInclude):
+                self.run_include(entry)
+            elif entry.spec.implicit or self.selected(entry.spec):
+                if not (entry.spec.implicit or module_class(entry.spec.module).silent):
+                    self.emit_started(entry.spec)
+                self.run_task(entry, entries, index)
+            self.ctx.done |= entry.sets if isinstance(entry, PlannedTask) else set()
+
+    def run_block(self, block: PlannedBlock) -> None:
+        """A failure in `block` runs `rescue`, and the host goes on if that succeeds;
+        `always` runs in every case but an unreachable host."""
+        failure: HostFailed | None = None
+        self.rescuable += 1 if block.rescue else 0
+        try:
+            self.run_tasks(block.block)
+        except HostFailed as exc:
+            failure = exc
+        finally:
+            self.rescuable -= 1 if block.rescue else 0
+        if failure is not None and block.rescue and not failure.unreachable:
+            self.ctx.registered["ansible_failed_task"] = {"name": str(failure)}
+            self.ctx.registered["ansible_failed_result"] = failure.result or {}
+            try:
+                self.run_tasks(block.rescue)
+                failure = None
+            except HostFailed as exc:
+                failure = exc
+        if failure is None or not failure.unreachable:
+            self.run_tasks(block.always)
+        if failure is not None:
+            raise failure
+
+    def run_include(self, include: PlannedInclude) -> None:
+        spec = include.spec
+        try:
+            if not self.selected(spec):
+                return
+            self.emit(TaskStarted(self.plan.host.name, spec.display_name))
+            found = expand(self.plan, include, self.ctx.registered)
+            status = Status.OK if found.entries is not None else Status.SKIPPED
+            if found.error is not None:
+                status = Status.FAILED
+            self.emit(self._include_result(spec.display_name, status, found.msg, spec))
+            if found.error is not None:
+                raise HostFailed(spec.display_name, result={"msg": found.msg})
+            if found.entries is not None:
+                self.run_tasks(found.entries)
+        finally:
+            self.ctx.done.add(include.barrier)
+
+    def _include_result(self, name: str, status: Status, msg: str, spec: Any) -> TaskResult:
+        kind = f"include_{spec.kind}"
+        return TaskResult(
+            self.plan.host.name,
+            self.plan.play.display_name,
+            name,
+            kind,
+            status,
+            msg=msg,
+            where=str(spec.loc),
+            check=self.ctx.check,
+            handler=spec.is_handler,
+        )
 
     def run_handlers(self) -> None:
+        """The handlers notified so far, in the order they are written; then none is."""
         if not self.notified:
             return
+        notified, self.notified = set(self.notified), []
         for planned in self.plan.handlers:
             names = {planned.spec.name, *planned.spec.listen}
-            if names & set(self.notified):
+            if names & notified:
                 self.emit_started(planned.spec)
                 self.run_task(planned, [planned], 0)
 
     def emit_started(self, task: TaskSpec) -> None:
         self.emit(TaskStarted(self.plan.host.name, task.display_name))
 
-    def run_task(self, planned: PlannedTask, tasks: list[PlannedTask], index: int) -> None:
+    def run_task(self, planned: PlannedTask, tasks: list[Planned], index: int) -> None:
         task = planned.spec
         if not planned.prepared:
             self.plan.prepare(planned, self.ctx.registered)
+        ignored = self.ignores(task)
         if planned.error is not None:
-            self.report(task, None, Outcome(Status.FAILED, msg=str(planned.error)), task.no_log)
-            if not task.ignore_errors:
-                raise HostFailed(task.display_name)
+            outcome = Outcome(Status.FAILED, msg=str(planned.error))
+            self.report(task, None, outcome, task.no_log, ignored)
+            if not ignored:
+                raise HostFailed(task.display_name, result=registered(outcome))
             return
+        ctx = self.ctx if task.check_mode is None else replace(self.ctx, check=task.check_mode)
         become = self.become_for(task)
         hidden = self.hidden(planned)
         outcomes: list[Outcome] = []
-        for unit in planned.units or []:
-            outcome = run_unit(
-                self.ctx, unit, become, lambda: self.ahead(tasks, index, become), hidden
-            )
-            self.report(task, unit, outcome, hidden)
+        for number, unit in enumerate(planned.units or []):
+            if number and task.loop_control.pause:
+                time.sleep(task.loop_control.pause)
+            ahead = partial(self.ahead, tasks, index, become)
+            outcome = self.attempts(ctx, unit, partial(run_unit, ctx, unit, become, ahead, hidden))
+            self.report(task, unit, outcome, hidden, ignored)
             if outcome.stop_host:
-                raise HostFailed(task.display_name)
+                raise HostFailed(task.display_name, unreachable=True)
             outcomes.append(outcome)
+            self.carry_out(unit, outcome)
+        self.after(task, outcomes, hidden, ignored)
+
+    def attempts(self, ctx: Context, unit: Unit, once: Callable[[], Outcome]) -> Outcome:
+        """`until`: run again, `delay` seconds apart, until it holds or `retries` more
+        attempts were made (Ansible's count); a dry run of a command cannot tell."""
+        task = unit.task
+        outcome = once()
+        if task.until is None or unit.module is None or (ctx.check and unit.module.unprobeable):
+            return outcome
+        scope = self.plan.scope(task, self.ctx.registered, unit.item, unit.index)
+        try:
+            retries = int(scope.render(task.retries, task.loc))
+            delay = float(scope.render(task.delay, task.loc))
+            attempt = 1
+            while True:
+                result = registered(outcome)
+                named = {task.register_as: result} if task.register_as else {}
+                here = scope.child(as_data({**result, **named}))
+                if all(here.truthy(c, task.loc) for c in task.until) and not outcome.stop_host:
+                    return replace(outcome, fields={**outcome.fields, "attempts": attempt})
+                if attempt > retries or outcome.stop_host:
+                    msg = f"still not true after {attempt} attempt(s): {task.until[0]}"
+                    fields = {**outcome.fields, "attempts": attempt}
+                    return replace(outcome, status=Status.FAILED, msg=msg, fields=fields)
+                time.sleep(delay)
+                ctx.prober.invalidate()  # the host may have changed meanwhile
+                attempt += 1
+                outcome = once()
+        except (ProvisionError, ValueError) as exc:
+            return Outcome(Status.FAILED, msg=f"until: {exc}")
+
+    def after(self, task: TaskSpec, outcomes: list[Outcome], hidden: bool, ignored: bool) -> None:
+        """What a task's outcomes leave: its registered result, the handlers it notifies,
+        the host stopped when it failed."""
+        result: dict[str, Any] = {}
+        if outcomes:
+            single = task.loop is None
+            result = registered(outcomes[0]) if single else registered_loop(outcomes)
         if task.register_as:
             if hidden:
                 self.ctx.secrets.add(task.register_as)
-            single = task.loop is None and outcomes
-            self.ctx.registered[task.register_as] = (
-                registered(outcomes[0]) if single else registered_loop(outcomes)
-            )
+            self.ctx.registered[task.register_as] = result
         if any(o.status is Status.CHANGED for o in outcomes) and task.notify:
             self.notify(task)
-        if any(o.failed for o in outcomes) and not task.ignore_errors:
-            raise HostFailed(task.display_name)
+        if any(o.failed for o in outcomes) and not ignored:
+            raise HostFailed(task.display_name, result=result)
+
+    def carry_out(self, unit: Unit, outcome: Outcome) -> None:
+        """What a unit's module asks of the run: variables set, facts, meta's actions."""
+        effects = outcome.effects
+        facts = outcome.fields.get("ansible_facts")
+        module = unit.module
+        if module is not None and module.sets_facts and isinstance(facts, dict):
+            self.add_facts(facts)
+        if effects is None or outcome.failed:
+            return
+        self.ctx.registered.update(effects.sets)
+        self.plan.included.update(effects.loads)
+        if effects.control is not None:
+            self.meta(effects.control)
+
+    def add_facts(self, facts: dict[str, Any]) -> None:
+        """Facts a module found (getent, service_facts) join the host's: in
+        `ansible_facts` and as top-level names, as Ansible injects them."""
+        current = dict(self.plan.facts or {})
+        known = current.get("ansible_facts")
+        inner = {k.removeprefix("ansible_"): v for k, v in facts.items()}
+        merged = {**(known.value if isinstance(known, Data) else known or {}), **inner}
+        self.plan.bind_facts({**current, **facts, "ansible_facts": merged})
+
+    def meta(self, action: str) -> None:
+        if action == "flush_handlers":
+            self.run_handlers()
+        elif action == "reset_connection":
+            self.ctx.reconnect()
+        elif action == "clear_facts":
+            self.plan.bind_facts({})
+        elif action == "end_host":
+            raise HostEnded(action)
+        elif action in ("end_play", "end_batch"):
+            self.end_play.set()
+            raise HostEnded(action)
+        # noop, clear_host_errors, refresh_inventory: nothing to do here
 
     def notify(self, task: TaskSpec) -> None:
         scope = self.plan.scope(task, self.ctx.registered)
@@ -98,12 +275,24 @@ class HostWorker:
             if target not in self.notified:
                 self.notified.append(target)
 
+    def ignores(self, task: TaskSpec) -> bool:
+        """`ignore_errors`, which roles also write as a template (`{{ ansible_check_mode }}`)."""
+        if isinstance(task.ignore_errors, bool):
+            return task.ignore_errors
+        try:
+            return self.plan.scope(task, self.ctx.registered).truthy(task.ignore_errors, task.loc)
+        except ProvisionError:  # a broken template: the task's own failure says more
+            return False
+
     def hidden(self, planned: PlannedTask) -> bool:
         """no_log, or it reads a result a hidden task registered (its secrets)."""
         return planned.spec.no_log or bool(planned.uses & self.ctx.secrets)
 
-    def report(self, task: TaskSpec, unit: Unit | None, outcome: Outcome, hidden: bool) -> None:
-        ignored = task.ignore_errors and not outcome.stop_host
+    def report(
+        self, task: TaskSpec, unit: Unit | None, outcome: Outcome, hidden: bool, ignored: bool
+    ) -> None:
+        if task.implicit or (unit is not None and unit.module is not None and unit.module.silent):
+            return
         self.emit(
             event(
                 self.plan.host.name,
@@ -111,23 +300,26 @@ class HostWorker:
                 task,
                 unit,
                 outcome,
-                check=self.ctx.check,
-                ignored=ignored,
+                check=self.ctx.check if task.check_mode is None else task.check_mode,
+                ignored=ignored and not outcome.stop_host,
                 hidden=hidden,
+                rescued=self.rescuable > 0 and not outcome.stop_host,
             )
         )
 
-    def ahead(
-        self, tasks: list[PlannedTask], index: int, become: Become | None
-    ) -> Iterator[Probing]:
+    def ahead(self, tasks: list[Planned], index: int, become: Become | None) -> Iterator[Probing]:
         """Modules of the tasks after `index` whose probes can go in the same batch: same
-        become, prepared or preparable now, not waiting; it stops at the first that is not."""
-        pending = {r for r in [tasks[index].spec.register_as] if r}
+        become, prepared or preparable now; it stops at the first that is not."""
+        first = tasks[index]
+        pending = set(first.sets) if isinstance(first, PlannedTask) else set()
+        known = set(self.ctx.registered) | self.ctx.done
         for planned in tasks[index + 1 :]:
+            if not isinstance(planned, PlannedTask) or planned.spec.check_mode is not None:
+                return
             if self.become_for(planned.spec) != become:
                 return
             if not planned.prepared:
-                if not self.plan.ready(planned, self.ctx.registered, pending):
+                if not self.plan.ready(planned, known, pending):
                     return
                 self.plan.prepare(planned, self.ctx.registered)
             if planned.error is not None:
@@ -138,5 +330,4 @@ class HostWorker:
             for unit in units:
                 if isinstance(unit.module, Module):
                     yield Probing(unit.module, self.hidden(planned))
-            if planned.spec.register_as:
-                pending.add(planned.spec.register_as)
+            pending |= planned.sets

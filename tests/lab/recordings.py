@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import CONTROLLER_IP, HTTP_PORT, REPO_BASE_URL
-from .packages import DOCKER_REPO_PATH, VAULT_PATH
+from .docker_repo import DOCKER_REPO_PATH
+from .packages import VAULT_PATH
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ class NotCaptured:
 
 QF = r"'%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n'"  # package.py's QF, quoted
 GPG_PUBKEYS = r"rpm -q gpg-pubkey --qf '%{VERSION}-%{RELEASE}\n'"  # rpm_key.py
-PROPS = "LoadState,ActiveState,UnitFileState,NeedDaemonReload"  # service.py
 
 
 def rpm_q(name: str) -> str:
@@ -75,7 +75,7 @@ def rpm_provides(name: str) -> str:
 
 
 def show(unit: str) -> str:
-    return f"systemctl show -p {PROPS} -- {unit}"
+    return f"systemctl show -- {unit}"  # probes/systemd.py: every property
 
 
 def getent(database: str, name: str) -> str:
@@ -106,7 +106,7 @@ EOF""",
 
 
 def docker_repo(flavour: str) -> Do:
-    """Docker's docker-ce.repo (flavour centos: el7 builds; rhel: el9 builds)."""
+    """Docker's docker-ce.repo: its baseurl takes $releasever (7: the el7 builds, 9: el9)."""
     url = f"{REPO_BASE_URL}/linux/{flavour}/docker-ce.repo"
     return Do(
         f"curl -fsS -o /etc/yum.repos.d/docker-ce.repo {url}",

@@ -3,10 +3,14 @@
 Layout of the served tree (http://10.66.0.1:8080/):
   base/                                   CentOS "base": yum-utils, lvm2, … (base key)
   base/RPM-GPG-KEY-lab                    the base repository's signing key
-  linux/centos/docker-ce.repo             like download.docker.com's
-  linux/centos/gpg                        the docker repository's signing key
-  linux/centos/7/x86_64/stable/           docker-ce, docker-ce-cli, containerd.io (el7)
-  linux/rhel/docker-ce.repo, linux/rhel/gpg, linux/rhel/9/x86_64/stable/   the same for el9
+  linux/{centos,rhel}/docker-ce.repo      like download.docker.com's (nine sections)
+  linux/{centos,rhel}/gpg                 the Docker repositories' signing key
+  linux/centos/7/x86_64/stable/           containerd.io, docker-ce, docker-ce-cli,
+                                          docker-ce-rootless-extras, docker-buildx-plugin,
+                                          docker-compose-plugin (el7 builds)
+  linux/centos/{8,9}/x86_64/stable/, linux/rhel/{8,9}/x86_64/stable/   the same, el8 and
+                                          el9 builds; test, nightly, debug and source
+                                          repositories beside them, empty (docker_repo.py)
   centos-vault/7.9.2009/{os,updates,extras}/x86_64/   CentOS 7's vault (base key)
   almalinux/9/{BaseOS,AppStream}/x86_64/os/           AlmaLinux 9 (base key)
 Beside www/: docker-key.fingerprint, the Docker key's fingerprint (playbooks check it).
@@ -14,24 +18,31 @@ Beside www/: docker-key.fingerprint, the Docker key's fingerprint (playbooks che
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import cache, cgroups, packages, rpms, standin
+from . import cache, cgroups, docker_repo, packages, rpms, standin
 from .config import CONTROLLER_IP, HTTP_LOG, HTTP_PORT
 from .standin import docker_cli, dockerd
 from .system import LabError, pid_alive, run, spawn_detached
 
-RECIPE_VERSION = "repos-2"
+RECIPE_VERSION = "repos-3"
 WWW_DIR = "www"
 DOCKER_FINGERPRINT = "docker-key.fingerprint"
+BASE_KEY = "base/RPM-GPG-KEY-lab"
+DOCKER_KEY = "linux/centos/gpg"  # linux/rhel/gpg is the same key
+
+Tree = tuple[Path, tuple[rpms.Package, ...]]
 
 
 def key() -> str:
-    return cache.recipe_hash(RECIPE_VERSION, packages, rpms, standin, dockerd, docker_cli)
+    this = sys.modules[__name__]  # the layout is this module's too
+    parts = (packages, docker_repo, rpms, standin, dockerd, docker_cli, this)
+    return cache.recipe_hash(RECIPE_VERSION, *parts)
 
 
 def ensure_built() -> Path:
@@ -41,40 +52,55 @@ def ensure_built() -> Path:
 
 def _build(dest: Path) -> None:
     www = dest / WWW_DIR
-    base = www / "base"
-    centos = www / "linux" / "centos"
-    rhel = www / "linux" / "rhel"
-    # (repository dir, packages, signed with the docker key?)
-    trees: list[tuple[Path, tuple[rpms.Package, ...], bool]] = [
-        (base, packages.BASE_REPO, False),
-        (www / packages.DOCKER_REPO_PATH, packages.DOCKER_REPO, True),
-        (www / packages.DOCKER_RHEL_REPO_PATH, packages.DOCKER_RHEL_REPO, True),
-    ]
+    base_trees: list[Tree] = [(www / "base", packages.BASE_REPO)]
     for name, pkgs in packages.VAULT_REPOS.items():
-        trees.append((www / packages.VAULT_PATH / name / "x86_64", pkgs, False))
+        base_trees.append((www / packages.VAULT_PATH / name / "x86_64", pkgs))
     for name, pkgs in packages.ALMA_REPOS.items():
-        trees.append((www / packages.ALMA_PATH / name / "x86_64" / "os", pkgs, False))
+        base_trees.append((www / packages.ALMA_PATH / name / "x86_64" / "os", pkgs))
+    # each build once, into its first stable dir; copied to the others once signed
+    docker_trees: list[Tree] = [
+        (www / docker_repo.stable_dirs(dist)[0], pkgs)
+        for dist, pkgs in docker_repo.PACKAGES.items()
+    ]
     with tempfile.TemporaryDirectory(prefix="provlab-gnupg-") as home:
         gnupg = Path(home)
         try:
             base_key = _make_key(gnupg, "Provisioner Lab Base <base@lab.invalid>")
             docker_key = _make_key(gnupg, "Provisioner Lab Docker <docker@lab.invalid>")
-            for d in (base, centos, rhel):
-                d.mkdir(parents=True, exist_ok=True)
-            _export(gnupg, base_key, base / "RPM-GPG-KEY-lab")
-            _export(gnupg, docker_key, centos / "gpg")
-            _export(gnupg, docker_key, rhel / "gpg")
+            _export(gnupg, base_key, www / BASE_KEY)
+            for flavour in docker_repo.RELEASES:
+                _export(gnupg, docker_key, www / "linux" / flavour / "gpg")
             (dest / DOCKER_FINGERPRINT).write_text(docker_key + "\n")
-            for repo, pkgs, docker in trees:
-                built = [rpms.build(p, repo / "Packages") for p in pkgs]
-                key_file = centos / "gpg" if docker else base / "RPM-GPG-KEY-lab"
-                rpms.sign(built, gnupg, docker_key if docker else base_key, key_file)
+            _build_signed(base_trees, gnupg, base_key, www / BASE_KEY)
+            _build_signed(docker_trees, gnupg, docker_key, www / DOCKER_KEY)
         finally:
             run(["gpgconf", "--homedir", gnupg, "--kill", "all"], check=False)
-    for repo, _, _ in trees:
+    repos = [repo for repo, _ in base_trees] + _docker_layout(www)
+    for repo in repos:
         run(["createrepo_c", "--quiet", "--general-compress-type", "gz", repo])
-    (centos / "docker-ce.repo").write_text(packages.docker_repo_file("centos"))
-    (rhel / "docker-ce.repo").write_text(packages.docker_repo_file("rhel"))
+
+
+def _build_signed(trees: list[Tree], gnupg: Path, key_id: str, key_file: Path) -> None:
+    for repo, pkgs in trees:
+        built = [rpms.build(p, repo / "Packages") for p in pkgs]
+        rpms.sign(built, gnupg, key_id, key_file)
+
+
+def _docker_layout(www: Path) -> list[Path]:
+    """Copy each build to its other stable dirs, make the empty repositories and write
+    docker-ce.repo; return every Docker repository dir (for createrepo_c)."""
+    repos: list[Path] = []
+    for dist in docker_repo.PACKAGES:
+        first, *others = (www / d for d in docker_repo.stable_dirs(dist))
+        for other in others:
+            shutil.copytree(first / "Packages", other / "Packages")
+        repos += [first, *others]
+    for empty in docker_repo.empty_dirs():
+        (www / empty).mkdir(parents=True)
+        repos.append(www / empty)
+    for flavour in docker_repo.RELEASES:
+        (www / "linux" / flavour / "docker-ce.repo").write_text(docker_repo.repo_file(flavour))
+    return repos
 
 
 def docker_fingerprint(repos_dir: Path) -> str:
@@ -107,6 +133,7 @@ def _make_key(gnupg: Path, uid: str) -> str:
 
 
 def _export(gnupg: Path, key_id: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(run(["gpg", "--homedir", gnupg, "--armor", "--export", key_id]).stdout)
 
 

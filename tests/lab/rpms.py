@@ -32,6 +32,7 @@ class Package:
     epoch: int | None = None
     provides: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    recommends: tuple[str, ...] = ()  # weak: dnf installs them when it can, yum 3 never
     conflicts: tuple[str, ...] = ()
     files: tuple[File, ...] = ()
     pre: str = ""
@@ -64,6 +65,7 @@ def _spec(pkg: Package, tree: Path) -> str:
         lines.append(f"Epoch: {pkg.epoch}")
     lines += [f"Provides: {p}" for p in pkg.provides]
     lines += [f"Requires: {r}" for r in pkg.requires]
+    lines += [f"Recommends: {r}" for r in pkg.recommends]
     lines += [f"Conflicts: {c}" for c in pkg.conflicts]
     lines += [
         "",

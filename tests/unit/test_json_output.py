@@ -122,7 +122,9 @@ def test_host_counts_match_results(validator: Draft202012Validator) -> None:
         assert stats["ok"] == sum(r["status"] == "ok" for r in counted)
         assert stats["changed"] == sum(r["status"] == "changed" for r in counted)
         assert stats["skipped"] == sum(r["status"] == "skipped" for r in counted)
-        assert stats["failed"] == sum(r["status"] == "failed" and not r["ignored"] for r in counted)
+        failed = [r for r in counted if r["status"] == "failed"]
+        assert stats["failed"] == sum(not (r["ignored"] or r["rescued"]) for r in failed)
+        assert stats["rescued"] == sum(r["rescued"] and not r["ignored"] for r in failed)
         assert stats["ignored"] == sum(r["status"] == "failed" and r["ignored"] for r in counted)
         assert stats["unreachable"] is any(r["status"] == "unreachable" for r in mine)
     assert doc["hosts"]["web1"] == {
@@ -130,11 +132,12 @@ def test_host_counts_match_results(validator: Draft202012Validator) -> None:
         "changed": 4,
         "failed": 0,
         "skipped": 1,
+        "rescued": 0,
         "ignored": 1,
         "unreachable": False,
     }
     assert doc["hosts"]["idle"] == dict.fromkeys(
-        ("ok", "changed", "failed", "skipped", "ignored"), 0
+        ("ok", "changed", "failed", "skipped", "rescued", "ignored"), 0
     ) | {"unreachable": False}
     assert doc["hosts"]["db1"]["unreachable"] is True
 

@@ -27,6 +27,7 @@ from provisioner.modules.base import (
     Args,
     Blocked,
     Change,
+    Failed,
     Kind,
     Module,
     Op,
@@ -99,6 +100,33 @@ class Flag(Module[FlagArgs, FlagState, None]):
 
     def provides(self, change: Change[None]) -> frozenset[Provision]:
         return frozenset({Provision(Kind.PATH, self.args.path)})
+
+
+class LookupArgs(Args):
+    path: str
+
+
+@register
+class Lookup(Module[LookupArgs, FlagState, None]):
+    """Reads a file and changes nothing; a missing file fails the task (like getent)."""
+
+    name = "test_lookup"
+    args_model = LookupArgs
+
+    def probes(self) -> tuple[Probe[Any], ...]:
+        return (FlagFile(self.args.path, None),)
+
+    def state(self, seen: Seen) -> FlagState:
+        return seen(FlagFile(self.args.path, None))
+
+    def plan(self, current: FlagState) -> Plan[None]:
+        return Failed(f"no entry {self.args.path}") if current.value is None else CONVERGED
+
+    def commands(self, change: Change[None]) -> list[Op]:
+        return []
+
+    def fields(self, current: FlagState) -> dict[str, Any]:
+        return {"found": current.value}
 
 
 class ShHost:
@@ -513,3 +541,85 @@ def test_what_a_host_prints_is_data_not_a_template(lab: dict[str, Any]) -> None:
     assert (lab["dir"] / "h1-out").read_text() == "{{ 7 * 7 }}\n{{ become_password }}\n"
     assert (lab["dir"] / "h1" / "item-0").read_text() == "{{ 7 * 7 }}\n"
     assert (lab["dir"] / "h1" / "item-1").read_text() == "{{ become_password }}\n"
+
+
+LOOKUPS = """
+- hosts: h1
+  tasks:
+    - name: first
+      test_flag: {path: a, value: "1"}
+    - name: look
+      test_lookup: {path: missing}
+      register: r
+      ignore_errors: true
+    - name: registered the failure and the fields
+      assert:
+        that: ["r.failed", "r.msg == 'no entry missing'", "r.found is none", "not r.changed"]
+    - name: look again
+      test_lookup: {path: missing}
+    - name: never
+      test_flag: {path: never, value: "1"}
+"""
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_failed_plan_fails_the_task_in_apply_and_dry_run(
+    lab: dict[str, Any], check: bool
+) -> None:
+    """Failed is not Blocked: an earlier planned change does not excuse it in a dry run."""
+    summary = run(lab, play(lab["dir"], LOOKUPS), check=check)
+    results = {r.task: r for r in summary.results if r.host == "h1"}
+    assert results["look"].status is Status.FAILED and results["look"].ignored
+    assert results["look"].msg == "no entry missing"
+    assert results["registered the failure and the fields"].status is Status.OK
+    assert results["look again"].status is Status.FAILED and not results["look again"].ignored
+    assert "never" not in results and summary.exit_code == 2
+
+
+def test_getent_registers_its_facts_and_fails_on_a_missing_key(lab: dict[str, Any]) -> None:
+    """Through the runner, on this machine's own getent: the facts reach the register."""
+    body = """
+- hosts: h1
+  tasks:
+    - name: root
+      getent: {database: passwd, key: root}
+      register: r
+    - assert:
+        that: ["r.ansible_facts.getent_passwd.root[1] == '0'", "not r.changed"]
+    - name: nobody by that name
+      getent: {database: passwd, key: no-such-user-here}
+      register: missing
+      ignore_errors: true
+    - assert:
+        that:
+          - missing.failed
+          - "missing.msg == 'One or more supplied key could not be found in the database.'"
+"""
+    summary = run(lab, play(lab["dir"], body))
+    assert [r.status for r in summary.results] == [
+        Status.OK,
+        Status.OK,
+        Status.FAILED,
+        Status.OK,
+    ], [r.msg for r in summary.results]
+
+
+def test_a_key_for_a_user_a_dry_run_plans_to_make_would_change(lab: dict[str, Any]) -> None:
+    """The teacher's dry run: the account is planned, so its key would be added."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+    body = f"""
+- hosts: h1
+  tasks:
+    - name: make the student
+      user: {{name: student1-provisioner-test}}
+    - name: let the student in
+      authorized_key: {{user: student1-provisioner-test, key: "{key} student@laptop"}}
+"""
+    dry = run(lab, play(lab["dir"], body), check=True)
+    [make, key_task] = dry.results
+    assert make.status is Status.CHANGED and key_task.status is Status.CHANGED, key_task.msg
+    assert key_task.summary[:2] == (
+        "+ ~student1-provisioner-test/.ssh/authorized_keys",
+        "+ key ssh-ed25519 SHA256:RXm/ruZ0eTzRXKwi1AQEDynB0VgHQ2ac9KPSFdf/YnA student@laptop",
+    )
+    assert "expected from an earlier planned change (make the student)" in key_task.summary[2]

@@ -3,12 +3,14 @@
 
 It answers as Docker 26.1.4 does where the usual tutorials look: `docker version`,
 `docker run hello-world`, `docker ps`, `docker images`, `docker info`, and the errors
-when the daemon is down or the user is not in group docker.
+when the daemon is down or the user is not in group docker. Any other command runs the
+CLI plugin of that name, as the real client does (`docker compose version`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 
@@ -22,6 +24,14 @@ REQUESTS = {
     "images": f'Get "{API}/v1.45/images/json',
     "info": f'Get "{API}/v1.45/info',
 }
+# Where the real client looks for `docker-<command>`, first match wins.
+PLUGIN_DIRS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+)
 NOT_RUNNING = f"Cannot connect to the Docker daemon at {HOST}. Is the docker daemon running?"
 
 CLIENT = f"""Client: Docker Engine - Community
@@ -91,6 +101,16 @@ def relay(reply: dict[str, object]) -> int:
     return code if isinstance(code, int) else 1
 
 
+def plugin(command: str) -> str | None:
+    if not (command.isascii() and command.isalnum() and command.islower()):
+        return None  # plugin names are [a-z][a-z0-9]*: never a path
+    for d in PLUGIN_DIRS:
+        path = os.path.join(os.path.expanduser(d), "docker-" + command)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a not in ("-D", "--debug")]
     if not args or args[0] in ("-h", "--help", "help"):
@@ -116,6 +136,9 @@ def main(argv: list[str]) -> int:
                 return 125
             error(f"{exc}\n")
             return 1
+    path = plugin(command)
+    if path is not None:  # the plugin gets its own name first, then the rest
+        os.execv(path, [path, *args])
     error(f"docker: '{command}' is not a docker command.\nSee 'docker --help'\n")
     return 1
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from provisioner.errors import ModuleArgsError, ProbeError
 from provisioner.modules.base import CONVERGED, Change
 from provisioner.modules.get_url import CURL_ERRORS, GetUrlModule, fetch
-from tests.unit.modules.host import converge, observe, run_op, sh
+from tests.unit.modules.host import FakeHost, converge, observe, run_op, sh
 
 BODY = b"#!/bin/sh\necho docker-compose 2.27.1\n"
 SUM = "sha256:" + hashlib.sha256(BODY).hexdigest()
@@ -139,7 +141,8 @@ def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path)
         (bin_dir / tool).symlink_to(found)
     # A wget that serves file:// like the real one serves http:// (wget -q -O FILE URL).
     (bin_dir / "wget").write_text(
-        '#!/bin/sh\n[ "$1 $2" = "-q -O" ] || exit 2\nexec cat "${4#file://}" > "$3"\n'
+        '#!/bin/sh\n[ "$1 $2" = "-q -O" ] || exit 2\nout=$3\n'
+        'for url; do :; done\nexec cat "${url#file://}" > "$out"\n'
     )
     (bin_dir / "wget").chmod(0o755)
     dest = dest_dir / "docker-compose"
@@ -158,7 +161,10 @@ def test_wget_when_curl_is_missing(tmp_path: Path, served: Path, dest_dir: Path)
         ({"url": "http://a", "dest": "/x", "checksum": "sha256:abc"}, "ALGO:HEX"),
         ({"url": "http://a", "dest": "/x", "checksum": "crc32:abcdef01"}, "ALGO:HEX"),
         ({"url": "http://a", "dest": "x"}, "absolute"),
-        ({"url": "http://a", "dest": "/x", "timeout": 3}, "unknown argument 'timeout'"),
+        ({"url": "http://a", "dest": "/x", "timeout": 0}, "timeout"),
+        ({"url": "http://a", "dest": "/x", "timeout": "soon"}, "timeout"),
+        ({"url": "http://a", "dest": "/x", "validate_certs": "perhaps"}, "validate_certs"),
+        ({"url": "http://a", "dest": "/x", "headers": {"A": "b"}}, "unknown argument 'headers'"),
     ],
 )
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
@@ -188,3 +194,62 @@ def test_wget_failures_are_explained_like_curls(
     rc = int(r.stdout.strip().rpartition("rc=")[2])
     assert CURL_ERRORS.get(rc) == reason
     assert rc != 0
+
+
+def _curl_calls(tmp_path: Path, args: dict[str, Any]) -> list[list[str]]:
+    """The argv of every curl the probe and the download run, for a dest that exists."""
+    host = FakeHost(tmp_path / "host")
+    host.on("curl", "*", "data")
+    dest = tmp_path / "dest"
+    dest.write_bytes(b"old")
+    module = GetUrlModule.from_dict({"url": "https://example.com/f", "dest": str(dest), **args})
+    out = host.run(module.probe())
+    change = module.plan(module.parse(out.stdout, out.rc))
+    assert isinstance(change, Change)
+    for op in module.commands(change):
+        assert run_op(op, host.run, tmp_path).rc == 0
+    return host.calls("curl")
+
+
+def test_timeout_and_validate_certs_reach_curl(tmp_path: Path) -> None:
+    # As YAML and templates give them: a number as text, Ansible's "no".
+    calls = _curl_calls(tmp_path, {"force": True, "timeout": "30", "validate_certs": "no"})
+    opts = ["-k", "--connect-timeout", "30", "--speed-limit", "1", "--speed-time", "30"]
+    assert calls[0] == ["curl", "-fsSL", *opts, "https://example.com/f"]  # the probe
+    assert calls[1][: 2 + len(opts)] == ["curl", "-fsSL", *opts]  # the download
+    assert calls[1][-3] == "-o" and calls[1][-1] == "https://example.com/f"
+
+
+def test_certificates_are_checked_and_ten_seconds_by_default(tmp_path: Path) -> None:
+    (probe, download) = _curl_calls(tmp_path, {"force": True})
+    assert "-k" not in probe + download
+    assert probe[2:4] == ["--connect-timeout", "10"]
+
+
+def test_wget_gets_the_same_options() -> None:
+    text = fetch("https://example.com/f", None, timeout=5, verify=False)
+    assert "wget -q -O - --no-check-certificate --timeout=5 --tries=1 https://example.com/f" in text
+
+
+def test_yaml_octal_mode_and_numeric_owner(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    """`mode: 0755` unquoted is YAML 1.1's 493; `owner: 0` a number: both work."""
+    raw = yaml.safe_load(f"url: {served.as_uri()}\ndest: {dest_dir}/f\nmode: 0755\ngroup: 0\n")
+    assert raw["mode"] == 493 and raw["group"] == 0
+    module = GetUrlModule.from_dict(raw)
+    assert module.args.mode == "0755" and module.args.group == "0"
+    first, again = converge(module, tmp_path)
+    assert isinstance(first, Change) and again is CONVERGED
+    assert stat.S_IMODE((dest_dir / "f").stat().st_mode) == 0o755
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_owner_and_group_of_a_present_file(tmp_path: Path, served: Path, dest_dir: Path) -> None:
+    dest = dest_dir / "f"
+    dest.write_bytes(BODY)
+    module = GetUrlModule.from_dict(
+        {"url": served.as_uri(), "dest": str(dest), "owner": "nobody", "group": 65534}
+    )
+    first, again = converge(module, tmp_path)
+    assert isinstance(first, Change)
+    assert first.summary == ("owner: root → nobody", "group: root → 65534")
+    assert again is CONVERGED and dest.owner() == "nobody" and dest.stat().st_gid == 65534

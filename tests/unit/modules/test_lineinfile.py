@@ -49,6 +49,13 @@ UNIT = (
         ("a\nb\na\n", {"line": "a", "state": "absent"}, "b\n", "2 lines removed"),
         ("a\nb\n", {"line": "b", "state": "absent"}, "a\n", "1 line removed"),
         ("a\nb\n", {"line": "c", "state": "absent"}, "a\nb\n", ""),
+        # Ansible's other spellings: regex for regexp, value for line.
+        (
+            SELINUX,
+            {"regex": "^SELINUX=", "value": "SELINUX=disabled"},
+            "SELINUX=disabled\nSELINUXTYPE=targeted\n",
+            "line replaced",
+        ),
     ],
 )
 def test_edit_rules(text: str, args: dict[str, Any], new: str, what: str) -> None:
@@ -129,8 +136,20 @@ def test_bytes_that_are_not_utf8_survive(tmp_path: Path) -> None:
         ({"path": "/f", "line": "a", "regexp": "("}, "invalid regular expression"),
         ({"path": "/f", "line": "a", "insertafter": "["}, "invalid regular expression"),
         ({"path": "/f", "line": "a", "backrefs": True}, "unknown argument 'backrefs'"),
+        ({"path": "/f", "dest": "/g", "line": "a"}, "'path' and 'dest' are the same argument"),
+        ({"path": "/f", "line": "a", "value": "b"}, "'line' and 'value' are the same argument"),
+        ({"line": "a"}, "missing required argument 'path'"),
     ],
 )
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
     with pytest.raises(ModuleArgsError, match=match):
         LineinfileModule.from_dict(raw)
+
+
+@pytest.mark.parametrize("key", ["dest", "destfile", "name"])
+def test_path_by_its_other_names(tmp_path: Path, key: str) -> None:
+    f = tmp_path / "f"
+    f.write_text("a\n")
+    first, again = converge(LineinfileModule.from_dict({key: str(f), "line": "b"}), tmp_path)
+    assert isinstance(first, Change) and first.summary == (f"~ {f} (line added)",)
+    assert again is CONVERGED and f.read_text() == "a\nb\n"

@@ -54,7 +54,7 @@ def missing(name: str) -> tuple[Reply, Reply]:
 
 
 def check_update(pm: str, out: str, rc: int) -> Reply:
-    return (pm, '"-q check-update "*', out, rc)
+    return (pm, '"-q "*"check-update "*', out, rc)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Case:
     replies: tuple[Reply, ...]
     summary: tuple[str, ...] | Converged
     runs: tuple[tuple[str, ...], ...] = ()  # argv of each dnf/yum transaction
+    probed: tuple[tuple[str, ...], ...] | None = None  # argv of the probe's dnf/yum calls
 
 
 D = "docker-ce"
@@ -140,20 +141,119 @@ CASES = [
         CONVERGED,
     ),
     Case(
-        "el7 older pin is a yum downgrade",
-        {"name": "docker-ce-26.1.3"},
+        "el7 older pin with allow_downgrade is a yum downgrade",
+        {"name": "docker-ce-26.1.3", "allow_downgrade": "yes"},
         "yum",
         (*missing("docker-ce-26.1.3"), label(D, rec("rpm/el7-docker-ce-26.1.4.txt"))),
         ("docker-ce 26.1.4 → 26.1.3 (downgrade)",),
         (("yum", "-y", "downgrade", "docker-ce-26.1.3"),),
     ),
     Case(
-        "el9 dnf install downgrades by itself",
-        {"name": "docker-ce-26.1.3"},
+        "el9 older pin with allow_downgrade is a dnf downgrade",
+        {"name": "docker-ce-26.1.3", "allow_downgrade": True},
         "dnf",
         (*missing("docker-ce-26.1.3"), label(D, rec("rpm/el9-docker-ce-27.3.1.txt"))),
-        ("docker-ce 27.3.1 → 26.1.3",),
-        (("dnf", "-y", "install", "docker-ce-26.1.3"),),
+        ("docker-ce 27.3.1 → 26.1.3 (downgrade)",),
+        (("dnf", "-y", "downgrade", "docker-ce-26.1.3"),),
+    ),
+    Case(
+        "el7 an older kernel is installed beside the newer ones, not a downgrade",
+        {"name": "kernel-3.10.0-1062.el7"},
+        "yum",
+        (*missing("kernel-3.10.0-1062.el7"), label("kernel", rec("rpm/el7-kernel-two.txt"))),
+        ("kernel 3.10.0-1160.119.1.el7 → 3.10.0-1062.el7",),
+        (("yum", "-y", "install", "kernel-3.10.0-1062.el7"),),
+    ),
+    Case(
+        "el9 enablerepo and disablerepo reach the listing and the transaction",
+        {"name": D, "enablerepo": "docker-ce-test", "disablerepo": "docker-ce-stable, nightly"},
+        "dnf",
+        missing(D),
+        ("+ docker-ce",),
+        (
+            (
+                "dnf",
+                "-y",
+                "--disablerepo=docker-ce-stable",
+                "--disablerepo=nightly",
+                "--enablerepo=docker-ce-test",
+                "install",
+                D,
+            ),
+        ),
+        (
+            (
+                "dnf",
+                "-q",
+                "--disablerepo=docker-ce-stable",
+                "--disablerepo=nightly",
+                "--enablerepo=docker-ce-test",
+                "list",
+                "available",
+                "--showduplicates",
+                "--setopt=errorlevel=3",
+                D,
+            ),
+        ),
+    ),
+    Case(
+        "el7 update_cache refreshes before the listing (pkg: is name)",
+        {"pkg": D, "update_cache": True, "state": "installed"},
+        "yum",
+        missing(D),
+        ("+ docker-ce",),
+        (("yum", "-y", "install", D),),
+        (
+            ("yum", "-q", "makecache", "fast"),
+            ("yum", "-q", "list", "available", "--showduplicates", "--setopt=errorlevel=3", D),
+        ),
+    ),
+    Case(
+        "el9 update_cache and an installed package: no repository is asked",
+        {"name": D, "update_cache": True},
+        "dnf",
+        (label(D, rec("rpm/el9-docker-ce-27.3.1.txt")),),
+        CONVERGED,
+        probed=(),
+    ),
+    Case(
+        "el9 update_cache alone is an action",
+        {"update_cache": "yes"},
+        "dnf",
+        (),
+        ("makecache",),
+        (("dnf", "-y", "makecache"),),
+        (),
+    ),
+    Case(
+        "el7 expire-cache alone, a repository enabled",
+        {"expire-cache": True, "enablerepo": ["epel"]},
+        "yum",
+        (),
+        ("makecache",),
+        (("yum", "-y", "--enablerepo=epel", "makecache", "fast"),),
+    ),
+    Case(
+        "el9 latest with update_cache and enablerepo: check-update sees them",
+        {"name": D, "state": "latest", "update_cache": True, "enablerepo": "docker-ce-test"},
+        "dnf",
+        (
+            label(D, rec("rpm/el9-docker-ce-26.1.4-1.el7.txt")),
+            check_update("dnf", rec("dnf/el9-check-update-docker.txt"), 100),
+        ),
+        ("docker-ce 26.1.4 → 27.3.1",),
+        (("dnf", "-y", "--enablerepo=docker-ce-test", "upgrade", D),),
+        (
+            ("dnf", "-q", "--enablerepo=docker-ce-test", "makecache"),
+            (
+                "dnf",
+                "-q",
+                "--enablerepo=docker-ce-test",
+                "check-update",
+                "--setopt=errorlevel=3",
+                D,
+            ),
+        ),
     ),
     Case(
         "el9 same version, other release",
@@ -259,8 +359,9 @@ def setup(host: FakeHost, case: Case) -> None:
     for prog, pattern, out, rc in sorted(case.replies, key=lambda r: "--whatprovides" not in r[1]):
         host.on(prog, pattern, out, rc)
     host.on(case.pm, '"-y "*')
+    host.on(case.pm, '"-q "*makecache*')
     # What is not installed is in a repository (cases of the opposite are below).
-    host.on(case.pm, '"-q list available --showduplicates "*')
+    host.on(case.pm, '"-q "*"list available --showduplicates "*')
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -270,6 +371,8 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
     assert syntax_ok(module.probe())
     probe = host.run(module.probe())
     assert probe.rc == 0, probe.stderr
+    if case.probed is not None:
+        assert [tuple(c) for c in host.calls(case.pm)] == list(case.probed)
     change = module.plan(module.parse(probe.stdout, probe.rc))
     if case.summary is CONVERGED:
         assert change is CONVERGED
@@ -475,12 +578,51 @@ def test_check_update_parsing() -> None:
         ({"name": "docker-ce-26.1.4", "state": "latest"}, "pinned version"),
         ({"name": "git", "state": "newest"}, "state"),
         ({"name": "git", "lock_timeout": -1}, "lock_timeout"),
-        ({"name": "git", "enablerepo": "x"}, "unknown argument 'enablerepo'"),
+        ({}, "missing required argument .name."),
+        ({"name": [], "state": "absent"}, "at least one package \\(or give update_cache alone\\)"),
+        ({"name": "git", "enablerepo": "epel testing"}, "repository id"),
+        ({"name": "git", "disablerepo": ["-x"]}, "must not start with '-'"),
+        ({"name": "git", "pkg": "vim"}, "'name' and 'pkg' are the same argument"),
+        ({"name": "git", "allow_downgrade": "sometimes"}, "allow_downgrade"),
+        ({"name": "git", "enable_repo": "x"}, "unknown argument 'enable_repo'"),
     ],
 )
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
     with pytest.raises(ModuleArgsError, match=match):
         PackageModule.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("pm", "installed", "shown"),
+    [
+        ("dnf", "rpm/el9-docker-ce-27.3.1.txt", "27.3.1"),
+        ("yum", "rpm/el7-docker-ce-26.1.4.txt", "26.1.4"),
+    ],
+)
+def test_older_pin_without_allow_downgrade_fails(
+    host: FakeHost, pm: str, installed: str, shown: str
+) -> None:
+    """Ansible leaves the newer version and says ok; we say why nothing matches the pin."""
+    case = Case(
+        "",
+        {"name": "docker-ce-26.1.3"},
+        pm,
+        (*missing("docker-ce-26.1.3"), label(D, rec(installed))),
+        CONVERGED,
+    )
+    setup(host, case)
+    module = PackageModule.from_dict(case.args)
+    out = host.run(module.probe())
+    with pytest.raises(
+        ProbeError,
+        match=rf"package docker-ce: {shown} is installed, newer than the 26.1.3 asked for;"
+        " set allow_downgrade: true",
+    ):
+        module.plan(module.parse(out.stdout, out.rc))
+
+
+def test_state_defaults_to_present() -> None:
+    assert PackageModule.from_dict({"name": "git"}).args.state == "present"
 
 
 def test_aliases() -> None:

@@ -28,6 +28,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "command": {"cmd": "docker info", "creates": "/x", "chdir": "/"},
     "shell": {"cmd": "docker info | head", "removes": "/x"},
+    "sysctl": {"name": "vm.swappiness", "value": "10", "sysctl_set": True},
+    "authorized_key": {
+        "user": "student",
+        "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB a",
+    },
+    "cron": {"name": "backup", "user": "student", "job": "/usr/local/bin/backup"},
+    "timezone": {"name": "Europe/Paris", "hwclock": "UTC"},
+    "hostname": {"name": "web01"},
+    "getent": {"database": "group", "key": "docker"},
     "wait_for": {"port": 8080, "timeout": 1},
     "unarchive": {"src": "/tmp/app.tgz", "dest": "/opt", "remote_src": True, "mode": "0755"},
     "pip": {"name": ["flask", "requests"], "state": "latest"},
@@ -61,7 +70,7 @@ def test_probe_is_a_contained_read_only_snippet(name: str) -> None:
 
 def test_probes_batch_without_interfering() -> None:
     """Concatenated like the runner does, each probe runs and the batch goes on."""
-    probes = [_probe(n) for n in ("file", "command", "lineinfile")]
+    probes = [_probe(n) for n in ("file", "command", "lineinfile", "cron", "authorized_key")]
     r = sh("\n".join([*probes, "echo END"]))
     assert r.rc == 0 and r.stdout.endswith("END\n")
 

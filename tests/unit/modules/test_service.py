@@ -12,7 +12,8 @@ from provisioner.errors import ModuleArgsError, ProbeError
 from provisioner.modules import registry
 from provisioner.modules.base import CONVERGED, Blocked, Change, Converged
 from provisioner.modules.service import ServiceModule
-from provisioner.probes.systemd import UnitShow, UnitState
+from provisioner.probes.base import Answers
+from provisioner.probes.systemd import SHOW_LIMIT, UnitShow, UnitState
 from tests.unit.modules.host import FakeHost, rec, state_of, syntax_ok
 
 
@@ -127,6 +128,85 @@ CASES = [
         "el9-firewalld-masked",
         CONVERGED,
     ),
+    Case(
+        "YAML's spellings: enabled 'yes', the unit as 'unit', daemon-reload with a dash",
+        {"unit": "docker", "state": "started", "enabled": "yes", "daemon-reload": "true"},
+        "el9-docker-installed",
+        ("state: inactive → active", "enabled: no → yes"),
+        (("systemctl", "start", "--", U), ("systemctl", "enable", "--", U)),
+    ),
+    Case(
+        "a templated enabled that rendered to 'False', service: as the name",
+        {"service": "docker", "enabled": "False"},
+        "el9-docker-running",
+        ("enabled: yes → no",),
+        (("systemctl", "disable", "--", U),),
+    ),
+    Case(
+        "only a name: nothing to change (its properties are registered)",
+        {"name": "docker"},
+        "el9-docker-running",
+        CONVERGED,
+    ),
+    Case(
+        "only a name of a unit that is not there: still nothing to change",
+        {"name": "docker"},
+        "el7-not-found",
+        CONVERGED,
+    ),
+    Case(
+        "mask a running unit: stop first, mask last",
+        {"name": "docker", "state": "stopped", "masked": True},
+        "el9-docker-running",
+        ("state: active → inactive", "masked: no → yes"),
+        (("systemctl", "stop", "--", U), ("systemctl", "mask", "--", U)),
+    ),
+    Case(
+        "disable before masking",
+        {"name": "docker", "enabled": False, "masked": True},
+        "el9-docker-running",
+        ("enabled: yes → no", "masked: no → yes"),
+        (("systemctl", "disable", "--", U), ("systemctl", "mask", "--", U)),
+    ),
+    Case(
+        "mask a unit no package installed (systemctl mask can)",
+        {"name": "docker", "masked": True},
+        "el7-not-found",
+        ("masked: no → yes",),
+        (("systemctl", "mask", "--", U),),
+    ),
+    Case(
+        "masked already",
+        {"name": "firewalld", "masked": "yes"},
+        "el9-firewalld-masked",
+        CONVERGED,
+    ),
+    Case(
+        "unmask, then start",
+        {"name": "firewalld", "masked": False, "state": "started"},
+        "el9-firewalld-masked",
+        ("masked: yes → no", "state: inactive → active"),
+        (
+            ("systemctl", "unmask", "--", "firewalld.service"),
+            ("systemctl", "start", "--", "firewalld.service"),
+        ),
+    ),
+    Case(
+        "unmask and enable: what the unit file says once unmasked is unknown, enable anyway",
+        {"name": "firewalld", "masked": False, "enabled": True},
+        "el9-firewalld-masked",
+        ("masked: yes → no", "enabled: masked → yes"),
+        (
+            ("systemctl", "unmask", "--", "firewalld.service"),
+            ("systemctl", "enable", "--", "firewalld.service"),
+        ),
+    ),
+    Case(
+        "not masked and not asked to be",
+        {"name": "docker", "masked": False},
+        "el9-docker-running",
+        CONVERGED,
+    ),
 ]
 
 
@@ -145,13 +225,9 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
         assert change is CONVERGED
         return
     assert isinstance(change, Change) and change.summary == case.summary
-    show = host.calls("systemctl")[0]
-    assert show[:4] == [
-        "systemctl",
-        "show",
-        "-p",
-        "LoadState,ActiveState,UnitFileState,NeedDaemonReload",
-    ]
+    # One `systemctl show` of every property: what plan() reads and `status` registers.
+    (show,) = host.calls("systemctl")
+    assert show[:3] == ["systemctl", "show", "--"] and len(show) == 4
     host.clear()
     for op in module.commands(change):
         assert syntax_ok(op.script)
@@ -229,7 +305,15 @@ def test_not_systemd(stdout: str, rc: int) -> None:
 @pytest.mark.parametrize(
     ("raw", "match"),
     [
-        ({"name": "docker"}, "at least one"),
+        ({}, "give 'name'"),
+        ({"daemon_reload": False}, "give 'name'"),
+        ({"state": "started"}, "'state' needs 'name'"),
+        ({"masked": True, "daemon_reload": True}, "'masked' needs 'name'"),
+        ({"name": "docker", "enabled": "maybe"}, "enabled"),
+        ({"name": "docker", "scope": "user"}, "scope 'user' is not supported"),
+        ({"name": "docker", "scope": "global"}, "scope 'global' is not supported"),
+        ({"name": "docker", "scope": "machine"}, "scope"),
+        ({"name": "docker", "unit": "docker"}, "'name' and 'unit' are the same argument"),
         ({"name": "docker", "state": "running"}, "state"),
         ({"name": "-docker", "state": "started"}, "must not start"),
         ({"name": "doc ker", "state": "started"}, "must not contain"),
@@ -242,4 +326,123 @@ def test_bad_args(raw: dict[str, Any], match: str) -> None:
 
 
 def test_alias() -> None:
-    assert registry()["systemd"] is ServiceModule
+    for name in ("systemd", "systemd_service", "ansible.builtin.systemd_service"):
+        assert registry()[name] is ServiceModule
+
+
+def test_scope_system_is_the_default_and_accepted() -> None:
+    module = ServiceModule.from_dict({"name": "docker", "state": "started", "scope": "system"})
+    assert module.args.scope == "system"
+
+
+def test_daemon_reload_alone_runs_every_time() -> None:
+    """No unit to ask NeedDaemonReload of: nothing to probe, an action on every run."""
+    module = ServiceModule.from_dict({"daemon_reload": True})
+    assert module.probes() == ()
+    change = module.plan(module.state(Answers({})))
+    assert isinstance(change, Change) and change.summary == ("daemon-reload",)
+    assert change.actions_only  # the re-probe after apply counts it converged
+    assert [op.script for op in module.commands(change)] == [
+        "(\nset -e\nsystemctl daemon-reload\n)"
+    ]
+    assert module.fields(None) == {}
+
+
+FULL_SHOW = """\
+Type=notify
+Restart=always
+MainPID=1234
+ExecStart={ path=/usr/bin/dockerd ; argv[]=/usr/bin/dockerd -H fd:// ; ignore_errors=no }
+ExecReload={ path=/bin/kill ; argv[]=/bin/kill -s HUP $MAINPID
+ ; ignore_errors=no }
+Id=docker.service
+Description=Docker Application Container Engine
+LoadState=loaded
+ActiveState=active
+SubState=running
+FragmentPath=/usr/lib/systemd/system/docker.service
+DropInPaths=/etc/systemd/system/docker.service.d/http-proxy.conf
+UnitFileState=enabled
+NeedDaemonReload=no
+Environment=
+not a property line
+"""
+
+
+def test_status_holds_every_property(host: FakeHost) -> None:
+    """What a role reads off a registered result: `r.status.FragmentPath`, `ActiveState`."""
+    host.on("systemctl", '"show "*', FULL_SHOW)
+    module = ServiceModule.from_dict({"name": "docker"})
+    out = host.run(module.probe())
+    state = module.parse(out.stdout, out.rc)
+    assert module.plan(state) is CONVERGED
+    fields = module.fields(state)
+    assert fields["name"] == U
+    status = fields["status"]
+    assert status["FragmentPath"] == "/usr/lib/systemd/system/docker.service"
+    assert status["ActiveState"] == "active" and status["UnitFileState"] == "enabled"
+    assert status["MainPID"] == "1234" and status["Environment"] == ""
+    assert status["ExecStart"].endswith("ignore_errors=no }")
+    # A value printed over two lines is one value; a stray line is no property.
+    assert status["ExecReload"] == (
+        "{ path=/bin/kill ; argv[]=/bin/kill -s HUP $MAINPID\n ; ignore_errors=no }"
+    )
+    assert "not a property line" not in " ".join(status)
+    assert len(status) == 15  # every Key=Value line, the two-line one once
+
+
+def test_recorded_show_is_read_too() -> None:
+    state = _shown("el9-docker-running")
+    assert ServiceModule.from_dict({"name": "docker"}).fields(state)["status"]["LoadState"] == (
+        "loaded"
+    )
+
+
+def test_an_unclosed_exec_value_ends_at_the_next_property() -> None:
+    text = "ExecStart={ path=/x ; argv[]=/x\nLoadState=loaded\nActiveState=active\n"
+    state = UnitShow(U).parse(text, 0)
+    assert state.load == "loaded" and state.props["ExecStart"] == "{ path=/x ; argv[]=/x"
+
+
+def test_show_output_is_bounded(host: FakeHost) -> None:
+    huge = "LoadState=loaded\nActiveState=active\n" + "".join(
+        f"X{i}={'v' * 100}\n" for i in range(SHOW_LIMIT // 50)
+    )
+    host.on("systemctl", '"show "*', huge)
+    module = ServiceModule.from_dict({"name": "docker"})
+    out = host.run(module.probe())
+    assert out.rc == 0 and len(out.stdout) < SHOW_LIMIT + 1024  # head cut it on the host
+    state = module.parse(out.stdout, out.rc)
+    assert state is not None and state.active == "active"
+    assert all(len(v) == 100 for k, v in state.props.items() if k.startswith("X"))
+
+
+def test_show_failure_keeps_its_exit_code(host: FakeHost) -> None:
+    host.on("systemctl", "*", "", 1, err="Failed to connect to bus: No such file or directory\n")
+    module = ServiceModule.from_dict({"name": "docker", "state": "started"})
+    out = host.run(module.probe())
+    with pytest.raises(ProbeError, match=r"systemctl show docker.service failed \(exit 1\)"):
+        module.parse(out.stdout, out.rc)
+
+
+def test_masked_runtime_cannot_be_unmasked_for_good() -> None:
+    module = ServiceModule.from_dict({"name": "docker", "masked": False})
+    state = UnitState("masked", "inactive", "masked-runtime", False)
+    with pytest.raises(ProbeError, match="unmask --runtime"):
+        module.plan(state)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ({"name": "firewalld", "masked": True, "state": "started"}, "is masked"),
+        ({"name": "firewalld", "masked": True, "enabled": True}, "cannot be enabled"),
+        ({"name": "firewalld", "enabled": True}, "cannot be enabled: it is masked"),
+    ],
+)
+def test_masked_and_running_cannot_both_be(args: dict[str, Any], match: str) -> None:
+    module = ServiceModule.from_dict(args)
+    with pytest.raises(ProbeError, match=match):
+        module.plan(
+            UnitShow("firewalld.service").parse(rec("systemctl/el9-firewalld-masked.txt"), 0)
+        )

@@ -92,14 +92,28 @@ CASES = [
         "a dangling link followed does not", a_dangling_link, {"path": "alias", "follow": True},
         {"exists": False},
     ),
+    Case("dest: is path", a_file, {"dest": "x"}, {"exists": True, "isreg": True}),
+    Case(
+        "name: and checksum: (Ansible's other spellings)",
+        a_file,
+        {"name": "x", "checksum": "sha256"},
+        {"checksum": hashlib.sha256(BODY).hexdigest()},
+    ),
+    Case(
+        "checksum_algo: too, get_checksum as YAML's 'yes'",
+        a_file,
+        {"path": "x", "checksum_algo": "md5", "get_checksum": "yes"},
+        {"checksum": hashlib.md5(BODY).hexdigest()},
+    ),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_what_register_gets(tmp_path: Path, case: Case) -> None:
     case.setup(tmp_path)
-    path = str(tmp_path / case.args["path"])
-    module = StatModule.from_dict({**case.args, "path": path})
+    key = next(k for k in ("path", "dest", "name") if k in case.args)
+    path = str(tmp_path / case.args[key])
+    module = StatModule.from_dict({**case.args, key: path})
     before = sorted(os.listdir(tmp_path))
     state = observe(module)
     assert module.plan(state) is CONVERGED  # it only looks
@@ -125,6 +139,11 @@ def test_checksum_absent_when_not_asked(tmp_path: Path) -> None:
         ({"path": "x"}, "absolute"),
         ({"path": "/x", "checksum_algorithm": "crc32"}, "checksum_algorithm"),
         ({"path": "/x", "get_mime": True}, "unknown argument 'get_mime'"),
+        ({"path": "/x", "name": "/y"}, "'path' and 'name' are the same argument"),
+        (
+            {"path": "/x", "checksum": "md5", "checksum_algo": "md5"},
+            "'checksum' and 'checksum_algo' are the same argument",
+        ),
     ],
 )
 def test_bad_args(raw: dict[str, Any], match: str) -> None:
