@@ -91,7 +91,7 @@ def read_local(base_dir: Path, src: str) -> LocalArchive:
     return _read_cached(str(path), st.st_mtime_ns, st.st_size)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def _read_cached(path: str, mtime_ns: int, size: int) -> LocalArchive:
     """One read per archive and run, however many hosts unpack it."""
     data = read_src(Path("/"), path, "unarchive", limit=MAX_ARCHIVE)
