@@ -24,7 +24,7 @@ class Expanded:
 def expand(plan: HostPlan, include: PlannedInclude, registered: Mapping[str, Any]) -> Expanded:
     spec = include.spec
     inherit: Inherit = spec.inherit
-    scope = Templar(plan.scope_vars(inherit.role, spec.vars, registered))
+    scope = Templar(plan.scope_vars(inherit.role, spec.vars, registered), inherit.search)
     try:
         false = next((c for c in spec.when if not scope.truthy(c, spec.loc)), None)
         if false is not None:

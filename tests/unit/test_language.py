@@ -507,9 +507,9 @@ def test_with_first_found_and_fileglob_look_in_the_role_first(lab: dict[str, Any
             "roles/r/files/b.conf": "",
             "roles/r/vars/Linux.yml": "",
             "roles/r/tasks/main.yml": (
-                "- debug: {msg: \"{{ item.split('/') | last }}\"}\n"
+                "- debug: {msg: '{{ item | basename }}'}\n"
                 "  with_first_found: [Nope.yml, Linux.yml]\n"
-                "- debug: {msg: \"{{ item.split('/') | last }}\"}\n  with_fileglob: ['*.conf']\n"
+                "- debug: {msg: '{{ item | basename }}'}\n  with_fileglob: ['*.conf']\n"
             ),
         },
     )
@@ -551,3 +551,24 @@ def test_environment_reaches_the_commands_quoted(lab: dict[str, Any]) -> None:
     )
     assert run(lab, book).exit_code == 0
     assert (lab["dir"] / "h1" / "env.txt").read_text() == "it's $(not run)"
+
+
+def test_include_vars_of_a_first_found_lookup_as_popular_roles_write_it(
+    lab: dict[str, Any],
+) -> None:
+    write(
+        lab["dir"],
+        {
+            "roles/r/vars/main.yml": "pick: main\n",
+            "roles/r/vars/Family.yml": "pick: family\n",
+            "roles/r/tasks/main.yml": (
+                "- include_vars: \"{{ lookup('first_found', params) }}\"\n"
+                "  vars:\n    params:\n      files:\n        - '{{ distro }}.yml'\n"
+                "        - '{{ family }}.yml'\n        - main.yml\n      paths:\n        - 'vars'\n"
+                "- test_flag: {path: pick, value: '{{ pick }}'}\n"
+            ),
+        },
+    )
+    book = play(lab["dir"], "- hosts: h1\n  vars: {distro: Nope, family: Family}\n  roles: [r]\n")
+    assert run(lab, book).exit_code == 0
+    assert value(lab, "h1", "pick") == "family"
