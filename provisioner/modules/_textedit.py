@@ -19,7 +19,6 @@ from provisioner.modules._files import (
     write_ops,
 )
 from provisioner.modules.base import (
-    CONVERGED,
     Args,
     Blocked,
     Change,
@@ -72,8 +71,8 @@ class TextEdit(Module[E, FileView, WritePlan], Generic[E]):
         path = self._attr("path")
         file, accounts = current
         if file.kind in ("absent", "noparent"):
-            if self.removes_only():
-                return CONVERGED
+            if self.removes_only():  # unless an earlier change writes it: see Blocked
+                return Blocked(Provision(Kind.PATH, path), f"file {path}", otherwise_converged=True)
             if not self.creates():
                 return Blocked(Provision(Kind.PATH, path), f"file {path}")
             text, what = self.edit("")

@@ -194,6 +194,14 @@ class Blocked:
     what: str
     detail: str = ""
     change: Change[Any] | None = None
+    # Without it there is nothing to do (removing from a file that is not there): only a
+    # dry run, where an earlier change may bring it, says would-change.
+    otherwise_converged: bool = False
+    fails_with: str | None = None  # the failure's own words when nothing brings it
+
+    @property
+    def failure(self) -> str:
+        return self.fails_with or self.message
 
     @property
     def message(self) -> str:

@@ -18,7 +18,18 @@ from pydantic import field_validator
 
 from provisioner.modules import register
 from provisioner.modules._args import Text
-from provisioner.modules.base import CONVERGED, Args, Change, Failed, Module, Op, Plan
+from provisioner.modules.base import (
+    CONVERGED,
+    Args,
+    Blocked,
+    Change,
+    Failed,
+    Kind,
+    Module,
+    Op,
+    Plan,
+    Provision,
+)
 from provisioner.probes.base import Probe, Seen
 from provisioner.probes.getent import Entries, GetentLookup
 
@@ -26,6 +37,7 @@ COLON_DATABASES = frozenset({"passwd", "shadow", "group", "gshadow"})
 WORD = re.compile(r"[A-Za-z0-9_.-]+")
 
 # getent's exit codes, and what Ansible says of each.
+ACCOUNT_KINDS = {"group": Kind.GROUP, "passwd": Kind.USER}
 MISSING_KEY = "One or more supplied key could not be found in the database."
 MESSAGES = {
     1: "Missing arguments, or database unknown.",
@@ -106,6 +118,14 @@ class GetentModule(Module[GetentArgs, Entries, None]):
     def plan(self, current: Entries) -> Plan[None]:
         if current.rc == 0 or (current.rc == 2 and not self.args.fail_key):
             return CONVERGED
+        kind = ACCOUNT_KINDS.get(self.args.database)
+        if current.rc == 2 and kind is not None and self.args.key is not None:
+            # A group or user an earlier planned change may make (a package's): a dry run
+            # says would-change; apply, where it is still missing, fails with this text.
+            what = f"{self.args.database} {self.args.key}"
+            return Blocked(
+                Provision(kind, self.args.key), what, MISSING_KEY, fails_with=MISSING_KEY
+            )
         return Failed(MESSAGES.get(current.rc, f"Unexpected failure! (getent exit {current.rc})"))
 
     def commands(self, change: Change[None]) -> list[Op]:

@@ -64,3 +64,13 @@ def _load(plan: HostPlan, spec: IncludeSpec, target: str) -> list[Entry]:
     if out.errors:
         raise InputError("; ".join(str(e) for e in out.errors), spec.loc)
     return found or []
+
+
+def include_uses(
+    plan: HostPlan, include: PlannedInclude, registered: Mapping[str, Any]
+) -> frozenset[str]:
+    """Every name deciding an include: its `when`, `loop` and file name."""
+    spec = include.spec
+    inherit: Inherit = spec.inherit
+    scope = Templar(plan.scope_vars(inherit.role, spec.vars, registered), inherit.search)
+    return scope.names_needed([spec.when, spec.loop, spec.target])

@@ -160,7 +160,9 @@ def _remote(
 def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> Outcome:
     """In a dry run, what an earlier planned change may bring is a would-change."""
     if not (ctx.check and ctx.planned):
-        return Outcome(Status.FAILED, msg=blocked.message)
+        if blocked.otherwise_converged:
+            return Outcome(Status.OK)
+        return Outcome(Status.FAILED, msg=blocked.failure)
     reason = (
         f"{blocked.what} is not there yet; expected from an earlier planned change"
         f" ({provider_of(blocked.need, ctx.planned)})"

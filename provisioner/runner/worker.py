@@ -21,17 +21,22 @@ from provisioner.playbook.compile import (
     PlannedInclude,
     PlannedTask,
     Unit,
+    sets_of,
 )
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
 from provisioner.playbook.task import module_class
 from provisioner.runner.batch import Probing
-from provisioner.runner.include import expand
+from provisioner.runner.include import expand, include_uses
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
 from provisioner.runner.step import Context, run_unit
 from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
 
 Selected = Callable[[TaskSpec | IncludeSpec], bool]
+
+
+def task_sets(task: TaskSpec | IncludeSpec) -> frozenset[str]:
+    return sets_of(task) if isinstance(task, TaskSpec) else frozenset()
 
 
 class HostFailed(Exception):
@@ -64,6 +69,8 @@ class HostWorker:
         self.end_play = end_play or threading.Event()  # set: every host ends the play
         self.notified: list[str] = []
         self.rescuable = 0  # inside how many blocks that have a rescue
+        # In a dry run: names whose value an earlier would-change task decides at apply.
+        self.uncertain: dict[str, str] = {}
 
     def become_for(self, task: TaskSpec) -> Become | None:
         play = self.plan.play
@@ -119,6 +126,8 @@ class HostWorker:
             if not self.selected(spec):
                 return
             self.emit(TaskStarted(self.plan.host.name, spec.display_name))
+            if self.decided_at_apply(spec, include_uses(self.plan, include, self.ctx.registered)):
+                return
             found = expand(self.plan, include, self.ctx.registered)
             status = Status.OK if found.entries is not None else Status.SKIPPED
             if found.error is not None:
@@ -164,6 +173,8 @@ class HostWorker:
         if not planned.prepared:
             self.plan.prepare(planned, self.ctx.registered)
         ignored = self.ignores(task)
+        if planned.error is not None and self.decided_at_apply(task, planned.uses):
+            return
         if planned.error is not None:
             outcome = Outcome(Status.FAILED, msg=str(planned.error))
             self.report(task, None, outcome, task.no_log, ignored)
@@ -185,6 +196,32 @@ class HostWorker:
             outcomes.append(outcome)
             self.carry_out(unit, outcome)
         self.after(task, outcomes, hidden, ignored)
+        if ctx.check and any(o.status is Status.CHANGED for o in outcomes):
+            self.mark_uncertain(planned)
+
+    def mark_uncertain(self, planned: PlannedTask) -> None:
+        """What a would-change task sets is known only at apply (facts too, if it sets
+        them)."""
+        names = set(planned.sets)
+        if module_class(planned.spec.module).sets_facts:
+            names.add("ansible_facts")
+        for name in names:
+            self.uncertain.setdefault(name, planned.spec.display_name)
+
+    def decided_at_apply(self, task: TaskSpec | IncludeSpec, uses: frozenset[str]) -> bool:
+        """In a dry run, a task or include that reads what an earlier would-change task
+        decides is reported as decided at apply, not guessed (nor failed)."""
+        read = sorted(uses & set(self.uncertain))
+        if not (self.ctx.check and read):
+            return False
+        why = f"decided at apply: it reads {read[0]}, which '{self.uncertain[read[0]]}' decides"
+        if isinstance(task, IncludeSpec):
+            why = f"would include {task.target} ({why})"
+            self.emit(self._include_result(task.display_name, Status.CHANGED, why, task))
+            return True
+        self.report(task, None, Outcome(Status.CHANGED, (why,), msg=why), task.no_log, False)
+        self.uncertain |= {n: self.uncertain[read[0]] for n in task_sets(task)}
+        return True
 
     def attempts(self, ctx: Context, unit: Unit, once: Callable[[], Outcome]) -> Outcome:
         """`until`: run again, `delay` seconds apart, until it holds or `retries` more
