@@ -45,6 +45,17 @@ class PlayStarted:
     play: str
     hosts: tuple[str, ...]
     check: bool
+    batch: str = ""  # "batch 2 of 3" when the play has `serial`
+
+
+@dataclass(frozen=True)
+class PlayStopped:
+    """The play, and the playbook with it, stopped early for the hosts still in it:
+    a batch failed (serial, max_fail_percentage) or any_errors_fatal."""
+
+    play: str
+    reason: str
+    stopped: tuple[str, ...] = ()  # hosts that had not finished the play
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class RunSummary:
     check: bool
     hosts: dict[str, HostStats] = field(default_factory=dict)
     results: list[TaskResult] = field(default_factory=list)
+    stopped: list[PlayStopped] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -106,4 +118,4 @@ class RunSummary:
         return code
 
 
-Event = PlayStarted | TaskStarted | TaskResult | HostNote
+Event = PlayStarted | PlayStopped | TaskStarted | TaskResult | HostNote

@@ -18,6 +18,7 @@ from provisioner.events import (
     Event,
     HostNote,
     PlayStarted,
+    PlayStopped,
     RunSummary,
     Status,
     TaskResult,
@@ -61,9 +62,13 @@ class TerminalReport:
         if isinstance(event, PlayStarted):
             mode = "  [dim](dry run: nothing will change)[/dim]" if event.check else ""
             hosts = ", ".join(event.hosts) or "no hosts matched"
+            batch = f" [dim]({escape(event.batch)})[/dim]" if event.batch else ""
             self.console.print(
-                f"\n[bold]PLAY {escape(event.play)}[/bold] [dim]· {escape(hosts)}[/dim]{mode}"
+                f"\n[bold]PLAY {escape(event.play)}[/bold]{batch}"
+                f" [dim]· {escape(hosts)}[/dim]{mode}"
             )
+        elif isinstance(event, PlayStopped):
+            self.console.print(f"  [bold red]PLAY STOPPED[/bold red] {escape(stopped_text(event))}")
         elif isinstance(event, TaskStarted):
             self.running[event.host] = event.task
             if self.verbose:
@@ -158,6 +163,10 @@ class TerminalReport:
             )
         self.console.print()
         self.console.print(table)
+        for stop in summary.stopped:
+            self.console.print(
+                f"[red]stopped:[/red] {escape(stop.play)}: {escape(stopped_text(stop))}"
+            )
 
 
 FACT_COLUMNS = ("host", "distribution", "version", "family", "arch", "pkg_mgr", "init", "selinux")
@@ -177,6 +186,11 @@ def facts_table(console: Console, found: Mapping[str, Facts]) -> None:
 def say_unreached(console: Console, host: str, error: Exception, *, unreachable: bool) -> None:
     kind = "unreachable" if unreachable else "failed"
     console.print(f"[red]{kind}[/red] {escape(host)}: {escape(str(error))}")
+
+
+def stopped_text(stop: PlayStopped) -> str:
+    hosts = f"; not run on {', '.join(stop.stopped)}" if stop.stopped else ""
+    return f"{stop.reason}{hosts}; the playbook stops here"
 
 
 def to_json(summary: RunSummary) -> dict[str, Any]:
@@ -210,6 +224,9 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "handler": r.handler,
             }
             for r in summary.results
+        ],
+        "stopped": [
+            {"play": s.play, "reason": s.reason, "hosts": list(s.stopped)} for s in summary.stopped
         ],
     }
 

@@ -22,7 +22,7 @@ from provisioner.playbook.compile import (
     select_hosts,
 )
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
-from provisioner.playbook.variables import check_magic
+from provisioner.playbook.variables import check_magic, run_magic
 from provisioner.templating import environment
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
@@ -65,10 +65,18 @@ def compile_run(
             out.problems.append(
                 f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory"
             )
+        names = [h.name for h in hosts]
+        hosts_magic = run_magic(inventory, names, names)
         for host in hosts:
             try:
                 plan = compile_host(
-                    play, host, extra_vars, login_user=login_user, check=check, registers=registers
+                    play,
+                    host,
+                    extra_vars,
+                    login_user=login_user,
+                    check=check,
+                    registers=registers,
+                    hosts_magic=hosts_magic,
                 )
             except ProvisionError as exc:
                 per_host.setdefault(str(exc), []).append(host.name)

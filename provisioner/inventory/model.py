@@ -87,14 +87,22 @@ class Inventory:
         inventory has none. `where` is put on pattern errors (bad regex).
         """
         explicit = [name for name, host in self.hosts.items() if not host.implicit]
-        members: dict[str, list[str]] = {name: [] for name in self.groups}
-        for name in explicit:
-            for group in self.hosts[name].groups:
-                members.setdefault(group, []).append(name)
+        members = self.members()
         names = match_hosts(
             pattern, explicit, members, implicit_localhost=implicit_localhost, where=where
         )
         return [self._host_or_implicit(name) for name in names]
+
+    def members(self) -> dict[str, list[str]]:
+        """Ansible's `groups`: each group's hosts, its descendants' included, in
+        inventory order."""
+        members: dict[str, list[str]] = {name: [] for name in self.groups}
+        for name, host in self.hosts.items():
+            if host.implicit:
+                continue
+            for group in host.groups:
+                members.setdefault(group, []).append(name)
+        return members
 
     def _host_or_implicit(self, name: str) -> Host:
         host = self.hosts.get(name)

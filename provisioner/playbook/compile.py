@@ -191,6 +191,12 @@ class HostPlan:
         self.facts = facts
         self.merge_variables()
 
+    def bind_hosts(self, hosts_magic: Mapping[str, Any]) -> None:
+        """The batch's `groups`, `hostvars` and play hosts (a plan compiled by validate
+        saw the whole play as one batch)."""
+        self.layers["magic"] = {**self.layers["magic"], **hosts_magic}
+        self.merge_variables()
+
     def merge_variables(self) -> None:
         lay = self.layers
         self.variables = merge(
@@ -286,10 +292,16 @@ def compile_host(
     check: bool,
     registers: frozenset[str],
     facts: Mapping[str, Any] | None = None,
+    hosts_magic: Mapping[str, Any] | None = None,
 ) -> HostPlan:
     """The HostPlan of one host in one play. Raises InputError for the play's variables
-    (a missing vars file, a magic variable set); a task's own error is kept in it."""
-    magic = {**magic_variables(host, login_user, check), **play_magic(play, host)}
+    (a missing vars file, a magic variable set); a task's own error is kept in it.
+    `hosts_magic`: `groups`, `hostvars`, the play's hosts (variables.run_magic)."""
+    magic = {
+        **magic_variables(host, login_user, check),
+        **play_magic(play, host),
+        **(hosts_magic or {}),
+    }
     taken = sorted(MAGIC_NAMES & set(host.vars))
     where = host.var_loc(taken[0]) if taken else None
     try:
@@ -297,7 +309,8 @@ def compile_host(
     except TemplateError as exc:  # rendering a vars_files name
         raise located(exc, play.loc) from None
     layers = {"inventory": host.vars, "files": files, "extra": extra_vars, "magic": magic}
-    plan = HostPlan(play, host, layers, set(registers), facts=facts)
+    # Other hosts' facts come in while the play runs: what reads hostvars waits its turn.
+    plan = HostPlan(play, host, layers, {*registers, "hostvars"}, facts=facts)
     plan.merge_variables()
     plan.tasks = plan.plan_entries(play.tasks)
     plan.barriers.clear()  # handlers run after the tasks: nothing to wait for

@@ -61,6 +61,7 @@ class _Keywords(BaseModel):
     notify: list[str] = []
     no_log: bool | None = None
     check_mode: bool | None = None
+    any_errors_fatal: bool | None = None
 
     @field_validator("when", "tags", "notify", mode="before")
     @classmethod
@@ -83,6 +84,7 @@ class Inherit:
     notify: tuple[str, ...] = ()
     no_log: bool | None = None
     check_mode: bool | None = None
+    any_errors_fatal: bool | None = None
     role: RoleInfo | None = None
     files: tuple[Path, ...] = ()  # the task files being imported, for loops
     handler: bool = False
@@ -100,6 +102,9 @@ class Inherit:
             notify=(*self.notify, *kw.notify),
             no_log=kw.no_log if kw.no_log is not None else self.no_log,
             check_mode=kw.check_mode if kw.check_mode is not None else self.check_mode,
+            any_errors_fatal=(
+                kw.any_errors_fatal if kw.any_errors_fatal is not None else self.any_errors_fatal
+            ),
             **changes,
         )
 
@@ -116,7 +121,14 @@ class Inherit:
         own_vars = fields.get("vars")
         if self.vars and (own_vars is None or isinstance(own_vars, dict)):
             out["vars"] = {**self.vars, **(own_vars or {})}
-        for key in ("become", "become_user", "ignore_errors", "no_log", "check_mode"):
+        for key in (
+            "become",
+            "become_user",
+            "ignore_errors",
+            "no_log",
+            "check_mode",
+            "any_errors_fatal",
+        ):
             value = getattr(self, key)
             if key not in fields and value is not None:
                 out[key] = value

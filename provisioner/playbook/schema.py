@@ -40,6 +40,9 @@ TASK_KEYWORDS = (
     "retries",
     "delay",
     "environment",
+    "run_once",
+    "delegate_to",
+    "any_errors_fatal",
 )
 # Keywords a block, a role or an include hands down to the tasks inside it.
 INHERITED = (
@@ -52,6 +55,7 @@ INHERITED = (
     "notify",
     "no_log",
     "check_mode",
+    "any_errors_fatal",
 )
 BLOCK_KEYWORDS = ("name", "block", "rescue", "always", *INHERITED)
 PLAY_KEYWORDS = (
@@ -68,6 +72,9 @@ PLAY_KEYWORDS = (
     "post_tasks",
     "handlers",
     "tags",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
 )
 
 Condition = str | bool
@@ -128,6 +135,10 @@ class TaskSpec(_Model):
     timeout: float | None = Field(default=None, gt=0)
     vars: dict[str, Any] = Field(default_factory=dict)
     check_mode: bool | None = None  # None: as the run; True/False: always/never a dry run
+    # On the first host of the batch that reaches it; its result is every host's.
+    run_once: bool = False
+    delegate_to: str | None = None  # the controller only: localhost, 127.0.0.1
+    any_errors_fatal: bool | None = None  # None: as the play
     loc: Location = Field(exclude=True)
     is_handler: bool = Field(default=False, exclude=True)
     implicit: bool = Field(default=False, exclude=True)  # the tool's own (a section's flush)
@@ -251,6 +262,11 @@ class PlaySpec(_Model):
     tasks: list[Any] = Field(default_factory=list)  # Entry: pre_tasks, roles, tasks, post_tasks
     handlers: list[TaskSpec] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    # Batches of hosts, each through the whole play in turn: a count, "30%", or a list
+    # of those (its last repeats); a template is rendered with play and extra vars.
+    serial: int | str | list[int | str] | None = None
+    max_fail_percentage: float | None = Field(default=None, ge=0, le=100)
+    any_errors_fatal: bool = False
     loc: Location = Field(exclude=True)
     # The roles the play named, each once: their defaults and vars decide gathering too.
     roles: list[RoleInfo] = Field(default_factory=list, exclude=True)
@@ -270,6 +286,24 @@ class PlaySpec(_Model):
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return _as_list(value)
+
+    @field_validator("serial")
+    @classmethod
+    def _serial(cls, value: int | str | list[int | str] | None) -> Any:
+        """Sizes are checked here; a template is rendered and checked at run time."""
+        for size in value if isinstance(value, list) else [] if value is None else [value]:
+            text = str(size).strip()
+            number = text[:-1] if text.endswith("%") else text
+            if is_template(text):
+                continue
+            try:
+                if float(number) < 0 or (number == text and not number.isdigit()):
+                    raise ValueError
+            except ValueError:
+                raise ValueError(
+                    f"serial: '{size}' is neither a number of hosts nor a percentage ('30%')"
+                ) from None
+        return value
 
     @property
     def display_name(self) -> str:

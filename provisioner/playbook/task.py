@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from provisioner.errors import InputError, Location
-from provisioner.modules import lookup, names, registry
+from provisioner.modules import lookup, names
 from provisioner.modules.base import ALIAS_CONFLICT, AnyModule, argument_names
 from provisioner.modules.unsupported import is_ansible_module, unsupported
 from provisioner.playbook.loops import WITH
@@ -79,12 +79,6 @@ def _check_module_args(
                 out.add(f"{module}: missing required argument '{field}'", place)
             elif not (isinstance(value, str) and is_template(value)) and not _has_template(value):
                 out.add(f"{module}: argument '{field}': {err['msg']}", place)
-
-
-def _judged() -> str:
-    """The modules whose outcome changed_when/failed_when judge ("command and shell")."""
-    judged = sorted({cls.name for cls in registry().values() if cls.unprobeable})
-    return " and ".join([", ".join(judged[:-1]), judged[-1]] if len(judged) > 1 else judged)
 
 
 def _has_template(value: Any) -> bool:
@@ -160,11 +154,6 @@ def parse_task(
     if loops and loops[0] != "loop":
         fields["loop"] = raw[loops[0]]
         fields["loop_with"] = loops[0].removeprefix("with_")
-    for key in ("changed_when", "failed_when"):
-        if key in fields and not module_class(module).unprobeable:
-            # Only commands have an outcome to judge; elsewhere it would be silently ignored.
-            out.add(f"'{key}' applies to {_judged()} tasks only", key_loc(raw, key, where))
-            return None
     if inherit is not None:
         fields = inherit.apply(fields)
     try:

@@ -7,7 +7,7 @@ vars go on top at run time (see `compile.scope`), extra vars still winning.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strin
 from provisioner.yamlmarks import load_yaml, loc_of
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
-    from provisioner.inventory import Host
+    from provisioner.inventory import Host, Inventory
 
 MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
 
@@ -54,6 +54,35 @@ def play_magic(play: PlaySpec, host: Host) -> dict[str, Any]:
         "ansible_play_name": Data(play.display_name),
         "ansible_role_names": Data([r.name for r in play.roles]),
         "ansible_play_role_names": Data([r.name for r in play.roles]),
+    }
+
+
+def run_magic(
+    inventory: Inventory,
+    play_hosts: Sequence[str],
+    batch: Sequence[str],
+    facts_of: Callable[[str], Mapping[str, Any] | None] = lambda name: None,
+) -> dict[str, Any]:
+    """The magic variables of the inventory and the play's hosts: `groups`, `hostvars`
+    (each host's inventory variables as written, and its facts once gathered),
+    `ansible_play_hosts` (the play's hosts at the start of the batch), the batch's."""
+
+    def hostvars() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, host in inventory.hosts.items():
+            facts = {k: resolved(v) for k, v in (facts_of(name) or {}).items()}
+            magic = {"inventory_hostname": name, "group_names": host.group_names}
+            out[name] = {**host.vars, **facts, **magic}
+        return out
+
+    hosts = list(play_hosts)
+    return {
+        "groups": Data(inventory.members()),
+        "hostvars": Lazy(hostvars),
+        "play_hosts": Data(list(batch)),
+        "ansible_play_hosts": Data(hosts),
+        "ansible_play_hosts_all": Data(hosts),
+        "ansible_play_batch": Data(list(batch)),
     }
 
 

@@ -23,6 +23,7 @@ from provisioner.events import (
     Event,
     HostStats,
     PlayStarted,
+    PlayStopped,
     RunSummary,
     Status,
     TaskResult,
@@ -37,11 +38,13 @@ from provisioner.playbook.compile import (
     select_hosts,
 )
 from provisioner.playbook.schema import IncludeSpec, Playbook, PlaySpec, TaskSpec, walk
-from provisioner.playbook.variables import play_gathers, uses_facts
+from provisioner.playbook.variables import play_gathers, run_magic, uses_facts
 from provisioner.runner.batch import Prober
 from provisioner.runner.connections import Connections, LockOptions
+from provisioner.runner.control import Batch
 from provisioner.runner.dryrun import PlannedChange
 from provisioner.runner.facts import gather
+from provisioner.runner.serial import batch_sizes, batches, limit_exceeded
 from provisioner.runner.step import Context
 from provisioner.runner.worker import HostEnded, HostFailed, HostWorker, Selected
 from provisioner.transport.base import Connection
@@ -128,8 +131,10 @@ class Runner:
         self._secrets: dict[str, set[str]] = {}  # per host: registered by hidden tasks
         self._included: dict[str, dict[str, Any]] = {}  # per host: include_vars, all plays
         self._done: dict[str, set[str]] = {}  # per host: names set, entries run
-        self._end_play = threading.Event()  # meta end_play: every host stops the play
+        self._batch = Batch("", (), ())  # the hosts running the play now
         self._dead: set[str] = set()
+        self._finished: set[str] = set()  # hosts through the current play
+        self._hosts_magic: dict[str, Any] = {}  # groups, hostvars, the batch: run_magic
         self._started = options.start_at_task is None
         self._interrupted = False
 
@@ -141,13 +146,16 @@ class Runner:
             if isinstance(event, TaskResult):
                 self.summary.results.append(event)
                 self.summary.hosts.setdefault(event.host, HostStats()).count(event)
+            elif isinstance(event, PlayStopped):
+                self.summary.stopped.append(event)
             self.listener(event)
 
     # -- the run ------------------------------------------------------------
     def run(self) -> RunSummary:
         try:
             for index, play in enumerate(self.playbook.plays):
-                self._run_play(index, play)
+                if not self._run_play(index, play):
+                    break  # a batch failed: the playbook stops, as Ansible's does
         except KeyboardInterrupt:
             # Before the connections close: a task cut off by that is not "unreachable",
             # and the listener must still know it was running.
@@ -161,23 +169,52 @@ class Runner:
             self.connections.close_all()
         return self.summary
 
-    def _run_play(self, index: int, play: PlaySpec) -> None:
-        self._end_play.clear()
+    def _run_play(self, index: int, play: PlaySpec) -> bool:
+        """The play, batch after batch (`serial`); False: a batch failed and the
+        playbook stops."""
         hosts = select_hosts(self.inventory, play, self.options.limit)
         hosts = [h for h in hosts if h.name not in self._dead]
         for host in hosts:
             with self._lock:
                 self.summary.hosts.setdefault(host.name, HostStats())
-        self.emit(PlayStarted(play.display_name, tuple(h.name for h in hosts), self.options.check))
-        if not hosts:
-            return
+        groups = batches(hosts, batch_sizes(play, self.options.extra_vars, len(hosts)))
+        if not groups:
+            self.emit(PlayStarted(play.display_name, (), self.options.check))
+            return True
         selected = self._tasks_to_run(play)
         gathers = play_gathers(play)  # reads files: once per play, not per host
-        workers = max(1, min(self.options.forks, len(hosts)))
+        for number, group in enumerate(groups, 1):
+            label = f"batch {number} of {len(groups)}" if play.serial is not None else ""
+            names = tuple(h.name for h in group)
+            self.emit(PlayStarted(play.display_name, names, self.options.check, label))
+            self._batch = Batch(label, names, tuple(h.name for h in hosts))
+            self._hosts_magic = run_magic(
+                self.inventory, self._batch.play_hosts, names, self._facts.get
+            )
+            self._run_batch(index, play, group, selected, gathers)
+            if self._batch.stop.play_ended and not self._batch.stop.reason:
+                return True  # meta end_play: the later batches do not run
+            reason = self._batch.stop.reason or self._batch_failed(play)
+            if reason is not None:
+                rest = [h.name for g in groups[number:] for h in g]
+                left = [n for n in names if n not in self._dead and n not in self._finished]
+                self.emit(PlayStopped(play.display_name, reason, tuple([*left, *rest])))
+                return False
+        return True
+
+    def _run_batch(
+        self,
+        index: int,
+        play: PlaySpec,
+        group: list[Host],
+        selected: Selected,
+        gathers: bool | None,
+    ) -> None:
+        workers = max(1, min(self.options.forks, len(group)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="host")
         try:
             futures = [
-                pool.submit(self._run_host, index, play, host, selected, gathers) for host in hosts
+                pool.submit(self._run_host, index, play, host, selected, gathers) for host in group
             ]
             for future in futures:
                 future.result()
@@ -186,6 +223,36 @@ class Runner:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
+
+    def _batch_failed(self, play: PlaySpec) -> str | None:
+        """Why the batch's failures stop the playbook (None: they do not)."""
+        batch = self._batch
+        failed = len(batch.failed)
+        if not limit_exceeded(play, failed, len(batch.hosts)):
+            return None
+        which = f"{batch.label}: " if batch.label else ""
+        if failed >= len(batch.hosts):
+            return f"{which}every host failed"
+        return (
+            f"{which}{failed} of {len(batch.hosts)} hosts failed, more than"
+            f" max_fail_percentage {play.max_fail_percentage:g}%"
+        )
+
+    def _host_failed(self, play: PlaySpec, host: str, task: str, fatal: bool | None) -> None:
+        """A host is out of the play: any_errors_fatal, or too many failed, stop the
+        batch's other hosts at their next task."""
+        with self._lock:
+            self._dead.add(host)
+            batch = self._batch
+            if host not in batch.hosts:
+                return
+            batch.failed.add(host)
+        if fatal if fatal is not None else play.any_errors_fatal:
+            batch.stop.fail(f"any_errors_fatal: {host} failed '{task}'")
+        elif len(batch.failed) < len(batch.hosts):
+            reason = self._batch_failed(play)
+            if reason is not None:
+                batch.stop.fail(reason)
 
     def _tasks_to_run(self, play: PlaySpec) -> Selected:
         """Which tasks run (--tags, --skip-tags, --start-at-task): the play's tasks known
@@ -243,7 +310,8 @@ class Runner:
         self, index: int, play: PlaySpec, host: Host, facts: Mapping[str, Any] | None
     ) -> HostPlan | None:
         """The host's plan for this play, facts bound (None: reported, host stopped)."""
-        plan = self.plans.get((index, host.name))
+        # validate's plan saw the whole play as one batch: with serial, plan it again
+        plan = self.plans.get((index, host.name)) if play.serial is None else None
         try:
             if plan is None:
                 plan = compile_host(
@@ -254,9 +322,12 @@ class Runner:
                     check=self.options.check,
                     registers=self._registers,
                     facts=facts if facts is not None else {},
+                    hosts_magic=self._hosts_magic,
                 )
-            elif facts is not None:
-                plan.bind_facts(facts)
+            else:
+                plan.bind_hosts(self._hosts_magic)
+                if facts is not None:
+                    plan.bind_facts(facts)
         except InputError as exc:
             self._fail_host(host, play, "variables", str(exc))
             return None
@@ -291,22 +362,26 @@ class Runner:
             run_id=self.connections.run_id.id,
             done=self._done.setdefault(host.name, set()),
         )
-        worker = HostWorker(ctx, self.emit, self.options.become_password, selected, self._end_play)
+        batch = self._batch
+        worker = HostWorker(
+            ctx, self.emit, self.options.become_password, selected, batch.stop, batch.once
+        )
         try:
             worker.run_tasks(plan.tasks)
             worker.run_handlers()
+            with self._lock:
+                self._finished.add(host.name)
         except HostEnded:
             pass
-        except HostFailed:
-            with self._lock:
-                self._dead.add(host.name)
+        except HostFailed as exc:
+            self._host_failed(play, host.name, str(exc), exc.fatal)
+        finally:
+            worker.close()
 
     def _fail_host(self, host: Host, play: PlaySpec, task: str, msg: str) -> None:
         self.emit(TaskResult(host.name, play.display_name, task, "-", Status.FAILED, msg=msg))
-        with self._lock:
-            self._dead.add(host.name)
+        self._host_failed(play, host.name, task, None)
 
     def _unreachable(self, host: Host, play: PlaySpec, task: str, msg: str) -> None:
         self.emit(TaskResult(host.name, play.display_name, task, "-", Status.UNREACHABLE, msg=msg))
-        with self._lock:
-            self._dead.add(host.name)
+        self._host_failed(play, host.name, task, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provisioner.errors import (
@@ -216,6 +216,38 @@ def _apply(
     if module.changes_login_groups and getattr(module.args, "name", None) == ctx.plan.login_user():
         ctx.reconnect()  # group changes reach new logins only
     return Outcome(Status.CHANGED, change.summary, change.diff, ran=ran, fields=fields)
+
+
+def judged(ctx: Context, unit: Unit, outcome: Outcome) -> Outcome:
+    """changed_when / failed_when on a module that is not a command (those judge its
+    exit code, see _judge_command): they decide the outcome's status from its result,
+    as Ansible's do; skipped and unreachable stay as they are."""
+    task, module = unit.task, unit.module
+    if task.changed_when is None and task.failed_when is None:
+        return outcome
+    if module is None or getattr(module, "unprobeable", False):
+        return outcome
+    if outcome.status is Status.SKIPPED or outcome.stop_host:
+        return outcome
+    result = registered(outcome)
+    named = {task.register_as: result} if task.register_as else {}
+    scope = ctx.plan.scope(task, ctx.registered, unit.item, unit.index)
+    here = scope.child(as_data({**result, **named}))
+    try:
+        failed = outcome.failed
+        if task.failed_when is not None:
+            failed = all(here.truthy(c, task.loc) for c in task.failed_when)
+        changed = outcome.status is Status.CHANGED
+        if task.changed_when is not None:
+            changed = all(here.truthy(c, task.loc) for c in task.changed_when)
+    except ProvisionError as exc:
+        return replace(outcome, status=Status.FAILED, msg=str(exc))
+    if failed:
+        first = (task.failed_when or ["failed_when"])[0]
+        msg = outcome.msg if outcome.failed else f"failed_when: {first}"
+        return replace(outcome, status=Status.FAILED, msg=msg)
+    status = Status.CHANGED if changed else Status.OK
+    return replace(outcome, status=status, msg="" if outcome.failed else outcome.msg)
 
 
 def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> Outcome:

@@ -4,14 +4,13 @@ notified."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from provisioner.errors import ProvisionError
+from provisioner.errors import InputError, ProvisionError
 from provisioner.events import Event, Status, TaskResult, TaskStarted
 from provisioner.modules.base import Module
 from provisioner.playbook.compile import (
@@ -25,14 +24,24 @@ from provisioner.playbook.compile import (
 )
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
 from provisioner.playbook.task import module_class
-from provisioner.runner.batch import Probing
+from provisioner.runner.batch import Prober, Probing
+from provisioner.runner.control import Once, Shared, Stop
 from provisioner.runner.include import expand, include_uses
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
-from provisioner.runner.step import Context, run_unit
+from provisioner.runner.step import Context, judged, run_unit
 from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
+from provisioner.transport.local import LocalConnection
+
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 Selected = Callable[[TaskSpec | IncludeSpec], bool]
+Absent = object()  # not a registered value
+
+
+def not_batched(task: TaskSpec) -> bool:
+    """Probed on its own: it runs elsewhere (delegate_to) or maybe not here (run_once)."""
+    return task.delegate_to is not None or task.run_once
 
 
 def task_sets(task: TaskSpec | IncludeSpec) -> frozenset[str]:
@@ -46,6 +55,7 @@ class HostFailed(Exception):
         super().__init__(task)
         self.unreachable = unreachable
         self.result = result
+        self.fatal: bool | None = None  # the failed task's any_errors_fatal (None: the play's)
 
 
 class HostEnded(Exception):
@@ -59,14 +69,17 @@ class HostWorker:
         emit: Callable[[Event], None],
         become_password: str | None,
         selected: Selected = lambda task: True,
-        end_play: threading.Event | None = None,
+        stop: Stop | None = None,
+        once: Once | None = None,
     ) -> None:
         self.ctx = ctx
         self.plan: HostPlan = ctx.plan
         self.emit = emit
         self.become_password = become_password
         self.selected = selected
-        self.end_play = end_play or threading.Event()  # set: every host ends the play
+        self.stop = stop or Stop()  # shared by the batch's hosts
+        self.once = once or Once()
+        self.local: LocalConnection | None = None  # for tasks delegated to the controller
         self.notified: list[str] = []
         self.rescuable = 0  # inside how many blocks that have a rescue
         # In a dry run: names whose value an earlier would-change task decides at apply.
@@ -84,7 +97,7 @@ class HostWorker:
     # -- tasks ----------------------------------------------------------------
     def run_tasks(self, entries: list[Planned]) -> None:
         for index, entry in enumerate(entries):
-            if self.end_play.is_set():
+            if self.stop.now.is_set():
                 raise HostEnded("end_play")
             if isinstance(entry, PlannedBlock):
                 self.run_block(entry)
@@ -93,8 +106,49 @@ class HostWorker:
             elif entry.spec.implicit or self.selected(entry.spec):
                 if not (entry.spec.implicit or module_class(entry.spec.module).silent):
                     self.emit_started(entry.spec)
-                self.run_task(entry, entries, index)
+                self.run_marked(entry, entries, index)
             self.ctx.done |= entry.sets if isinstance(entry, PlannedTask) else set()
+
+    def run_marked(self, planned: PlannedTask, tasks: list[Planned], index: int) -> None:
+        """A task whose failure says whether it is fatal to the batch (any_errors_fatal)."""
+        try:
+            if planned.spec.run_once:
+                self.run_once(planned, tasks, index)
+            else:
+                self.run_task(planned, tasks, index)
+        except HostFailed as exc:
+            if exc.fatal is None:
+                exc.fatal = planned.spec.any_errors_fatal
+            raise
+
+    def run_once(self, planned: PlannedTask, tasks: list[Planned], index: int) -> None:
+        """The first host of the batch to get here runs it; the others take its result."""
+        key = f"{planned.spec.loc}:{planned.spec.display_name}"
+        if not self.once.claim(key):
+            self.take_shared(planned, self.once.wait(key, self.stop))
+            return
+        before = dict(self.ctx.registered)
+        shared = Shared(self.plan.host.name, {}, failed=True, msg="it did not finish")
+        try:
+            self.run_task(planned, tasks, index)
+            shared.failed = False
+        except HostFailed as exc:
+            shared.msg = str((exc.result or {}).get("msg") or "it failed")
+            raise
+        finally:
+            shared.names = {
+                k: v for k, v in self.ctx.registered.items() if before.get(k, Absent) is not v
+            }
+            self.once.publish(key, shared)
+
+    def take_shared(self, planned: PlannedTask, shared: Shared | None) -> None:
+        if shared is None:
+            raise HostEnded("end_play")
+        self.ctx.registered.update(shared.names)
+        if shared.failed and not self.ignores(planned.spec):
+            msg = f"run_once: the task failed on {shared.host} ({shared.msg})"
+            self.report(planned.spec, None, Outcome(Status.FAILED, msg=msg), False, False)
+            raise HostFailed(planned.spec.display_name, result={"msg": msg})
 
     def run_block(self, block: PlannedBlock) -> None:
         """A failure in `block` runs `rescue`, and the host goes on if that succeeds;
@@ -163,7 +217,7 @@ class HostWorker:
             names = {planned.spec.name, *planned.spec.listen}
             if names & notified:
                 self.emit_started(planned.spec)
-                self.run_task(planned, [planned], 0)
+                self.run_marked(planned, [planned], 0)
 
     def emit_started(self, task: TaskSpec) -> None:
         self.emit(TaskStarted(self.plan.host.name, task.display_name))
@@ -182,6 +236,13 @@ class HostWorker:
                 raise HostFailed(task.display_name, result=registered(outcome))
             return
         ctx = self.ctx if task.check_mode is None else replace(self.ctx, check=task.check_mode)
+        try:
+            ctx = self.delegated(task, ctx)
+        except ProvisionError as exc:
+            self.report(task, None, Outcome(Status.FAILED, msg=str(exc)), task.no_log, ignored)
+            if not ignored:
+                raise HostFailed(task.display_name, result={"msg": str(exc)}) from None
+            return
         become = self.become_for(task)
         hidden = self.hidden(planned)
         outcomes: list[Outcome] = []
@@ -190,6 +251,7 @@ class HostWorker:
                 time.sleep(task.loop_control.pause)
             ahead = partial(self.ahead, tasks, index, become)
             outcome = self.attempts(ctx, unit, partial(run_unit, ctx, unit, become, ahead, hidden))
+            outcome = judged(ctx, unit, outcome)
             self.report(task, unit, outcome, hidden, ignored)
             if outcome.stop_host:
                 raise HostFailed(task.display_name, unreachable=True)
@@ -198,6 +260,32 @@ class HostWorker:
         self.after(task, outcomes, hidden, ignored)
         if ctx.check and any(o.status is Status.CHANGED for o in outcomes):
             self.mark_uncertain(planned)
+
+    def delegated(self, task: TaskSpec, ctx: Context) -> Context:
+        """The context of a task with `delegate_to`: the controller's connection for
+        localhost, the host's own for its own name; other hosts are not supported yet."""
+        if task.delegate_to is None:
+            return ctx
+        host = self.plan.host.name
+        target = str(self.plan.scope(task, self.ctx.registered).render(task.delegate_to, task.loc))
+        if target.strip() == host:
+            return ctx
+        if target.strip() not in LOCAL_NAMES:
+            raise InputError(
+                f"delegate_to '{target}': only the controller (localhost) is supported yet"
+                f" (the task would run on {host})",
+                task.loc,
+            )
+        if self.local is None:
+            self.local = LocalConnection("localhost")
+        local = self.local
+        return replace(
+            ctx, connection=lambda: local, prober=Prober(lambda: local), reconnect=lambda: None
+        )
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.close()
 
     def mark_uncertain(self, planned: PlannedTask) -> None:
         """What a would-change task sets is known only at apply (facts too, if it sets
@@ -301,7 +389,7 @@ class HostWorker:
         elif action == "end_host":
             raise HostEnded(action)
         elif action in ("end_play", "end_batch"):
-            self.end_play.set()
+            self.stop.end(play=action == "end_play")
             raise HostEnded(action)
         # noop, clear_host_errors, refresh_inventory: nothing to do here
 
@@ -348,10 +436,14 @@ class HostWorker:
         """Modules of the tasks after `index` whose probes can go in the same batch: same
         become, prepared or preparable now; it stops at the first that is not."""
         first = tasks[index]
+        if isinstance(first, PlannedTask) and not_batched(first.spec):
+            return
         pending = set(first.sets) if isinstance(first, PlannedTask) else set()
         known = set(self.ctx.registered) | self.ctx.done
         for planned in tasks[index + 1 :]:
             if not isinstance(planned, PlannedTask) or planned.spec.check_mode is not None:
+                return
+            if not_batched(planned.spec):
                 return
             if self.become_for(planned.spec) != become:
                 return

@@ -302,12 +302,6 @@ TASKS = [
     task("debug: {}\nbecome_user: [x]", "site.yml:4:7", "task 'become_user'", id="task-bu"),
     task("debug: {}\nignore_errors: often", "site.yml:4:7", "task 'ignore_errors'", id="ignore"),
     task(
-        "package: {name: git}\nchanged_when: false",
-        "site.yml:4:7",
-        "applies to command and shell",
-        id="changed-when-package",
-    ),
-    task(
         "command: 'true'\nchanged_when: 'rc =='",
         "site.yml:3:7",
         "template syntax error",

@@ -109,7 +109,7 @@ def test_real_document_validates(validator: Draft202012Validator, check: bool) -
 def test_empty_run_validates(validator: Draft202012Validator) -> None:
     doc = to_json(RunSummary(check=False))
     validator.validate(doc)
-    assert doc == {"check": False, "hosts": {}, "results": []}
+    assert doc == {"check": False, "hosts": {}, "results": [], "stopped": []}
 
 
 def test_host_counts_match_results(validator: Draft202012Validator) -> None:
