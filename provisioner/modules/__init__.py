@@ -17,6 +17,7 @@ from provisioner.modules.base import AnyModule
 BUILTIN: dict[str, tuple[str, ...]] = {
     "assertion": ("assert",),
     "authorized_key": ("authorized_key", "ansible.posix.authorized_key"),
+    "blockinfile": ("blockinfile", "ansible.builtin.blockinfile"),
     "command": ("command", "shell"),
     "copy": ("copy",),
     "cron": ("cron", "ansible.builtin.cron"),

@@ -1,5 +1,5 @@
-"""What modules that edit a text file in place share (ini_file, replace): the file
-comes back in the probe, the new text is computed on the controller, written
+"""What modules that edit a text file in place share (ini_file, replace, blockinfile):
+the file comes back in the probe, the new text is computed on the controller, written
 atomically with the file's mode and owner unless the task sets them."""
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ class TextEdit(Module[E, FileView, WritePlan], Generic[E]):
         """The edit only removes: a missing file is already converged."""
         return False
 
+    def missing(self) -> str | None:
+        """The failure's own words for a missing file no earlier change brings (None:
+        "file PATH not found")."""
+        return None
+
     def _attr(self, name: str) -> Any:
         return getattr(self.args, name, None)
 
@@ -74,7 +79,9 @@ class TextEdit(Module[E, FileView, WritePlan], Generic[E]):
             if self.removes_only():  # unless an earlier change writes it: see Blocked
                 return Blocked(Provision(Kind.PATH, path), f"file {path}", otherwise_converged=True)
             if not self.creates():
-                return Blocked(Provision(Kind.PATH, path), f"file {path}")
+                return Blocked(
+                    Provision(Kind.PATH, path), f"file {path}", fails_with=self.missing()
+                )
             text, what = self.edit("")
         else:
             text, what = self.edit((file.content or b"").decode("utf-8", "surrogateescape"))

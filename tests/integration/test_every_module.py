@@ -58,14 +58,14 @@ def test_dry_run_predicts_the_apply(story: Story) -> None:
     assert not statuses(story.dry.doc, "failed"), story.dry.output
     assert story.apply.code == 0, story.apply.output
     would = statuses(story.dry.doc, "changed")
-    assert len(would) == 14  # every task but the shell one, whose `removes` file is absent
+    assert len(would) == 15  # every task but the shell one, whose `removes` file is absent
     assert would == statuses(story.apply.doc, "changed")
 
 
 def test_rerun_changes_nothing(story: Story) -> None:
     assert story.rerun.code == 0, story.rerun.output
     assert statuses(story.rerun.doc, "changed") == set()
-    assert story.rerun.doc["hosts"][story.host.name]["ok"] == 15
+    assert story.rerun.doc["hosts"][story.host.name]["ok"] == 16
 
 
 def test_the_host_is_as_asked(story: Story, lab: Lab) -> None:
@@ -76,7 +76,10 @@ def test_the_host_is_as_asked(story: Story, lab: Lab) -> None:
 
     base = "/srv/provtest"
     assert sh(f"stat -c '%a %U' {base} {base}/plain.txt") == "755 root\n640 root\n"
-    assert sh(f"cat {base}/plain.txt {base}/settings.conf") == "hello\ncolour=blue\n"
+    assert sh(f"cat {base}/plain.txt {base}/settings.conf") == (
+        "hello\n# BEGIN ANSIBLE MANAGED BLOCK\n# it's got 'quotes' & $(not a command) \\ ok\n"
+        "size=large\n# END ANSIBLE MANAGED BLOCK\ncolour=blue\n"
+    )
     assert sh(f"readlink {base}/link") == f"{base}/plain.txt\n"
     rendered = sh(f"cat {base}/rendered.conf")
     assert "motd = it's got 'quotes' & $(not a command); ok\n" in rendered

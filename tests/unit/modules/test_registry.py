@@ -26,6 +26,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "regexp": "^SELINUX=",
         "line": "SELINUX=permissive",
     },
+    "blockinfile": {
+        "path": "/etc/ssh/sshd_config",
+        "block": "Match User student\n  PasswordAuthentication no\n",
+        "insertbefore": "^Match ",
+    },
     "command": {"cmd": "docker info", "creates": "/x", "chdir": "/"},
     "shell": {"cmd": "docker info | head", "removes": "/x"},
     "sysctl": {"name": "vm.swappiness", "value": "10", "sysctl_set": True},
