@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import InputError, ProvisionError
+from provisioner.modules.unsupported import Unsupported
 from provisioner.playbook.compile import (
     HostPlan,
     PlanKey,
@@ -22,8 +23,10 @@ from provisioner.playbook.compile import (
     select_hosts,
 )
 from provisioner.playbook.schema import Playbook, PlaySpec, TaskSpec
+from provisioner.playbook.task import module_class
 from provisioner.playbook.variables import check_magic, run_magic
-from provisioner.templating import environment
+from provisioner.runner.control import LOCAL_NAMES
+from provisioner.templating import environment, is_template
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host, Inventory
@@ -103,6 +106,26 @@ def validate(
 ) -> list[str]:
     """Every problem found, as 'where: message' lines (empty: all good)."""
     return compile_run(playbook, inventory, extra_vars, login_user=login_user, limit=limit).problems
+
+
+def warnings(playbook: Playbook) -> list[str]:
+    """What loads but may not run as written: modules we do not have yet (they fail only
+    on a host where they would run) and delegate_to a host that is not the controller."""
+    out = []
+    for play in playbook.plays:
+        for task in play.all_tasks():
+            if issubclass(module_class(task.module), Unsupported):
+                out.append(
+                    f"{task.loc}: module '{task.module}' is not supported yet: the task fails"
+                    " on a host where it would run (skipped where its `when` is false)"
+                )
+            target = task.delegate_to
+            if target is not None and not is_template(target) and target not in LOCAL_NAMES:
+                out.append(
+                    f"{task.loc}: delegate_to '{target}': only the controller (localhost)"
+                    " is supported yet: the task fails where it would run"
+                )
+    return list(dict.fromkeys(out))
 
 
 def _task_syntax(task: TaskSpec) -> list[str]:

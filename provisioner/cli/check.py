@@ -16,6 +16,7 @@ from provisioner.errors import ProvisionError
 from provisioner.playbook.load import load_playbook
 from provisioner.playbook.roles import set_roles_path
 from provisioner.validate import validate as validate_playbook
+from provisioner.validate import warnings
 
 
 def validate(
@@ -38,6 +39,8 @@ def validate(
         )
     except ProvisionError as exc:
         return fail(exc)
+    for warning in warnings(book):
+        say(warning, "warning:", "yellow")
     for problem in problems:
         say_error(problem)
     if problems:

@@ -69,7 +69,7 @@ def err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-COLORS = {"red": "31", "green": "32"}
+COLORS = {"red": "31", "green": "32", "yellow": "33"}
 
 
 def say(text: str, label: str = "", color: str = "") -> None:

@@ -7,6 +7,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+# delegate_to names that mean the controller: the only delegation supported yet.
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
 
 @dataclass
 class Stop:

@@ -25,15 +25,13 @@ from provisioner.playbook.compile import (
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
 from provisioner.playbook.task import module_class
 from provisioner.runner.batch import Prober, Probing
-from provisioner.runner.control import Once, Shared, Stop
+from provisioner.runner.control import LOCAL_NAMES, Once, Shared, Stop
 from provisioner.runner.include import expand, include_uses
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
 from provisioner.runner.step import Context, judged, run_unit
 from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
 from provisioner.transport.local import LocalConnection
-
-LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 Selected = Callable[[TaskSpec | IncludeSpec], bool]
 Absent = object()  # not a registered value

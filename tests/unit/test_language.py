@@ -11,6 +11,7 @@ import pytest
 from provisioner.errors import PlaybookErrors
 from provisioner.events import Status
 from provisioner.playbook.load import load_playbook
+from provisioner.validate import warnings
 from tests.unit.test_runner import lab, play, run, statuses
 
 __all__ = ["lab"]  # the fixture, shared with test_runner
@@ -572,3 +573,20 @@ def test_include_vars_of_a_first_found_lookup_as_popular_roles_write_it(
     book = play(lab["dir"], "- hosts: h1\n  vars: {distro: Nope, family: Family}\n  roles: [r]\n")
     assert run(lab, book).exit_code == 0
     assert value(lab, "h1", "pick") == "family"
+
+
+def test_validate_warns_of_what_loads_but_would_fail_where_it_runs(lab: dict[str, Any]) -> None:
+    book = play(
+        lab["dir"],
+        "- hosts: all\n  tasks:\n    - name: debian only\n      ansible.builtin.apt: {name: x}\n"
+        "      when: false\n    - name: elsewhere\n      command: 'true'\n"
+        "      delegate_to: db01\n    - name: here\n      command: 'true'\n"
+        "      delegate_to: localhost\n",
+    )
+    found = warnings(load_playbook(book))
+    assert found == [
+        f"{book}:3:7: module 'ansible.builtin.apt' is not supported yet: the task fails on a"
+        " host where it would run (skipped where its `when` is false)",
+        f"{book}:6:7: delegate_to 'db01': only the controller (localhost) is supported yet:"
+        " the task fails where it would run",
+    ]
