@@ -327,10 +327,12 @@ class EntryLoader:
         if key == "import_role":
             kw = kw.model_copy(update={"vars": {}})
             return self.role(opts["name"], params, opts, where, inh, kw) or []
-        # include_role decides its `when` and `loop` once per host, at its turn.
-        entries = self.role(opts["name"], params, opts, where, inh, _Keywords())
+        # include_role decides its `when` and `loop` once per host, at its turn; a role
+        # whose name is a template is read then.
         spec = self.include(raw, "role", opts["name"], where, inh, kw)
-        spec.entries = entries
+        spec.options = dict(opts)
+        if not is_template(opts["name"]):
+            spec.entries = self.role(opts["name"], params, opts, where, inh, _Keywords())
         return [spec]
 
     def play_roles(self, raw: Any, where: Location, inh: Inherit) -> list[Entry]:

@@ -229,6 +229,7 @@ class IncludeSpec:
     entries: list[Entry] | None = None
     inherit: Any = None  # playbook.entries.Inherit: what the included tasks are handed
     is_handler: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # include_role's tasks_from …
 
     @property
     def display_name(self) -> str:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import InputError, ProvisionError
-from provisioner.playbook.compile import NO_ITEM, HostPlan, Planned, PlannedInclude
+from provisioner.playbook.compile import NO_ITEM, HostPlan, Planned, PlannedInclude, PlannedTask
 from provisioner.playbook.entries import EntryLoader, Inherit, with_vars
 from provisioner.playbook.problems import Collector
-from provisioner.playbook.schema import Entry, IncludeSpec
+from provisioner.playbook.schema import Entry, IncludeSpec, TaskSpec
 from provisioner.templating import Data, Templar
 
 
@@ -58,12 +58,21 @@ def _load(plan: HostPlan, spec: IncludeSpec, target: str) -> list[Entry]:
     out = Collector()
     loader = EntryLoader(out, inherit.playbook_dir)
     if spec.kind == "role":
-        found = loader.role(target, dict(spec.vars), {}, spec.loc, inherit, None)
+        found = loader.role(target, dict(spec.vars), spec.options, spec.loc, inherit, None)
     else:
         found = loader.read_tasks(loader.task_path(target, inherit), spec.loc, inherit)
     if out.errors:
         raise InputError("; ".join(str(e) for e in out.errors), spec.loc)
+    _add_handlers(plan, loader.handlers)
     return found or []
+
+
+def _add_handlers(plan: HostPlan, handlers: list[TaskSpec]) -> None:
+    """A role included by a name known only now brings its handlers: notified from
+    then on, as Ansible's include_role makes them."""
+    known = {id(p.spec) for p in plan.handlers}
+    fresh = [h for h in handlers if id(h) not in known]
+    plan.handlers += [p for p in plan.plan_entries(list(fresh)) if isinstance(p, PlannedTask)]
 
 
 def include_uses(

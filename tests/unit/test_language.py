@@ -590,3 +590,24 @@ def test_validate_warns_of_what_loads_but_would_fail_where_it_runs(lab: dict[str
         f"{book}:6:7: delegate_to 'db01': only the controller (localhost) is supported yet:"
         " the task fails where it would run",
     ]
+
+
+def test_a_role_included_by_a_templated_name_brings_its_handlers(lab: dict[str, Any]) -> None:
+    write(
+        lab["dir"],
+        {
+            "roles/web/tasks/main.yml": (
+                "- name: configure\n  test_flag: {path: conf, value: v}\n  notify: reload web\n"
+            ),
+            "roles/web/handlers/main.yml": (
+                "- name: reload web\n  test_flag: {path: reloaded, value: 'yes-{{ which }}'}\n"
+            ),
+        },
+    )
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  vars: {which: web}\n  tasks:\n    - include_role: {name: '{{ which }}'}\n",
+    )
+    summary = run(lab, book)
+    assert statuses(summary, "h1")[-2:] == ["configure:changed", "reload web:changed"]
+    assert value(lab, "h1", "reloaded") == "yes-web"
