@@ -15,6 +15,7 @@ from provisioner.connect import login_user_of
 from provisioner.errors import ProvisionError
 from provisioner.playbook.load import load_playbook
 from provisioner.playbook.roles import set_roles_path
+from provisioner.playbook.schema import walk
 from provisioner.validate import validate as validate_playbook
 from provisioner.validate import warnings
 
@@ -46,6 +47,6 @@ def validate(
     if problems:
         say(f"{len(problems)} error(s).")
         return 1
-    tasks = sum(len(p.all_tasks()) - len(p.handlers) for p in book.plays)
+    tasks = sum(1 for p in book.plays for t in walk(p.tasks) if not t.implicit)
     say(f"{playbook}: {len(book.plays)} play(s), {tasks} task(s)", "ok:", "green")
     return 0

@@ -79,6 +79,7 @@ class CopyArgs(DestArgs):
 @register
 class CopyModule(ContentFileModule[CopyArgs]):
     name = "copy"
+    src_dir = "files"
     args_model = CopyArgs
 
     @classmethod

@@ -21,6 +21,7 @@ class TemplateArgs(DestArgs):
 @register
 class TemplateModule(ContentFileModule[TemplateArgs]):
     name = "template"
+    src_dir = "templates"
     args_model = TemplateArgs
 
     @classmethod

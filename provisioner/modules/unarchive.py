@@ -276,6 +276,7 @@ class UnpackPlan:
 @register
 class UnarchiveModule(Module[UnarchiveArgs, tuple[Unpacked, Accounts], UnpackPlan]):
     name = "unarchive"
+    src_dir = "files"
     aliases = ("ansible.builtin.unarchive",)
     args_model = UnarchiveArgs
 

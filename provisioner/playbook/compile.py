@@ -220,6 +220,7 @@ class HostPlan:
         return {
             **self._role_defaults(role),
             **self.variables,
+            **self._public_role_vars(),
             **_role_layer(role, "vars"),
             **own,
             **self.included,
@@ -228,6 +229,15 @@ class HostPlan:
             **self.extra_vars,
             **self.layers["magic"],
         }
+
+    def _public_role_vars(self) -> dict[str, Any]:
+        """The vars of the play's roles, which Ansible shows its every task (role vars
+        are not private unless the role was include_role'd)."""
+        out: dict[str, Any] = {}
+        for info in self.play.roles:
+            if info.public:
+                out.update(info.vars)
+        return out
 
     def _role_defaults(self, role: RoleInfo | None) -> dict[str, Any]:
         """Every role's defaults of the play (as Ansible shares them), the task's own

@@ -37,7 +37,17 @@ from provisioner.yamlmarks import load_yaml
 TASK_FILE_KEYS = ("import_tasks", "include_tasks")
 ROLE_KEYS = ("import_role", "include_role")
 INCLUDE_KEYWORDS = ("name", "when", "loop", "with_items", "vars", "tags", "apply", *INHERITED)
-ROLE_OPTIONS = ("name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public")
+ROLE_OPTIONS = (
+    "name",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+    "public",
+    "apply",
+    "allow_duplicates",
+    "rolespec_validate",
+)
 HANDLERS_ARE_TASKS = "handlers must be tasks (blocks and includes are not supported there)"
 ROLE_REF_KEYWORDS = ("role", "name", "vars", "when", "tags", "become", "become_user")
 
@@ -220,7 +230,22 @@ class EntryLoader:
         kw = self.keywords(raw, (key, *INCLUDE_KEYWORDS), key, where)
         target = raw[key]
         if isinstance(target, dict):  # `include_tasks: {file: x.yml, apply: {...}}`
-            target = target.get("file")
+            options = target
+            extra = [k for k in options if k not in ("file", "apply")]
+            if extra:
+                self.out.add(
+                    f"unknown {key} option '{extra[0]}'", key_loc(options, extra[0], where)
+                )
+                return []
+            if "apply" in options:
+                raw = {**raw, "apply": options["apply"]}
+            target = options.get("file")
+        given = raw.get("apply")
+        wrong = [k for k in given if k not in INHERITED] if isinstance(given, dict) else []
+        if wrong or (given is not None and not isinstance(given, dict)):
+            what = f"'{wrong[0]}'" if wrong else "a mapping of keywords"
+            self.out.add(f"apply takes the keywords a block hands down, not {what}", where)
+            return []
         if not isinstance(target, str) or not target:
             self.out.add(f"{key} needs a tasks file name", key_loc(raw, key, where))
             return []
@@ -329,10 +354,14 @@ class EntryLoader:
             return self.role(opts["name"], params, opts, where, inh, kw) or []
         # include_role decides its `when` and `loop` once per host, at its turn; a role
         # whose name is a template is read then.
+        if isinstance(opts.get("apply"), dict):
+            raw = {**raw, "apply": opts["apply"]}
         spec = self.include(raw, "role", opts["name"], where, inh, kw)
         spec.options = dict(opts)
         if not is_template(opts["name"]):
-            spec.entries = self.role(opts["name"], params, opts, where, inh, _Keywords())
+            spec.entries = self.role(
+                opts["name"], params, opts, where, inh, _Keywords(), included=True
+            )
         return [spec]
 
     def play_roles(self, raw: Any, where: Location, inh: Inherit) -> list[Entry]:
@@ -373,8 +402,11 @@ class EntryLoader:
         where: Location,
         inh: Inherit,
         kw: _Keywords | None = None,
+        *,
+        included: bool = False,
     ) -> list[Entry] | None:
-        """The role's dependencies' tasks, then its own; None: it could not be read."""
+        """The role's dependencies' tasks, then its own; None: it could not be read.
+        `included` (include_role): it runs each time, its vars private unless public."""
         kw = kw or _Keywords()
         if is_template(name):
             self.out.add(f"a role's name must not be a template: {name!r}", where)
@@ -389,6 +421,7 @@ class EntryLoader:
                 vars=roles.read_vars(path, "vars", opts.get("vars_from"), where),
                 params=params,
                 parent=inh.role,
+                public=not included or opts.get("public") is True,
             )
             tasks = roles.role_file(path, "tasks", opts.get("tasks_from"), where)
             handlers = roles.role_file(path, "handlers", opts.get("handlers_from"), where)
@@ -400,7 +433,7 @@ class EntryLoader:
             chain = " → ".join([*(Path(p).name for p in self._role_stack), path.name])
             self.out.add(f"role dependencies form a cycle: {chain}", where)
             return None
-        if key in self._seen_roles and not meta.allow_duplicates:
+        if key in self._seen_roles and not (meta.allow_duplicates or included):
             return []  # a role runs once per play, as in Ansible
         self._seen_roles.add(key)
         self.roles.append(info)

@@ -195,6 +195,9 @@ class RoleInfo:
     vars: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     parent: RoleInfo | None = None  # the role whose meta made this one a dependency
+    # Its vars are seen by the whole play (roles:, import_role; include_role only with
+    # `public: true`), as Ansible's are.
+    public: bool = True
 
 
 @dataclass(eq=False)

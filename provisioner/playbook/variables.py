@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.errors import InputError, Location, PlaybookError
 from provisioner.limits import read_text
 from provisioner.modules import lookup
-from provisioner.playbook.schema import IncludeSpec, PlaySpec
+from provisioner.playbook.schema import BlockSpec, IncludeSpec, PlaySpec
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strings_in
 from provisioner.yamlmarks import load_yaml, loc_of
@@ -188,13 +188,27 @@ def play_gathers(play: PlaySpec) -> bool | None:
     for task in play.all_tasks():
         values += [task.args, task.when, task.loop, task.vars, task.notify]
         values += [task.changed_when, task.failed_when, task.ignore_errors]
+        values += [task.until, task.retries, task.delay, task.environment, task.delegate_to]
+        values += [task.loop_control.label]
         cls = lookup(task.module)
         if cls is not None:
             base = task.role.path / (cls.src_dir or "") if task.role else play.base_dir
             values += cls.rendered_sources(task.args, base)
-    if any(isinstance(e, IncludeSpec) for e in play.tasks) or uses_facts(values):
+    if _has_include(play.tasks) or uses_facts(values):
         return True  # an include's file may name any fact
     return None
+
+
+def _has_include(entries: Sequence[Any]) -> bool:
+    """An include anywhere in these entries: blocks' parts, included files' tasks."""
+    for entry in entries:
+        if isinstance(entry, IncludeSpec):
+            return True
+        if isinstance(entry, BlockSpec) and any(
+            _has_include(part) for part in (entry.block, entry.rescue, entry.always)
+        ):
+            return True
+    return False
 
 
 def _text_of(base_dir: Path, name: str) -> str:

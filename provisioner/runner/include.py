@@ -58,7 +58,9 @@ def _load(plan: HostPlan, spec: IncludeSpec, target: str) -> list[Entry]:
     out = Collector()
     loader = EntryLoader(out, inherit.playbook_dir)
     if spec.kind == "role":
-        found = loader.role(target, dict(spec.vars), spec.options, spec.loc, inherit, None)
+        found = loader.role(
+            target, dict(spec.vars), spec.options, spec.loc, inherit, None, included=True
+        )
     else:
         found = loader.read_tasks(loader.task_path(target, inherit), spec.loc, inherit)
     if out.errors:

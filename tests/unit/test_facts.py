@@ -17,7 +17,7 @@ from provisioner.errors import ConnectError
 from provisioner.events import Status
 from provisioner.inventory import Host, load_inventory
 from provisioner.playbook.load import load_playbook
-from provisioner.playbook.variables import needs_facts, uses_facts
+from provisioner.playbook.variables import needs_facts, play_gathers, uses_facts
 from provisioner.probes import host as facts
 from provisioner.probes.host_raw import MAX_VALUE
 from provisioner.runner import Runner, RunOptions
@@ -525,3 +525,24 @@ def test_a_fact_named_only_in_a_file_is_gathered(
     (tmp_path / "plain.j2").write_text("Welcome\n")
     book.write_text("- hosts: all\n  tasks:\n    - template: {src: plain.j2, dest: /x}\n")
     assert not needs_facts(load_playbook(book).plays[0])
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        # an include inside a block: its file may name any fact
+        "    - block:\n        - include_tasks: '{{ which }}.yml'\n",
+        # names a fact only in until / environment / loop_control's label
+        "    - command: 'true'\n      until: ansible_facts.os_family == 'RedHat'\n",
+        "    - command: 'true'\n      environment: {OS: '{{ ansible_facts.os_family }}'}\n",
+    ],
+)
+def test_a_play_gathers_for_facts_named_anywhere(tmp_path: Path, tasks: str) -> None:
+    (tmp_path / "x.yml").write_text("- debug: {msg: hi}\n")
+    path = tmp_path / "site.yml"
+    path.write_text("- hosts: all\n  tasks:\n    - debug: {msg: hi}\n")
+    [plain] = load_playbook(path).plays
+    assert play_gathers(plain) is None  # names no fact: up to the hosts' variables
+    path.write_text(f"- hosts: all\n  vars: {{which: x}}\n  tasks:\n{tasks}")
+    [loaded] = load_playbook(path).plays
+    assert play_gathers(loaded) is True

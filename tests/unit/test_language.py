@@ -611,3 +611,74 @@ def test_a_role_included_by_a_templated_name_brings_its_handlers(lab: dict[str, 
     summary = run(lab, book)
     assert statuses(summary, "h1")[-2:] == ["configure:changed", "reload web:changed"]
     assert value(lab, "h1", "reloaded") == "yes-web"
+
+
+def test_a_roles_copy_and_template_read_a_relative_src_in_the_role_first(
+    lab: dict[str, Any],
+) -> None:
+    write(
+        lab["dir"],
+        {
+            "roles/web/files/motd": "from the role's files\n",
+            "roles/web/templates/site.conf.j2": "port={{ port }}\n",
+            "roles/web/tasks/main.yml": (
+                "- copy: {src: motd, dest: '{{ out }}/motd'}\n"
+                "- template: {src: site.conf.j2, dest: '{{ out }}/site.conf'}\n"
+                "- copy: {src: beside-playbook.txt, dest: '{{ out }}/other'}\n"
+            ),
+            "beside-playbook.txt": "from the playbook's folder\n",
+        },
+    )
+    out = lab["dir"] / "h1"
+    book = play(
+        lab["dir"],
+        f"- hosts: h1\n  vars: {{port: '8080', out: '{out}'}}\n  roles: [web]\n",
+    )
+    summary = run(lab, book)
+    assert summary.exit_code == 0, [r.msg for r in summary.results]
+    assert (out / "motd").read_text() == "from the role's files\n"
+    assert (out / "site.conf").read_text() == "port=8080\n"
+    assert (out / "other").read_text() == "from the playbook's folder\n"
+
+
+def test_include_tasks_apply_inside_its_options_reaches_the_included_tasks(
+    lab: dict[str, Any],
+) -> None:
+    write(lab["dir"], {"extra.yml": "- name: inner\n  test_flag: {path: inner, value: v}\n"})
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - include_tasks:\n        file: extra.yml\n"
+        "        apply: {tags: [deploy]}\n      tags: [deploy]\n"
+        "    - name: other\n      test_flag: {path: other, value: v}\n",
+    )
+    summary = run(lab, book, tags=frozenset({"deploy"}))
+    assert statuses(summary, "h1") == ["include_tasks extra.yml:ok", "inner:changed"]
+    bad = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n    - include_tasks: {file: extra.yml, apply: {delegate: x}}\n",
+    )
+    [msg] = errors_of(bad)
+    assert "apply takes the keywords a block hands down, not 'delegate'" in msg
+
+
+def test_role_vars_are_the_plays_but_an_included_roles_stay_its_own(lab: dict[str, Any]) -> None:
+    write(
+        lab["dir"],
+        {
+            "roles/shown/vars/main.yml": "shown_port: '8080'\n",
+            "roles/shown/tasks/main.yml": "- debug: {msg: shown}\n",
+            "roles/hidden/vars/main.yml": "hidden_port: '9090'\n",
+            "roles/hidden/tasks/main.yml": "- debug: {msg: hidden}\n",
+        },
+    )
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  roles: [shown]\n  tasks:\n"
+        "    - include_role: {name: hidden}\n"
+        "    - include_role: {name: hidden}\n"  # included twice: runs twice
+        "    - name: after\n"
+        "      test_flag: {path: seen, value: \"{{ shown_port }} {{ hidden_port | d('-') }}\"}\n",
+    )
+    summary = run(lab, book)
+    assert value(lab, "h1", "seen") == "8080 -"
+    assert [r.msg for r in summary.results if r.module == "debug"] == ["shown", "hidden", "hidden"]
