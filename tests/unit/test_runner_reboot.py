@@ -354,3 +354,14 @@ def test_a_connect_timeout_connects_with_it(tmp_path: Path, machines: dict[str, 
     returned = conns.comeback(host, back, None)
     assert returned.connection is not None and asked == [3]
     assert conns.get(host) is returned.connection
+
+
+def test_the_cli_connector_connects_within_another_timeout() -> None:
+    from provisioner.connect import Connector
+    from provisioner.runner.connections import Retimed
+
+    connector = Connector(accept_new_host_keys=True, connect_timeout=10)
+    assert isinstance(connector, Retimed)
+    other = connector.within(3)
+    assert (other.connect_timeout, other.accept_new_host_keys) == (3, True)
+    assert connector.connect_timeout == 10
