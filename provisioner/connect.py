@@ -71,6 +71,12 @@ class Connector:
         self.accept_new_host_keys = accept_new_host_keys
         self.connect_timeout = connect_timeout
 
+    def within(self, connect_timeout: float) -> Connector:
+        """The same connector with another connect timeout (a reboot's wait)."""
+        return Connector(
+            accept_new_host_keys=self.accept_new_host_keys, connect_timeout=connect_timeout
+        )
+
     def __call__(self, host: Host) -> Connection:
         if host.connection.connection == "local":
             from provisioner.transport.local import LocalConnection

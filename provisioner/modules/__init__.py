@@ -37,6 +37,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "package": ("package", "yum", "dnf"),
     "package_facts": ("package_facts", "ansible.builtin.package_facts"),
     "pip": ("pip", "ansible.builtin.pip"),
+    "reboot": ("reboot", "ansible.builtin.reboot"),
     "repo": ("yum_repository",),
     "replace": ("replace",),
     "rpm_key": ("rpm_key",),

@@ -221,6 +221,26 @@ class Failed:
 Plan = Converged | Change[P] | Blocked | Failed
 
 
+@dataclass(frozen=True)
+class Comeback:
+    """What the runner waits for after a change whose commands take the host down (a
+    reboot): the module says what to ask, the runner does the waiting.
+
+    The runner waits `delay` seconds, then, within `timeout` more, opens fresh
+    connections until one answers `boot_id` with something other than `before` (the
+    host went down and came up again) and `test` (sh) exits 0 on it. Each connection
+    attempt may take `connect_timeout` seconds (None: the run's own). Subsequent tasks
+    use that connection; the old one is closed.
+    """
+
+    before: str
+    boot_id: Probe[str]
+    test: str
+    timeout: float
+    connect_timeout: float | None = None
+    delay: float = 0
+
+
 # --- controller side -------------------------------------------------------------
 
 
@@ -377,6 +397,11 @@ class Module(BaseModule[A], Generic[A, S, P]):
         package's availability: the repositories); a dry run says it could not check it
         when an earlier planned change provides one."""
         return frozenset()
+
+    def comeback(self, change: Change[P]) -> Comeback | None:
+        """When this change's commands take the host down (reboot): what the runner
+        waits for before the run goes on, instead of probing again. None: they do not."""
+        return None
 
     def fields(self, current: S) -> Mapping[str, Any]:
         """What a `register` of this task holds beside changed/failed/rc/...: the state as

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from provisioner.errors import (
     BecomeError,
@@ -19,14 +20,25 @@ from provisioner.errors import (
 )
 from provisioner.events import Event, HostNote
 from provisioner.inventory import Host, Inventory
+from provisioner.modules.base import Comeback
 from provisioner.playbook.compile import select_hosts
 from provisioner.playbook.schema import Playbook, PlaySpec
 from provisioner.runner import hostlock
+from provisioner.runner.comeback import Returned, await_comeback
 from provisioner.transport.base import Become, Connection, Reopening
 
 log = logging.getLogger(__name__)
 
 LOCK_TASK = "Host lock"
+UNLOCKED = -1  # a lock's generation no connection has: the next use takes it again
+
+
+@runtime_checkable
+class Retimed(Protocol):
+    """A connector that can open connections with another connect timeout (the CLI's
+    Connector): a reboot's `connect_timeout`."""
+
+    def within(self, connect_timeout: float) -> Callable[[Host], Connection]: ...
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,7 @@ class Connections:
         except HostBusy as exc:
             lost = "another run took this host while this run's connection to it was lost"
             raise HostBusy(host.name, f"{lost}: {exc.message}") from None
+        self._locks[host.name] = _generation(conn)  # a fresh one opened just now
 
     def reconnect(self, host: Host) -> None:
         """A new login (the login user's groups changed). A lock goes to the new
@@ -171,6 +184,32 @@ class Connections:
             self._locks[host.name] = _generation(new)
         old.close()
 
+    def comeback(self, host: Host, back: Comeback, become: Become | None) -> Returned:
+        """After a change that took the host down (reboot): wait for it over fresh
+        connections (runner.comeback); the one that passed becomes the host's, and holds
+        the lock again (the reboot emptied /run). The old connection is closed. When the
+        time runs out, the next use connects afresh (and takes the lock again)."""
+        connect = self.connect
+        if back.connect_timeout is not None and isinstance(connect, Retimed):
+            connect = connect.within(back.connect_timeout)
+
+        def note(text: str) -> None:
+            self.emit(HostNote(host.name, text))
+
+        returned = await_comeback(host.name, back, become, lambda: connect(host), note)
+        with self._guard:
+            old = self._open.pop(host.name, None)
+        if old is not None:
+            _close_quietly(old)
+        fresh = returned.connection or self.connect(host)
+        with self._guard:
+            self._open[host.name] = fresh
+        if host.name in self._locks:
+            self._locks[host.name] = UNLOCKED
+            if returned.connection is not None:
+                self._relock(host, fresh)
+        return returned
+
     def release(self, lost: Iterable[str]) -> None:
         """Give back the locks, but not of a host `lost` (unreachable) during a command (it
         may still run there): that lock goes stale by itself once nothing of this run
@@ -188,10 +227,14 @@ class Connections:
 
     def close_all(self) -> None:
         for conn in self._open.values():
-            try:
-                conn.close()
-            except Exception:  # closing is best effort
-                log.debug("closing %s failed", conn.host, exc_info=True)
+            _close_quietly(conn)
+
+
+def _close_quietly(conn: Connection) -> None:
+    try:
+        conn.close()
+    except Exception:  # closing is best effort
+        log.debug("closing %s failed", conn.host, exc_info=True)
 
 
 def _no_note(other: hostlock.Holder) -> None:

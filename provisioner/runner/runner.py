@@ -355,6 +355,7 @@ class Runner:
             prober=Prober(lambda: self._connection(host)),
             connection=lambda: self._connection(host),
             reconnect=lambda: self.connections.reconnect(host),
+            comeback=lambda back, become: self.connections.comeback(host, back, become),
             registered=self._registered.setdefault(host.name, {}),
             planned=self._planned.setdefault(host.name, []),
             check=self.options.check,

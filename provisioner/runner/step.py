@@ -29,6 +29,7 @@ from provisioner.events import Status
 from provisioner.modules.base import (
     Blocked,
     Change,
+    Comeback,
     ControllerModule,
     Converged,
     Failed,
@@ -38,6 +39,7 @@ from provisioner.modules.base import (
 from provisioner.playbook.compile import HostPlan, Unit
 from provisioner.playbook.schema import TaskSpec
 from provisioner.runner.batch import Prober, Probing, log_script
+from provisioner.runner.comeback import Returned
 from provisioner.runner.dryrun import PlannedChange, provider_of, unchecked
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
@@ -56,6 +58,8 @@ class Context:
     prober: Prober
     connection: Callable[[], Connection]
     reconnect: Callable[[], None]
+    # after a change that takes the host down: wait for it on fresh connections
+    comeback: Callable[[Comeback, Become | None], Returned]
     registered: dict[str, Any]
     planned: list[PlannedChange]  # the dry run's changes so far on this host, all plays
     check: bool
@@ -203,6 +207,9 @@ def _apply(
         return _judge_command(ctx, unit, change, ran)
     if last.exit_code != 0:
         return Outcome(Status.FAILED, change.summary, change.diff, error_text(last), ran)
+    back = module.comeback(change)
+    if back is not None:
+        return _come_back(ctx, change, back, become, ran)
     try:
         after, fields = _plan(ctx, unit, this, become, ahead)
     except ProvisionError as exc:
@@ -248,6 +255,19 @@ def judged(ctx: Context, unit: Unit, outcome: Outcome) -> Outcome:
         return replace(outcome, status=Status.FAILED, msg=msg)
     status = Status.CHANGED if changed else Status.OK
     return replace(outcome, status=status, msg="" if outcome.failed else outcome.msg)
+
+
+def _come_back(
+    ctx: Context, change: Change[Any], back: Comeback, become: Become | None, ran: Ran
+) -> Outcome:
+    """The change took the host down (reboot): it is done when the host is back, on a
+    fresh connection, and nothing probed before it holds any more."""
+    returned = ctx.comeback(back, become)
+    ctx.prober.invalidate()
+    fields = {"rebooted": True, "elapsed": int(returned.elapsed)}
+    if returned.connection is None:
+        return Outcome(Status.FAILED, change.summary, msg=returned.failure, ran=ran, fields=fields)
+    return Outcome(Status.CHANGED, change.summary, ran=ran, fields=fields)
 
 
 def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> Outcome:

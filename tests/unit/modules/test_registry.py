@@ -48,6 +48,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "firewalld": {"service": "https", "state": "enabled", "permanent": True, "immediate": True},
     "service_facts": {},
     "package_facts": {},
+    "reboot": {"reboot_timeout": 60, "test_command": "uptime"},
 }
 
 
