@@ -28,8 +28,8 @@ venv: deps
 demo: venv
 	$(PY) -m tests.lab up $(LAB_HOSTS)
 	$(PY) -m tests.lab reset lab01 --profile el7
-	@if [ $(LAB_HOSTS) -ge 2 ]; then $(PY) -m tests.lab reset lab02 --profile el9; fi
-	@echo; echo "== 0. the hosts: lab01 is CentOS 7 as it is since its end of life (its mirrors are gone), lab02 AlmaLinux 9"
+	@if [ $(LAB_HOSTS) -ge 2 ]; then $(PY) -m tests.lab reset lab02 --profile el9-podman; fi
+	@echo; echo "== 0. the hosts: lab01 is CentOS 7 as it is since its end of life (its mirrors are gone), lab02 AlmaLinux 9 with podman"
 	$(PROVISION) facts -i $(INV)
 	@echo; echo "== 1. dry run: what would change (nothing changes)"
 	-$(PROVISION) apply -i $(INV) $(PLAYBOOK) --check

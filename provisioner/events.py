@@ -34,6 +34,7 @@ class TaskResult:
     stderr: str = ""
     would_run: bool = False  # a command whose effect no probe can see: "would run"
     shows_msg: bool = False  # a controller module (debug, assert): the message is the result
+    undecided: bool = False  # dry run: decided at apply (it reads what a change decides)
 
     @property
     def would_change(self) -> bool:

@@ -45,6 +45,8 @@ def status_word(result: TaskResult) -> str:
         return "failed (rescued)"
     if result.would_change:
         return "would run" if result.would_run else "would change"
+    if result.undecided and result.status is Status.OK:
+        return "at apply"  # a dry run cannot tell yet; its message says why
     return result.status.value
 
 
@@ -117,7 +119,10 @@ class TerminalReport:
             if res.diff and (self.diff or res.check):
                 self.print_diff(res.diff)
         if res.msg and (
-            res.status in (Status.FAILED, Status.UNREACHABLE) or self.verbose or res.shows_msg
+            res.status in (Status.FAILED, Status.UNREACHABLE)
+            or self.verbose
+            or res.shows_msg
+            or res.undecided
         ):
             self.console.print(
                 f"      {escape(res.msg)}", style="red" if res.status is Status.FAILED else None
@@ -222,6 +227,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "ignored": r.ignored,
                 "rescued": r.rescued,
                 "handler": r.handler,
+                "undecided": r.undecided,
             }
             for r in summary.results
         ],

@@ -75,16 +75,24 @@ class TextEdit(Module[E, FileView, WritePlan], Generic[E]):
     def plan(self, current: FileView) -> Plan[WritePlan]:
         path = self._attr("path")
         file, accounts = current
-        if file.kind in ("absent", "noparent"):
-            if self.removes_only():  # unless an earlier change writes it: see Blocked
-                return Blocked(Provision(Kind.PATH, path), f"file {path}", otherwise_converged=True)
-            if not self.creates():
-                return Blocked(
-                    Provision(Kind.PATH, path), f"file {path}", fails_with=self.missing()
-                )
-            text, what = self.edit("")
-        else:
-            text, what = self.edit((file.content or b"").decode("utf-8", "surrogateescape"))
+        if file.kind not in ("absent", "noparent"):
+            text = (file.content or b"").decode("utf-8", "surrogateescape")
+            return self._write(current, *self.edit(text))
+        # Missing: an earlier change may write it first (get_url a .repo file), and then
+        # what this does depends on what that file holds: see Blocked.uncertain.
+        need = Provision(Kind.PATH, path)
+        if self.removes_only():
+            return Blocked(need, f"file {path}", otherwise_converged=True, uncertain=True)
+        if not self.creates():
+            return Blocked(need, f"file {path}", fails_with=self.missing(), uncertain=True)
+        created = self._write(current, *self.edit(""))
+        if isinstance(created, Change):
+            return Blocked(need, f"file {path}", otherwise=created, uncertain=True)
+        return created
+
+    def _write(self, current: FileView, text: str, what: str) -> Plan[WritePlan]:
+        file, accounts = current
+        path = self._attr("path")
         new = text.encode("utf-8", "surrogateescape")
         wish = FileWish(
             new,

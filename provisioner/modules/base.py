@@ -198,6 +198,12 @@ class Blocked:
     # dry run, where an earlier change may bring it, says would-change.
     otherwise_converged: bool = False
     fails_with: str | None = None  # the failure's own words when nothing brings it
+    # The plan when nothing earlier brings it (a file to create): apply makes it, and so
+    # does a dry run in which no earlier change says it provides it.
+    otherwise: Change[Any] | None = None
+    # What it does once an earlier change brought the need depends on what that brings
+    # (a file's content): a dry run says would-change, decided at apply.
+    uncertain: bool = False
 
     @property
     def failure(self) -> str:
@@ -308,6 +314,10 @@ class BaseModule(ABC, Generic[A]):
 
     supported: ClassVar[bool] = True
     """False for a module Ansible has and provision does not: it fails where it runs."""
+
+    reads_only: ClassVar[bool] = False
+    """It never changes the host (getent, stat, wait_for, the *_facts modules): where a
+    dry run cannot tell yet what it finds, that is decided at apply, not a change."""
 
     sets_facts: ClassVar[bool] = False
     """Its registered `ansible_facts` join the host's facts (getent, service_facts):

@@ -101,6 +101,7 @@ def records(lines: tuple[str, ...], split: str | None) -> dict[str, Any]:
 @register
 class GetentModule(Module[GetentArgs, Entries, None]):
     name = "getent"
+    reads_only = True
     aliases = ("ansible.builtin.getent",)
     args_model = GetentArgs
     sets_facts = True

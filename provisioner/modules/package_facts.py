@@ -101,6 +101,7 @@ def _rpm(line: str) -> Rpm:
 @register
 class PackageFactsModule(Module[PackageFactsArgs, tuple[Rpm, ...], None]):
     name = "package_facts"
+    reads_only = True
     aliases = ("ansible.builtin.package_facts",)
     args_model = PackageFactsArgs
     sets_facts = True

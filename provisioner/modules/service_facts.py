@@ -91,6 +91,7 @@ def _ok(got: Listing, what: str) -> tuple[str, ...]:
 @register
 class ServiceFactsModule(Module[ServiceFactsArgs, tuple[Service, ...], None]):
     name = "service_facts"
+    reads_only = True
     aliases = ("ansible.builtin.service_facts",)
     args_model = ServiceFactsArgs
     sets_facts = True

@@ -37,6 +37,7 @@ Found = tuple[PathState, ContentState | None]
 @register
 class StatModule(Module[StatArgs, Found, None]):
     name = "stat"
+    reads_only = True
     args_model = StatArgs
 
     def _content(self) -> FileContent | None:

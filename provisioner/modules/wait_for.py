@@ -252,6 +252,7 @@ def _active_count(a: WaitForArgs) -> str:
 @register
 class WaitForModule(Module[WaitForArgs, Waited, None]):
     name = "wait_for"
+    reads_only = True
     aliases = ("ansible.builtin.wait_for",)
     args_model = WaitForArgs
     waits: ClassVar[bool] = True

@@ -2,7 +2,7 @@
 
 A task blocked by something missing (a unit, a group, a package in no repository)
 is "would change" in a dry run when an earlier planned change may bring it: the
-reason names the latest planned task whose change provides that kind of thing.
+reason names the planned task whose change provides it, or says none says so.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ def provider(need: Provision, planned: list[PlannedChange]) -> str | None:
     return None
 
 
-def provider_of(need: Provision, planned: list[PlannedChange]) -> str:
-    """The latest planned task that provides `need`; else simply the latest one."""
-    return provider(need, planned) or planned[-1].task
+def expected_from(need: Provision, planned: list[PlannedChange]) -> str:
+    """Where a dry run expects `need` to come from: the planned task that says it
+    provides it; else one of those planned, as no task says (a package's unit file)."""
+    task = provider(need, planned)
+    if task is not None:
+        return f"expected from an earlier planned change ({task})"
+    return f"an earlier planned change may bring it (the latest: {planned[-1].task})"
 
 
 def unchecked(judged_by: frozenset[Provision], planned: list[PlannedChange]) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ class Outcome:
     stop_host: bool = False  # the host cannot go on (unreachable, sudo or upload refused)
     show_output: bool = False  # stdout/stderr belong in the event (commands)
     effects: Verdict | None = None  # a controller module's: variables set, meta's action
+    undecided: bool = False  # dry run: what it does is decided at apply
 
     @property
     def failed(self) -> bool:
@@ -116,6 +117,7 @@ def event(
         stderr=outcome.ran.stderr if outcome.ran and outcome.show_output else "",
         would_run=unit is not None and unit.module is not None and unit.module.unprobeable,
         shows_msg=unit is not None and unit.module is not None and unit.module.runs_on_controller,
+        undecided=outcome.undecided,
     )
     if hidden:
         summary = HIDDEN_CHANGES if res.summary else ()

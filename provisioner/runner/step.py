@@ -40,7 +40,7 @@ from provisioner.playbook.compile import HostPlan, Unit
 from provisioner.playbook.schema import TaskSpec
 from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.comeback import Returned
-from provisioner.runner.dryrun import PlannedChange, provider_of, unchecked
+from provisioner.runner.dryrun import PlannedChange, expected_from, provider, unchecked
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
 from provisioner.templating import Templar, as_data
@@ -146,6 +146,9 @@ def _remote(
         return Outcome(Status.FAILED, msg=exc.message)
     if isinstance(plan, Failed):  # in a dry run too: nothing earlier would help
         return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
+    if isinstance(plan, Blocked) and plan.otherwise is not None:
+        if not (ctx.check and provider(plan.need, ctx.planned)):
+            plan = plan.otherwise  # nothing earlier brings it: this plan, as it is
     if isinstance(plan, Blocked):
         return _blocked(ctx, unit, module, plan)
     if isinstance(plan, Converged):
@@ -167,17 +170,20 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
         if blocked.otherwise_converged:
             return Outcome(Status.OK)
         return Outcome(Status.FAILED, msg=blocked.failure)
-    reason = (
-        f"{blocked.what} is not there yet; expected from an earlier planned change"
-        f" ({provider_of(blocked.need, ctx.planned)})"
-    )
+    reason = f"{blocked.what} is not there yet; {expected_from(blocked.need, ctx.planned)}"
     if blocked.detail:  # what could not be checked, and why
         reason += f"; not checked now: {blocked.detail}"
+    if module.reads_only:  # it changes nothing: what it finds is known at apply
+        why = f"decided at apply: {reason}"
+        return Outcome(Status.OK, (why,), msg=why, undecided=True)
+    if blocked.uncertain:  # what it does depends on what the earlier change brings
+        reason = f"decided at apply: {reason}"
     change = blocked.change
     provides = module.provides(change) if change is not None else frozenset()
     ctx.planned.append(PlannedChange(unit.task.display_name, provides))
     summary = (*(change.summary if change else ()), f"would change: {reason}")
-    return Outcome(Status.CHANGED, summary, change.diff if change else None, msg=reason)
+    diff = change.diff if change else None
+    return Outcome(Status.CHANGED, summary, diff, msg=reason, undecided=blocked.uncertain)
 
 
 def _apply(

@@ -42,6 +42,11 @@ def not_batched(task: TaskSpec) -> bool:
     return task.delegate_to is not None or task.run_once
 
 
+def reads_only(task: TaskSpec) -> bool:
+    cls = module_class(task.module)
+    return cls.reads_only or (cls.runs_on_controller and cls.supported)
+
+
 def task_sets(task: TaskSpec | IncludeSpec) -> frozenset[str]:
     return sets_of(task) if isinstance(task, TaskSpec) else frozenset()
 
@@ -256,7 +261,7 @@ class HostWorker:
             outcomes.append(outcome)
             self.carry_out(unit, outcome)
         self.after(task, outcomes, hidden, ignored)
-        if ctx.check and any(o.status is Status.CHANGED for o in outcomes):
+        if ctx.check and any(o.status is Status.CHANGED or o.undecided for o in outcomes):
             self.mark_uncertain(planned)
 
     def delegated(self, task: TaskSpec, ctx: Context) -> Context:
@@ -303,9 +308,13 @@ class HostWorker:
         why = f"decided at apply: it reads {read[0]}, which '{self.uncertain[read[0]]}' decides"
         if isinstance(task, IncludeSpec):
             why = f"would include {task.target} ({why})"
-            self.emit(self._include_result(task.display_name, Status.CHANGED, why, task))
+            result = self._include_result(task.display_name, Status.OK, why, task)
+            self.emit(replace(result, undecided=True))
             return True
-        self.report(task, None, Outcome(Status.CHANGED, (why,), msg=why), task.no_log, False)
+        # A task that cannot change the host is ok whatever it finds; any other may change.
+        status = Status.OK if reads_only(task) else Status.CHANGED
+        outcome = Outcome(status, (why,), msg=why, undecided=True)
+        self.report(task, None, outcome, task.no_log, False)
         self.uncertain |= {n: self.uncertain[read[0]] for n in task_sets(task)}
         return True
 

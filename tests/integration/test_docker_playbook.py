@@ -1,6 +1,6 @@
 """The seed tutorial as a playbook, on three lab hosts at once, from fresh hosts:
 lab01 is CentOS 7 as it is since its end of life (dead mirrorlist: the "el7" profile),
-lab02 is AlmaLinux 9 with podman installed ("el9"), lab03 the lab's default CentOS 7.
+lab02 is AlmaLinux 9 with podman installed ("el9-podman"), lab03 the lab's default CentOS 7.
 Dry run (changes nothing, predicts the apply), apply, the user's own check, rerun
 (changes nothing), dry run on converged hosts (predicts nothing)."""
 
@@ -24,7 +24,7 @@ from tests.lab.api import Lab
 
 pytestmark = pytest.mark.lab
 
-PROFILES = {"lab01": "el7", "lab02": "el9", "lab03": None}
+PROFILES = {"lab01": "el7", "lab02": "el9-podman", "lab03": None}
 VAULT_TASK = "Point the CentOS 7 repositories at the vault"
 VAULT_HANDLER = "Forget what yum cached from the old mirrors"
 VAULT_CHANGES = {(VAULT_TASK, repo) for repo in ("base", "updates", "extras", "centosplus")}

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from . import record
+from . import profiles, record
 from .api import Lab
 from .config import INVENTORY, KNOWN_HOSTS, REPO_ROOT, SSH_KEY
 from .system import LabError
@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="make one host fresh again (same host keys)")
     reset.add_argument("host", help="e.g. lab01")
     reset.add_argument(
-        "--profile", choices=["el7", "el9"], help="look like CentOS 7 after EOL, or AlmaLinux 9"
+        "--profile",
+        choices=list(profiles.PROFILES),
+        help="look like CentOS 7 after EOL, AlmaLinux 9, or AlmaLinux 9 with podman",
     )
     rec = sub.add_parser("record", help="capture tests/unit/modules/recorded/ on lab hosts")
     rec.add_argument(

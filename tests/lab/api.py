@@ -221,7 +221,8 @@ class Lab:
     def reset(self, name: str | Host, profile: str | None = None) -> None:
         """Make a host fresh: stop it, forget its writes, boot it (same ssh host keys).
 
-        `profile` ("el7", "el9"; see profiles.py) makes it look like that release."""
+        `profile` ("el7", "el9", "el9-podman"; see profiles.py) makes it look like that
+        release."""
         host = self._host_state(name)
         hosts.stop(host)
         hosts.wipe(host)

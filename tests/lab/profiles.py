@@ -5,9 +5,10 @@
 - "el7": CentOS 7 as it is since its end of life: the stock CentOS-Base.repo whose
   mirrorlist.centos.org no longer answers (here: no DNS at all, so "Could not resolve
   host"), its GPG key file, and yum without dnf;
-- "el9": AlmaLinux 9: os-release and release files, `$releasever` 9, BaseOS and AppStream
-  served by the lab, and podman, buildah and runc installed (they conflict with Docker's
-  containerd.io).
+- "el9": AlmaLinux 9 as a minimal install leaves it: os-release and release files,
+  `$releasever` 9, BaseOS and AppStream served by the lab;
+- "el9-podman": the same with podman, buildah and runc installed (container tools, as a
+  server install may have them): they conflict with Docker's containerd.io.
 
 Applied to the host's root from the controller after a reset, before it boots. What is
 underneath stays the lab's Debian userland (rpm 4.18, dnf 4.14, systemd 252): a profile
@@ -22,7 +23,7 @@ from . import packages
 from .config import REPO_BASE_URL
 from .system import LabError, run
 
-PROFILES = ("el7", "el9")
+PROFILES = ("el7", "el9", "el9-podman")
 CENTOS_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7"
 ALMA_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-AlmaLinux-9"
 
@@ -145,6 +146,8 @@ def apply(root: Path, profile: str | None, www: Path) -> None:
     _put(root, ALMA_KEY, lab_key)
     _put(root, "/etc/yum.repos.d/almalinux-baseos.repo", _alma_repo("baseos", "BaseOS"))
     _put(root, "/etc/yum.repos.d/almalinux-appstream.repo", _alma_repo("appstream", "AppStream"))
+    if profile != "el9-podman":
+        return
     appstream = www / packages.ALMA_PATH / "AppStream" / "x86_64" / "os" / "Packages"
     rpms = [appstream / p.filename for p in packages.EL9_PREINSTALLED]
     run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--force-debian", *rpms])

@@ -233,7 +233,7 @@ EL7_EOL = Scene(
 EL9_DOCKER = Scene(
     "AlmaLinux 9, Docker from Docker's el9 repository",
     "lab03",
-    "el9",
+    "el9-podman",
     (
         Capture("rpm/el9-podman.txt", rpm_q("podman")),
         NO_PODMAN,
@@ -267,7 +267,7 @@ EL9_DOCKER = Scene(
 EL9_OLD_DOCKER = Scene(
     "AlmaLinux 9, Docker's el7 build: older than its el9 repository's",
     "lab01",
-    "el9",
+    "el9-podman",
     (
         NO_PODMAN,
         EL7_BUILD_REPO,

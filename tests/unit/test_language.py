@@ -682,3 +682,36 @@ def test_role_vars_are_the_plays_but_an_included_roles_stay_its_own(lab: dict[st
     summary = run(lab, book)
     assert value(lab, "h1", "seen") == "8080 -"
     assert [r.msg for r in summary.results if r.module == "debug"] == ["shown", "hidden", "hidden"]
+
+
+def test_a_dry_run_says_decided_at_apply_for_what_a_would_change_task_decides(
+    lab: dict[str, Any],
+) -> None:
+    write(lab["dir"], {"web.yml": "- name: inner\n  test_flag: {path: inner, value: v}\n"})
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n"
+        "    - name: which\n      command: echo web\n      register: out\n"
+        "    - name: remember\n      set_fact: {kind: '{{ out.stdout }}'}\n"
+        "    - name: write\n      test_flag: {path: kind, value: '{{ kind }}'}\n"
+        "    - include_tasks: '{{ out.stdout }}.yml'\n",
+    )
+    dry = run(lab, book, check=True)
+    got = {r.task: (r.status, r.undecided) for r in dry.results}
+    assert got == {
+        "which": (Status.CHANGED, False),  # would run
+        "remember": (Status.OK, True),  # set_fact changes no host: ok, at apply
+        "write": (Status.CHANGED, True),  # it may change the host: would change
+        "include_tasks {{ out.stdout }}.yml": (Status.OK, True),
+    }
+    include = dry.results[-1]
+    assert include.msg == (
+        "would include {{ out.stdout }}.yml (decided at apply: it reads out, which 'which' decides)"
+    )
+    assert value(lab, "h1", "kind") is None  # a dry run
+    applied = run(lab, book)
+    assert statuses(applied, "h1")[-2:] == [
+        "include_tasks {{ out.stdout }}.yml:ok",
+        "inner:changed",
+    ]
+    assert not any(r.undecided for r in applied.results)

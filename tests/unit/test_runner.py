@@ -38,7 +38,7 @@ from provisioner.modules.package import BROUGHT_BY_PACKAGES
 from provisioner.playbook.load import load_playbook
 from provisioner.probes.base import Probe, Seen, unframe
 from provisioner.runner import Runner, RunOptions
-from provisioner.runner.dryrun import PlannedChange, provider_of
+from provisioner.runner.dryrun import PlannedChange, expected_from
 from provisioner.transport.base import Become, Result
 
 
@@ -472,12 +472,16 @@ def test_registered_command_output_is_as_ansible_registers_it(lab: dict[str, Any
     assert [r.status for r in summary.results] == [Status.OK, Status.OK], summary.results[-1].msg
 
 
-def test_provider_of_names_the_task_that_can_bring_it() -> None:
+def test_expected_from_names_the_task_that_can_bring_it() -> None:
     package = frozenset(Provision(k) for k in BROUGHT_BY_PACKAGES)
     planned = [PlannedChange("Install Docker", package), PlannedChange("Start Docker", frozenset())]
-    assert provider_of(Provision(Kind.GROUP, "docker"), planned) == "Install Docker"
-    assert provider_of(Provision(Kind.UNIT, "docker.service"), planned) == "Install Docker"
-    assert provider_of(Provision(Kind.REPO, "something else"), planned) == "Start Docker"
+    said = "expected from an earlier planned change (Install Docker)"
+    assert expected_from(Provision(Kind.GROUP, "docker"), planned) == said
+    assert expected_from(Provision(Kind.UNIT, "docker.service"), planned) == said
+    # No planned task says it brings a repository: the dry run does not pretend one does.
+    assert expected_from(Provision(Kind.REPO, "something else"), planned) == (
+        "an earlier planned change may bring it (the latest: Start Docker)"
+    )
 
 
 def test_assert_and_debug_run_on_the_controller(lab: dict[str, Any]) -> None:

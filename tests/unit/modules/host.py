@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.modules.base import Change, Module, Op, Plan
+from provisioner.modules.base import Blocked, Change, Module, Op, Plan
 from provisioner.probes.base import Answers, Probe
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -139,6 +139,8 @@ def converge(
     """Probe, plan, apply the commands, probe again: (first plan, plan after apply)."""
     runner = run or (lambda s, e=None: sh(s, env=e))
     first = module.plan(observe(module, runner))
+    if isinstance(first, Blocked) and first.otherwise is not None:
+        first = first.otherwise  # as apply does: nothing earlier brought what it needs
     if isinstance(first, Change):
         for op in module.commands(first):
             assert syntax_ok(op.script), op.script
