@@ -39,7 +39,8 @@ ROLE_KEYS = ("import_role", "include_role")
 INCLUDE_KEYWORDS = ("name", "when", "loop", "with_items", "vars", "tags", "apply", *INHERITED)
 ROLE_OPTIONS = ("name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public")
 HANDLERS_ARE_TASKS = "handlers must be tasks (blocks and includes are not supported there)"
-ROLE_REF_KEYWORDS = ("role", "name", "vars", "when", "tags", "become", "become_user")
+# The keywords of a role named in a play's `roles:`; any other key is a role parameter.
+ROLE_KEYWORDS = ("role", *dict.fromkeys(("name", "vars", "when", "tags", *INHERITED)))
 
 
 def _listify(value: Any) -> Any:
@@ -341,7 +342,7 @@ class EntryLoader:
             return []
         name = str(ref.get("role", ref.get("name")))
         keywords = {k: v for k, v in ref.items() if k in INHERITED and k != "vars"}
-        params = {k: v for k, v in ref.items() if k not in (*ROLE_REF_KEYWORDS, *INHERITED)}
+        params = {k: v for k, v in ref.items() if k not in ROLE_KEYWORDS}
         given = ref.get("vars")
         own_vars: dict[str, Any] = given if isinstance(given, dict) else {}
         try:
