@@ -289,6 +289,11 @@ class BaseModule(ABC, Generic[A]):
     supported: ClassVar[bool] = True
     """False for a module Ansible has and provision does not: it fails where it runs."""
 
+    differs: ClassVar[str] = ""
+    """How it differs from Ansible's module of its name, beyond the arguments it takes
+    (docs/modules.md lists those), in a line of docs/ansible-compatibility.md; empty:
+    nothing more than that."""
+
     sets_facts: ClassVar[bool] = False
     """Its registered `ansible_facts` join the host's facts (getent, service_facts):
     every later task waits for it."""

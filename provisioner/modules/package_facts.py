@@ -102,6 +102,7 @@ def _rpm(line: str) -> Rpm:
 class PackageFactsModule(Module[PackageFactsArgs, tuple[Rpm, ...], None]):
     name = "package_facts"
     aliases = ("ansible.builtin.package_facts",)
+    differs = "RPM only (manager auto or rpm; yum, dnf and dnf5 mean rpm)"
     args_model = PackageFactsArgs
     sets_facts = True
 

@@ -92,6 +92,7 @@ def _ok(got: Listing, what: str) -> tuple[str, ...]:
 class ServiceFactsModule(Module[ServiceFactsArgs, tuple[Service, ...], None]):
     name = "service_facts"
     aliases = ("ansible.builtin.service_facts",)
+    differs = "systemd hosts only"
     args_model = ServiceFactsArgs
     sets_facts = True
 

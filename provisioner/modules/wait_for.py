@@ -253,6 +253,7 @@ def _active_count(a: WaitForArgs) -> str:
 class WaitForModule(Module[WaitForArgs, Waited, None]):
     name = "wait_for"
     aliases = ("ansible.builtin.wait_for",)
+    differs = "search_regex is a POSIX extended regex (grep -E), not Python's"
     args_model = WaitForArgs
     waits: ClassVar[bool] = True
 
