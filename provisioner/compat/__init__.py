@@ -23,7 +23,7 @@ from provisioner.compat import ansible, notes
 from provisioner.jinja import FQCN, LOOKUPS
 from provisioner.jinja import filters as our_filters
 from provisioner.jinja import tests as our_tests
-from provisioner.modules import PREFIXES, lookup, names
+from provisioner.modules import BUILTIN, PREFIXES, lookup
 from provisioner.modules.ansible_modules import ANSIBLE_MODULES
 from provisioner.modules.unsupported import is_ansible_module
 from provisioner.playbook.entries import INCLUDE_KEYWORDS, ROLE_KEYS, ROLE_KEYWORDS, ROLE_OPTIONS
@@ -101,9 +101,9 @@ ENTRIES = (*TASK_FILE_ENTRIES, *ROLE_KEYS, IMPORT_PLAYBOOK)
 
 
 def module_names() -> frozenset[str]:
-    """Every module a task can name, by its short name, and the include/import entries
-    the loader reads."""
-    return frozenset({*(_short(n) for n in names()), *ENTRIES})
+    """Every built-in module a task can name, by its short name, and the include/import
+    entries the loader reads."""
+    return frozenset({*(_short(n) for ns in BUILTIN.values() for n in ns), *ENTRIES})
 
 
 def _module_info(name: str) -> str:

@@ -15,7 +15,7 @@ from provisioner import jinja
 from provisioner.compat import NOT, PARTIAL, REGENERATE, SUPPORTED, Kind, kinds, notes, render
 from provisioner.errors import PlaybookErrors, TemplateError
 from provisioner.inventory import Host
-from provisioner.modules import PREFIXES, names
+from provisioner.modules import BUILTIN, PREFIXES
 from provisioner.modules.unsupported import UnsupportedArgs, is_ansible_module, unsupported
 from provisioner.playbook.compile import compile_host, default_login_user
 from provisioner.playbook.entries import INCLUDE_KEYWORDS, ROLE_KEYS, ROLE_KEYWORDS, ROLE_OPTIONS
@@ -50,7 +50,12 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "role": ROLE_KEYWORDS,
     "include": INCLUDE_KEYWORDS,
     "role_option": ROLE_OPTIONS,
-    "module": (*names(), *TASK_FILE_ENTRIES, *ROLE_KEYS, IMPORT_PLAYBOOK),
+    "module": (
+        *(n for ns in BUILTIN.values() for n in ns),
+        *TASK_FILE_ENTRIES,
+        *ROLE_KEYS,
+        IMPORT_PLAYBOOK,
+    ),
     "filter": jinja.FILTERS,
     "test": jinja.TESTS,
     "lookup": jinja.LOOKUPS,
