@@ -186,6 +186,7 @@ def key_diff(path: str, old: str | None, new: str) -> str | None:
 class AuthorizedKeyModule(Module[AuthorizedKeyArgs, KeysFile, KeysPlan]):
     name = "authorized_key"
     aliases = ("ansible.posix.authorized_key",)
+    differs = "the key's text only: a URL or file: key is refused"
     args_model = AuthorizedKeyArgs
 
     def __init__(self, args: AuthorizedKeyArgs) -> None:

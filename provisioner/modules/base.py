@@ -319,6 +319,11 @@ class BaseModule(ABC, Generic[A]):
     """It never changes the host (getent, stat, wait_for, the *_facts modules): where a
     dry run cannot tell yet what it finds, that is decided at apply, not a change."""
 
+    differs: ClassVar[str] = ""
+    """How it differs from Ansible's module of its name, beyond the arguments it takes
+    (docs/modules.md lists those), in a line of docs/ansible-compatibility.md; empty:
+    nothing more than that."""
+
     sets_facts: ClassVar[bool] = False
     """Its registered `ansible_facts` join the host's facts (getent, service_facts):
     every later task waits for it."""

@@ -94,6 +94,7 @@ FileView = tuple[PathState, Accounts, tuple[TreeEntry, ...]]
 @register
 class FileModule(Module[FileArgs, FileView, FilePlan]):
     name = "file"
+    differs = "links under a recursed directory are not followed (Ansible follows them by default)"
     args_model = FileArgs
 
     def _tree(self) -> TreeAttrs | None:

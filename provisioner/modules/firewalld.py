@@ -164,6 +164,11 @@ class FirewallPlan:
 class FirewalldModule(Module[FirewalldArgs, Firewall, FirewallPlan]):
     name = "firewalld"
     aliases = ("ansible.posix.firewalld",)
+    differs = (
+        "a service, port, source or interface per task: no zone operations "
+        "(present/absent), rich rules, masquerade, forwarding, ICMP blocks, timeout or "
+        "offline"
+    )
     args_model = FirewalldArgs
 
     def _probe(self) -> FirewallQuery:

@@ -104,6 +104,7 @@ def with_network_name(text: str, name: str) -> str:
 class HostnameModule(Module[HostnameArgs, HostState, HostPlan]):
     name = "hostname"
     aliases = ("ansible.builtin.hostname",)
+    differs = "the systemd (= debian) and redhat strategies only"
     args_model = HostnameArgs
     sets_facts = True
     paths: ClassVar[Paths] = Paths()

@@ -87,6 +87,7 @@ def _dir_files(args: IncludeVarsArgs, root: Path) -> list[Path]:
 @register
 class IncludeVarsModule(ControllerModule[IncludeVarsArgs]):
     name = "include_vars"
+    differs = "hash_behaviour is accepted and ignored: variables replace (Ansible's default)"
     args_model = IncludeVarsArgs
     free_form = "file"
     loads_variables = True

@@ -27,6 +27,7 @@ class MetaArgs(Args):
 @register
 class MetaModule(ControllerModule[MetaArgs]):
     name = "meta"
+    differs = "clear_host_errors and refresh_inventory are accepted and do nothing"
     args_model = MetaArgs
     free_form = "action"
     silent = True

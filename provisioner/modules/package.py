@@ -249,6 +249,11 @@ class PackagePlan:
 class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
     name = "package"
     aliases = ("yum", "dnf")
+    differs = (
+        "RPM packages only, with dnf or yum, whichever the host has (the alias chooses "
+        "nothing); no groups, globs, URLs or .rpm files; an installed version newer than a "
+        "pinned one fails unless allow_downgrade (Ansible: ok)"
+    )
     args_model = PackageArgs
 
     @property

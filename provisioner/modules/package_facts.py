@@ -103,6 +103,7 @@ class PackageFactsModule(Module[PackageFactsArgs, tuple[Rpm, ...], None]):
     name = "package_facts"
     reads_only = True
     aliases = ("ansible.builtin.package_facts",)
+    differs = "RPM only (manager auto or rpm; yum, dnf and dnf5 mean rpm)"
     args_model = PackageFactsArgs
     sets_facts = True
 

@@ -204,6 +204,7 @@ class PipPlan:
 class PipModule(Module[PipArgs, PipState, PipPlan]):
     name = "pip"
     aliases = ("ansible.builtin.pip",)
+    differs = "NAME, NAME[extras] or NAME==VERSION only: no other specifiers, URLs, paths or -e"
     args_model = PipArgs
 
     def _probe(self) -> PipList:

@@ -109,6 +109,11 @@ View = UnitState | None  # None: no unit named (daemon_reload alone)
 class ServiceModule(Module[ServiceArgs, View, tuple[Action, ...]]):
     name = "service"
     aliases = ("systemd", "systemd_service", "ansible.builtin.systemd_service")
+    differs = (
+        "systemd units only (scope: system); daemon_reload alone is changed on every run "
+        "(Ansible: ok); with only a name it registers the unit's status (Ansible refuses "
+        "that)"
+    )
     args_model = ServiceArgs
 
     def probes(self) -> tuple[Probe[Any], ...]:

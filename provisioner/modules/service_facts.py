@@ -93,6 +93,7 @@ class ServiceFactsModule(Module[ServiceFactsArgs, tuple[Service, ...], None]):
     name = "service_facts"
     reads_only = True
     aliases = ("ansible.builtin.service_facts",)
+    differs = "systemd hosts only"
     args_model = ServiceFactsArgs
     sets_facts = True
 

@@ -33,6 +33,7 @@ class SetFactArgs(Args):
 @register
 class SetFactModule(ControllerModule[SetFactArgs]):
     name = "set_fact"
+    differs = "cacheable is accepted and ignored: there is no fact cache"
     args_model = SetFactArgs
     sets_variables = True
 

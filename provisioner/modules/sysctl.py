@@ -151,6 +151,7 @@ class SysctlPlan:
 class SysctlModule(Module[SysctlArgs, SysctlState, SysctlPlan]):
     name = "sysctl"
     aliases = ("ansible.posix.sysctl",)
+    differs = "the file's other lines keep their bytes (Ansible rewrites each as key=value)"
     args_model = SysctlArgs
 
     def _live_matters(self) -> bool:

@@ -278,6 +278,9 @@ class UnarchiveModule(Module[UnarchiveArgs, tuple[Unpacked, Accounts], UnpackPla
     name = "unarchive"
     src_dir = "files"
     aliases = ("ansible.builtin.unarchive",)
+    differs = (
+        "src is a controller file or, with remote_src, a file on the host: no URLs (get_url first)"
+    )
     args_model = UnarchiveArgs
 
     def __init__(self, args: UnarchiveArgs, local: LocalArchive | None = None) -> None:

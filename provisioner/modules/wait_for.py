@@ -254,6 +254,7 @@ class WaitForModule(Module[WaitForArgs, Waited, None]):
     name = "wait_for"
     reads_only = True
     aliases = ("ansible.builtin.wait_for",)
+    differs = "search_regex is a POSIX extended regex (grep -E), not Python's"
     args_model = WaitForArgs
     waits: ClassVar[bool] = True
 

@@ -35,14 +35,17 @@ from provisioner.playbook.schema import (
 )
 from provisioner.playbook.task import module_class
 from provisioner.playbook.variables import (
+    LOOP_MAGIC,
     MAGIC_NAMES,
     OMIT,
+    RESCUE_MAGIC,
     check_magic,
     magic_variables,
     merge,
     play_files_vars,
     play_magic,
     resolved,
+    role_magic,
 )
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Data, Templar, as_data
@@ -114,7 +117,7 @@ class PlannedInclude:
 Planned = PlannedTask | PlannedBlock | PlannedInclude
 
 
-RESCUE_NAMES = frozenset({"ansible_failed_task", "ansible_failed_result"})
+RESCUE_NAMES = frozenset(RESCUE_MAGIC)
 
 
 def flat(planned: list[Planned]) -> list[PlannedTask]:
@@ -366,7 +369,7 @@ def _role_layer(role: RoleInfo | None, layer: str) -> dict[str, Any]:
     for info in _chain(role):
         out.update(getattr(info, layer))
     if role is not None and layer == "vars":
-        out |= {"role_path": Data(str(role.path)), "role_name": Data(role.name)}
+        out |= role_magic(role)
     return out
 
 
@@ -410,7 +413,7 @@ def loop_vars(task: TaskSpec, item: Any, index: int) -> dict[str, Data]:
     if control.index_var:
         out[control.index_var] = Data(index)
     if control.extended:
-        out["ansible_loop"] = Data({"index": index + 1, "index0": index, "first": index == 0})
+        out[LOOP_MAGIC] = Data({"index": index + 1, "index0": index, "first": index == 0})
     return out
 
 

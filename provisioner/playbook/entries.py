@@ -32,7 +32,7 @@ from provisioner.playbook.schema import (
 )
 from provisioner.playbook.task import parse_task
 from provisioner.templating import is_template
-from provisioner.yamlmarks import load_yaml
+from provisioner.yamlmarks import MarkedDict, load_yaml
 
 TASK_FILE_KEYS = ("import_tasks", "include_tasks")
 ROLE_KEYS = ("import_role", "include_role")
@@ -45,17 +45,33 @@ ROLE_OPTIONS = (
     "handlers_from",
     "public",
     "apply",
-    "allow_duplicates",
-    "rolespec_validate",
 )
 HANDLERS_ARE_TASKS = "handlers must be tasks (blocks and includes are not supported there)"
-ROLE_REF_KEYWORDS = ("role", "name", "vars", "when", "tags", "become", "become_user")
+# The keywords of a role named in a play's `roles:`; any other key is a role parameter.
+ROLE_KEYWORDS = ("role", *dict.fromkeys(("name", "vars", "when", "tags", *INHERITED)))
 
 
 def _listify(value: Any) -> Any:
     if value is None:
         return []
     return [value] if isinstance(value, (str, bool)) else value
+
+
+def _short_names(raw: dict[str, Any]) -> dict[str, Any]:
+    """`ansible.builtin.include_tasks:` (and the other include and import keys) as the
+    short names the loader knows, each key and value still where it was written."""
+    prefixes = ("ansible.builtin.", "ansible.legacy.")
+    long = [k for k in raw if isinstance(k, str) and k.startswith(prefixes)]
+    short = {k: k.split(".", 2)[2] for k in long}
+    renamed = {k: v for k, v in short.items() if v in (*TASK_FILE_KEYS, *ROLE_KEYS)}
+    if not renamed:
+        return raw
+    if not isinstance(raw, MarkedDict):
+        return {renamed.get(k, k): v for k, v in raw.items()}
+    out = MarkedDict(loc=raw.loc)
+    for key, value in raw.items():
+        out.set_marked(renamed.get(key, key), value, raw.key_loc(key), raw.value_loc(key))
+    return out
 
 
 class _Keywords(BaseModel):
@@ -182,6 +198,7 @@ class EntryLoader:
         if not isinstance(raw, dict):
             self.out.add("a task must be a mapping (name, module, keywords)", where)
             return []
+        raw = _short_names(raw)
         if "block" in raw:
             block = self.block(raw, where, inh)
             return [block] if block is not None else []
@@ -384,7 +401,7 @@ class EntryLoader:
             return []
         name = str(ref.get("role", ref.get("name")))
         keywords = {k: v for k, v in ref.items() if k in INHERITED and k != "vars"}
-        params = {k: v for k, v in ref.items() if k not in (*ROLE_REF_KEYWORDS, *INHERITED)}
+        params = {k: v for k, v in ref.items() if k not in ROLE_KEYWORDS}
         given = ref.get("vars")
         own_vars: dict[str, Any] = given if isinstance(given, dict) else {}
         try:

@@ -25,6 +25,9 @@ __all__ = ["load_playbook", "module_class", "parse_task"]
 
 # A play's task lists, in the order they run; handlers notified so far run after each.
 SECTIONS = ("pre_tasks", "roles", "tasks", "post_tasks")
+# A playbook entry that is not a play, and the keys it takes.
+IMPORT_PLAYBOOK = "import_playbook"
+IMPORT_PLAYBOOK_KEYWORDS = (IMPORT_PLAYBOOK, "name")
 
 
 def parse_play(raw: Any, where: Location, out: Collector) -> PlaySpec | None:
@@ -110,7 +113,10 @@ def _load_plays(path: Path, where: Location, out: Collector, stack: list[Path]) 
         return []
     plays: list[PlaySpec] = []
     for raw in data:
-        if isinstance(raw, dict) and "import_playbook" in raw:
+        for long in (f"ansible.builtin.{IMPORT_PLAYBOOK}", f"ansible.legacy.{IMPORT_PLAYBOOK}"):
+            if isinstance(raw, dict) and long in raw and IMPORT_PLAYBOOK not in raw:
+                raw = {(IMPORT_PLAYBOOK if k == long else k): v for k, v in raw.items()}
+        if isinstance(raw, dict) and IMPORT_PLAYBOOK in raw:
             plays += _import(raw, path, loc_of(raw, here), out, [*stack, path.resolve()])
             continue
         play = parse_play(raw, loc_of(raw, here), out)
@@ -123,13 +129,13 @@ def _import(
     raw: dict[str, Any], path: Path, where: Location, out: Collector, stack: list[Path]
 ) -> list[PlaySpec]:
     """`- import_playbook: other.yml` (relative to this file), as Ansible has it."""
-    extra = [k for k in raw if k not in ("import_playbook", "name")]
+    extra = [k for k in raw if k not in IMPORT_PLAYBOOK_KEYWORDS]
     if extra:
         out.add(
             f"import_playbook takes only 'name', not '{extra[0]}'", key_loc(raw, extra[0], where)
         )
         return []
-    target = raw["import_playbook"]
+    target = raw[IMPORT_PLAYBOOK]
     if not isinstance(target, str) or not target or is_template(target):
         out.add("import_playbook needs a file name (templates are not supported)", where)
         return []
@@ -138,7 +144,7 @@ def _import(
         chain = " → ".join(p.name for p in [*stack, full])
         out.add(f"import_playbook loops: {chain}", where)
         return []
-    return _load_plays(full, key_loc(raw, "import_playbook", where), out, stack)
+    return _load_plays(full, key_loc(raw, IMPORT_PLAYBOOK, where), out, stack)
 
 
 def _check_references(plays: list[PlaySpec], out: Collector) -> None:

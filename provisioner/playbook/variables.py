@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.errors import InputError, Location, PlaybookError
 from provisioner.limits import read_text
 from provisioner.modules import lookup
-from provisioner.playbook.schema import BlockSpec, IncludeSpec, PlaySpec
+from provisioner.playbook.schema import BlockSpec, IncludeSpec, PlaySpec, RoleInfo
 from provisioner.probes.host import FACT_NAMES
 from provisioner.templating import Data, Lazy, Templar, as_data, names_in, strings_in
 from provisioner.yamlmarks import load_yaml, loc_of
@@ -22,18 +22,21 @@ from provisioner.yamlmarks import load_yaml, loc_of
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host, Inventory
 
-MAGIC_NAMES = frozenset({"inventory_hostname", "group_names", "login_user", "ansible_check_mode"})
+# The magic variables, each table the one place its names are made: name → its value.
+# `login_user` is resolved only when a template uses it (it may read ~/.ssh/config).
+HOST_MAGIC: dict[str, Callable[[Host, Callable[[Host], str], bool], Data | Lazy]] = {
+    "inventory_hostname": lambda host, login_user, check: Data(host.name),
+    "group_names": lambda host, login_user, check: Data(list(host.group_names)),
+    "login_user": lambda host, login_user, check: Lazy(lambda: login_user(host)),
+    "ansible_check_mode": lambda host, login_user, check: Data(check),
+}
+# Setting one of these is an error: the runner relies on them.
+MAGIC_NAMES = frozenset(HOST_MAGIC)
 
 
 def magic_variables(host: Host, login_user: Callable[[Host], str], check: bool) -> dict[str, Any]:
-    """The variables the tool sets for every host: the one place they are made.
-    `login_user` is resolved only when a template uses it (it may read ~/.ssh/config)."""
-    return {
-        "inventory_hostname": Data(host.name),
-        "group_names": Data(list(host.group_names)),
-        "login_user": Lazy(lambda: login_user(host)),
-        "ansible_check_mode": Data(check),
-    }
+    """The variables the tool sets for every host, whatever the play."""
+    return {name: make(host, login_user, check) for name, make in HOST_MAGIC.items()}
 
 
 # What `default(omit)` renders to: an argument with this value is left out.
@@ -43,18 +46,52 @@ ANSIBLE_VERSION = {"full": "2.16.0", "major": 2, "minor": 16, "revision": 0, "st
 ANSIBLE_MANAGED = "Ansible managed"
 
 
+# The magic variables Ansible's content reads that do not depend on the run.
+PLAY_MAGIC: dict[str, Callable[[PlaySpec, Host], Any]] = {
+    "omit": lambda play, host: OMIT,
+    "playbook_dir": lambda play, host: str(play.base_dir),
+    "ansible_version": lambda play, host: dict(ANSIBLE_VERSION),
+    "ansible_managed": lambda play, host: ANSIBLE_MANAGED,
+    "inventory_hostname_short": lambda play, host: host.name.split(".")[0],
+    "ansible_play_name": lambda play, host: play.display_name,
+    "ansible_role_names": lambda play, host: [r.name for r in play.roles],
+    "ansible_play_role_names": lambda play, host: [r.name for r in play.roles],
+}
+# What a role's own tasks see of it.
+ROLE_MAGIC: dict[str, Callable[[RoleInfo], Any]] = {
+    "role_path": lambda role: str(role.path),
+    "role_name": lambda role: role.name,
+}
+# A loop's details, with `loop_control: {extended: true}`.
+LOOP_MAGIC = "ansible_loop"
+# What a `rescue` reads of the failure (the runner sets them).
+RESCUE_MAGIC = ("ansible_failed_task", "ansible_failed_result")
+# The inventory's and the batch's, made per batch by run_magic.
+RUN_MAGIC = (
+    "groups",
+    "hostvars",
+    "play_hosts",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_batch",
+)
+# Every magic variable the tool sets (docs/ansible-compatibility.md lists them).
+MAGIC_VARIABLES = (
+    *HOST_MAGIC,
+    *PLAY_MAGIC,
+    *ROLE_MAGIC,
+    *RUN_MAGIC,
+    LOOP_MAGIC,
+    *RESCUE_MAGIC,
+)
+
+
 def play_magic(play: PlaySpec, host: Host) -> dict[str, Any]:
-    """The magic variables Ansible's content reads that do not depend on the run."""
-    return {
-        "omit": Data(OMIT),
-        "playbook_dir": Data(str(play.base_dir)),
-        "ansible_version": Data(dict(ANSIBLE_VERSION)),
-        "ansible_managed": Data(ANSIBLE_MANAGED),
-        "inventory_hostname_short": Data(host.name.split(".")[0]),
-        "ansible_play_name": Data(play.display_name),
-        "ansible_role_names": Data([r.name for r in play.roles]),
-        "ansible_play_role_names": Data([r.name for r in play.roles]),
-    }
+    return {name: Data(make(play, host)) for name, make in PLAY_MAGIC.items()}
+
+
+def role_magic(role: RoleInfo) -> dict[str, Data]:
+    return {name: Data(make(role)) for name, make in ROLE_MAGIC.items()}
 
 
 def run_magic(
@@ -76,7 +113,7 @@ def run_magic(
         return out
 
     hosts = list(play_hosts)
-    return {
+    made: dict[str, Any] = {
         "groups": Data(inventory.members()),
         "hostvars": Lazy(hostvars),
         "play_hosts": Data(list(batch)),
@@ -84,6 +121,8 @@ def run_magic(
         "ansible_play_hosts_all": Data(hosts),
         "ansible_play_batch": Data(list(batch)),
     }
+    assert tuple(made) == RUN_MAGIC  # the registry names exactly what is made here
+    return made
 
 
 def resolved(value: Any) -> Any:

@@ -24,6 +24,7 @@ from provisioner.playbook.compile import (
 )
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
 from provisioner.playbook.task import module_class
+from provisioner.playbook.variables import RESCUE_MAGIC
 from provisioner.runner.batch import Prober, Probing
 from provisioner.runner.control import LOCAL_NAMES, Once, Shared, Stop
 from provisioner.runner.include import expand, include_uses
@@ -165,8 +166,9 @@ class HostWorker:
         finally:
             self.rescuable -= 1 if block.rescue else 0
         if failure is not None and block.rescue and not failure.unreachable:
-            self.ctx.registered["ansible_failed_task"] = {"name": str(failure)}
-            self.ctx.registered["ansible_failed_result"] = failure.result or {}
+            failed_task, failed_result = RESCUE_MAGIC
+            self.ctx.registered[failed_task] = {"name": str(failure)}
+            self.ctx.registered[failed_result] = failure.result or {}
             try:
                 self.run_tasks(block.rescue)
                 failure = None

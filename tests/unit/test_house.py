@@ -25,6 +25,7 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "probes/accounts.py": {"group", "getent"},  # getent's database; the program
     "playbook/entries.py": {"file"},  # include_tasks' own argument
     "jinja": {"file", "template"},  # the lookups and the test of those names
+    "compat": {"file", "template", "hostname"},  # those lookups and test; the fact
     "playbook/roles.py": {"meta"},  # a role's meta/ folder
     "probes/host.py": {"hostname"},  # the fact
     "probes/rpm.py": {"dnf", "yum"},  # the package manager programs

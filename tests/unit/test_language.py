@@ -715,3 +715,34 @@ def test_a_dry_run_says_decided_at_apply_for_what_a_would_change_task_decides(
         "inner:changed",
     ]
     assert not any(r.undecided for r in applied.results)
+
+
+def test_includes_and_imports_by_their_ansible_builtin_names(lab: dict[str, Any]) -> None:
+    write(
+        lab["dir"],
+        {
+            "more.yml": "- name: more\n  test_flag: {path: more, value: v}\n",
+            "roles/r/tasks/main.yml": "- name: in role\n  test_flag: {path: role, value: v}\n",
+            "other.yml": "- hosts: h1\n  tasks:\n    - name: other play\n      debug: {msg: hi}\n",
+        },
+    )
+    book = play(
+        lab["dir"],
+        "- hosts: h1\n  tasks:\n"
+        "    - ansible.builtin.import_tasks: more.yml\n"
+        "    - ansible.builtin.include_tasks: more.yml\n"
+        "    - ansible.builtin.import_role: {name: r}\n"
+        "    - ansible.legacy.include_role: {name: r}\n"
+        "- ansible.builtin.import_playbook: other.yml\n",
+    )
+    summary = run(lab, book)
+    assert summary.exit_code == 0, [r.msg for r in summary.results]
+    assert statuses(summary, "h1") == [
+        "more:changed",
+        "include_tasks more.yml:ok",
+        "more:ok",
+        "in role:changed",
+        "include_role r:ok",
+        "in role:ok",
+        "other play:ok",
+    ]
