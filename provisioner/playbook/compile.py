@@ -218,8 +218,9 @@ class HostPlan:
         self, role: RoleInfo | None, own: Mapping[str, Any], registered: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Low to high: role defaults < inventory < facts < play vars < vars_files <
-        role vars < block and task vars < include_vars < set_fact and registered <
-        role params < extra vars; the magic variables above all."""
+        role vars (the play's roles', then the task's own) < block and task vars <
+        include_vars < set_fact and registered < role params < extra vars; the magic
+        variables above all."""
         return {
             **self._role_defaults(role),
             **self.variables,
