@@ -340,7 +340,9 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         if missing:
             # A dry run may see an earlier planned repo provide it; apply fails here, clearly.
             what = f"package {', '.join(missing)} in the enabled repositories"
-            return Blocked(Provision(Kind.PACKAGE, missing[0]), what, change=change)
+            # An earlier install may bring it as a dependency: decided at apply.
+            need = Provision(Kind.PACKAGE, missing[0])
+            return Blocked(need, what, change=change, uncertain=True)
         return change
 
     def _plan_one(
@@ -412,7 +414,10 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         p = change.payload
         # What the repositories offer decided it: another repository may offer otherwise.
         changes = p.install or p.downgrade or p.upgrade
-        return frozenset({Provision(Kind.REPO)}) if changes else frozenset()
+        judged = {Provision(Kind.REPO)} if changes else set()
+        if p.install:  # an earlier install may bring it (a dependency, a weak one)
+            judged.add(Provision(Kind.PACKAGE))
+        return frozenset(judged)
 
     def provides(self, change: Change[PackagePlan]) -> frozenset[Provision]:
         p = change.payload

@@ -160,7 +160,9 @@ def _remote(
         quiet = module.unprobeable and unit.task.changed_when == [False]
         status = Status.SKIPPED if quiet else Status.CHANGED
         summary = (*plan.summary, *notes)
-        return Outcome(status, summary, plan.diff, fields={**fields, "check": True})
+        fields = {**fields, "check": True}
+        # What it was judged by, an earlier planned change changes first: apply decides.
+        return Outcome(status, summary, plan.diff, fields=fields, undecided=bool(notes))
     return _apply(ctx, unit, this, plan, become, ahead)
 
 

@@ -68,13 +68,18 @@ def test_check_update_keeps_the_cause_from_stderr() -> None:
 def test_a_dry_run_says_an_install_was_judged_by_repositories_an_earlier_task_changes() -> None:
     module = PackageModule.from_dict({"name": "lab-hello"})
     install = Change(("+ lab-hello",), PackagePlan("dnf", install=("lab-hello",)))
-    assert module.judged_by(install) == {Provision(Kind.REPO)}
+    # The repositories decide it, and the packages there: an earlier install may bring it.
+    assert module.judged_by(install) == {Provision(Kind.REPO), Provision(Kind.PACKAGE)}
     repoint = PlannedChange("Point base at the mirror", frozenset({Provision(Kind.REPO)}))
     other = PlannedChange("Write the motd", frozenset({Provision(Kind.PATH, "/etc/motd")}))
     assert unchecked(module.judged_by(install), [other]) == ()
     assert unchecked(module.judged_by(install), [repoint, other]) == (
         "not checked: judged by the repositories there now; "
         "'Point base at the mirror' would change them first",
+    )
+    installs = PlannedChange("Install Docker", frozenset({Provision(Kind.PACKAGE)}))
+    assert unchecked(module.judged_by(install), [installs]) == (
+        "not checked: judged by the packages there now; 'Install Docker' would change them first",
     )
     remove = Change(("- lab-hello",), PackagePlan("dnf", remove=("lab-hello",)))
     assert module.judged_by(remove) == frozenset()
