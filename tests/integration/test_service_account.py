@@ -5,6 +5,7 @@ must name it, and the dry run must say what the apply then does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,15 @@ PLAY = """\
     - name: Its directory
       file: {path: /srv/svcapp, state: directory, owner: svcapp, group: svcapp, mode: "0750"}
 """
+
+
+@pytest.fixture(params=["el7", "el9"])
+def fresh_host(request: pytest.FixtureRequest, lab: Lab) -> Iterator[Host]:
+    """lab01 fresh as an EL7 and as an EL9 host; the default look again afterwards."""
+    host = lab.hosts[0]
+    lab.reset(host, profile=request.param)
+    yield host
+    lab.reset(host)
 
 
 def test_group_then_user_of_the_same_name(tmp_path: Path, lab: Lab, fresh_host: Host) -> None:
