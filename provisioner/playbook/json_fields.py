@@ -39,6 +39,10 @@ BOOL_WORDS = (
 )
 INTEGER_TEXT = r"^\s*[+-]?[0-9]+(?:_[0-9]+)*(?:\.0*)?\s*$"
 NUMBER_TEXT = r"^\s*[+-]?(?:[0-9][0-9_]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+# A Python identifier (`str.isidentifier`), ASCII's part exactly: a letter or `_`, then
+# letters, digits and `_` (any other character is let through: it may be a letter).
+_NOT_WORD = r"\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f"
+IDENTIFIER = f"^[^{_NOT_WORD}0-9][^{_NOT_WORD}]*$"
 META = ("default", "description")  # what stays on the outside of a widened schema
 
 
@@ -237,3 +241,12 @@ def no_ref_siblings(node: Any) -> Any:
         target = out.pop("$ref")
         out["allOf"] = [{"$ref": target}, *out.get("allOf", [])]
     return out
+
+
+def identifier(node: Schema) -> Schema:
+    """A field whose text must be a variable's name (`register`, `loop_var`)."""
+    meta, rest = _meta(node)
+    branches = [
+        {**b, "pattern": IDENTIFIER} if b.get("type") == "string" else b for b in _branches(rest)
+    ]
+    return {**meta, "anyOf": branches}

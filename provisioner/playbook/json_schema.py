@@ -35,6 +35,7 @@ from provisioner.playbook.json_fields import (
     Schema,
     common_definitions,
     fields,
+    identifier,
     no_ref_siblings,
     ref,
 )
@@ -69,6 +70,10 @@ def _keyword_types() -> tuple[dict[str, Schema], dict[str, Schema], dict[str, Sc
     inherited, more = fields(_Keywords, only=INHERITED, nullable_lists=True)
     # A template decides at run time; any other text must be a boolean word.
     task["ignore_errors"] = inherited["ignore_errors"] = {"anyOf": [ref(BOOL), ref(TEMPLATE)]}
+    task["register"] = identifier(task["register"])
+    loop_control = defs["LoopControl"]["properties"]
+    for word in ("loop_var", "index_var"):
+        loop_control[word] = identifier(loop_control[word])
     # `args:` gives more arguments of the task's module (each module says which).
     task["args"] = {"type": ["object", "null"], "description": "more arguments of the module"}
     for word in WITH_KEYS:
