@@ -83,64 +83,47 @@ def _variables() -> Schema:
             others = [n for n in names if n != name]
             if others:
                 conflicts[name] = {"not": {"anyOf": [{"required": [n]} for n in others]}}
-    return {"type": "object", "properties": props, "dependencies": conflicts}
+    return {"type": ["object", "null"], "properties": props, "dependencies": conflicts}
 
 
 def inventory_schema() -> dict[str, Any]:
-    """A YAML inventory: groups at the top, `all:` first by custom."""
+    """A YAML inventory: groups at the top, `all:` first by custom. A type list rather
+    than anyOf where nothing (null) is allowed too: an editor then names the key at fault."""
     not_a_key: Schema = {"not": {"enum": list(GROUP_KEYS)}}
     host_name: Schema = {"pattern": f"^[^{_BLANK}-][^{_BLANK}]*$", **not_a_key}
-    names_or_one = {"anyOf": [{"type": "null"}, {"type": "string", "minLength": 1}]}
     group: Schema = {
-        "anyOf": [
-            {"type": "null"},
-            {
-                "type": "object",
-                "properties": {
-                    "hosts": {
-                        "anyOf": [
-                            *names_or_one["anyOf"],
-                            {
-                                "type": "object",
-                                "propertyNames": host_name,
-                                "additionalProperties": _ref("host"),
-                            },
-                        ]
-                    },
-                    "children": {
-                        "anyOf": [
-                            *names_or_one["anyOf"],
-                            {
-                                "type": "object",
-                                # `all` holds every group: it is nobody's child.
-                                "propertyNames": {"not": {"enum": [*GROUP_KEYS, "all"]}},
-                                "additionalProperties": _ref("group"),
-                            },
-                        ]
-                    },
-                    "vars": {"anyOf": [{"type": "null"}, _ref("variables")]},
-                },
-                "additionalProperties": False,
+        "type": ["object", "null"],
+        "properties": {
+            "hosts": {
+                "description": "its hosts: a mapping of names to their variables (or one name)",
+                "type": ["object", "string", "null"],
+                "minLength": 1,
+                "propertyNames": host_name,
+                "additionalProperties": _ref("host"),
             },
-        ]
+            "children": {
+                "description": "its groups: a mapping of names to groups (or one name)",
+                "type": ["object", "string", "null"],
+                "minLength": 1,
+                # `all` holds every group: it is nobody's child.
+                "propertyNames": {"not": {"enum": [*GROUP_KEYS, "all"]}},
+                "additionalProperties": _ref("group"),
+            },
+            "vars": _ref("variables"),
+        },
+        "additionalProperties": False,
     }
     host: Schema = {
-        "anyOf": [
-            {"type": "null"},
-            {
-                "allOf": [_ref("variables")],
-                "not": {"required": ["vars"]},
-                "description": "its variables, directly under it (no 'vars:')",
-            },
-        ]
+        "description": "its variables, directly under it (no 'vars:')",
+        "allOf": [_ref("variables")],
+        "properties": {"vars": {"not": {}, "description": "host variables go directly under it"}},
     }
     return {
         "$schema": DRAFT,
         "title": "provision inventory",
-        "anyOf": [
-            {"type": "null"},
-            {"type": "object", "propertyNames": not_a_key, "additionalProperties": _ref("group")},
-        ],
+        "type": ["object", "null"],
+        "propertyNames": not_a_key,
+        "additionalProperties": _ref("group"),
         "definitions": {
             "group": group,
             "host": host,

@@ -60,7 +60,7 @@ STATIC = ("import_tasks", "import_role")  # read at load: no loop, no template
 
 def _list_of(item: Schema) -> Schema:
     """A list of item, or nothing (an empty section)."""
-    return {"anyOf": [{"type": "array", "items": item}, {"type": "null"}]}
+    return {"type": ["array", "null"], "items": item}
 
 
 def _keyword_types() -> tuple[dict[str, Schema], dict[str, Schema], dict[str, Schema]]:
