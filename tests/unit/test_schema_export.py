@@ -10,10 +10,11 @@ red what `provision validate` refuses, and nothing it takes.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -141,13 +142,43 @@ DOC_EXAMPLES = examples()
 @pytest.mark.parametrize(("where", "text"), DOC_EXAMPLES, ids=[w for w, _ in DOC_EXAMPLES])
 def test_every_yaml_example_of_the_docs_validates(where: str, text: str) -> None:
     data = yaml.safe_load(text)
+    assert errors(_kind_of_example(data), data) == [], where
+
+
+def _kind_of_example(data: Any) -> str:
     if isinstance(data, dict):
-        kind = "inventory"
-    elif any(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data):
-        kind = "playbook"
-    else:
-        kind = "tasks"
-    assert errors(kind, data) == [], where
+        return "inventory"
+    if any(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data):
+        return "playbook"
+    return "tasks"
+
+
+def test_the_editors_doc_maps_each_schema_to_files_of_its_kind() -> None:
+    """docs/editors.md's commands write the schemas its VS Code settings name; its
+    patterns take the repository's files of their kind and no other; each example's
+    first line names the schema of its kind."""
+    doc = (ROOT / "docs" / "editors.md").read_text()
+    written = dict(re.findall(r"^provision schema (\w+) +> (\S+)$", doc, flags=re.M))
+    assert set(written) == {"playbook", "tasks", "inventory"}
+    (block,) = re.findall(r"^```json\n(.*?)^```", doc, flags=re.S | re.M)
+    settings: dict[str, list[str]] = json.loads(block)["yaml.schemas"]
+    assert sorted(settings) == sorted(f"./{path}" for path in written.values())
+    kind_of = {f"./{path}": kind for kind, path in written.items()}
+    matched = set()
+    for kind, rel in KNOWN_FIXTURES:
+        for schema, patterns in settings.items():
+            # yaml-language-server puts **/ before each pattern: it matches a path's end.
+            if any(PurePosixPath(rel).match(p) for p in patterns):
+                assert kind_of[schema] == kind, (rel, schema)
+                matched.add(kind)
+    assert matched == {"playbook", "tasks", "inventory"}
+    firsts = 0
+    for where, text in DOC_EXAMPLES:
+        line = re.match(r"# yaml-language-server: \$schema=\S*/(\w+)\.schema\.json\n", text)
+        if line and where.startswith("docs/editors.md"):
+            firsts += 1
+            assert line.group(1) == _kind_of_example(yaml.safe_load(text)), where
+    assert firsts == 3
 
 
 @pytest.mark.parametrize("kind", ["playbook", "tasks", "inventory"])
@@ -265,7 +296,7 @@ TAKEN = {
     "key=value arguments": "- yum: name=git state=present\n",
     "arguments under args": "- copy:\n  args: {dest: /x, content: a}\n",
     "a command with changed_when": "- shell: ls\n  changed_when: false\n  failed_when: rc != 0\n",
-    "a loop with its control": "- debug: {msg: x}\n  loop: [1]\n  loop_control: {loop_var: y}\n",
+    "a loop with its control": "- debug: {msg: x}\n  loop: [1]\n  loop_control: {loop_var: pkg}\n",
     "a with_dict loop": "- debug: {msg: x}\n  with_dict: {a: 1}\n",
     "set_fact of any name": "- set_fact: {anything: 1, cacheable: true}\n",
     "a block with rescue and always": "- block: [{command: ls}]\n  rescue:\n"
