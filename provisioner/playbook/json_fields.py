@@ -50,6 +50,12 @@ def ref(name: str) -> Schema:
     return {"$ref": DEFS + name}
 
 
+def never(message: str) -> Schema:
+    """What no value passes, saying why: an editor shows the errorMessage of a type
+    mismatch (that of a `not` or `false` it does not)."""
+    return {"type": "null", "not": {"type": "null"}, "errorMessage": message}
+
+
 def common_definitions() -> dict[str, Schema]:
     """The definitions every field schema here may refer to."""
     return {
@@ -246,7 +252,6 @@ def no_ref_siblings(node: Any) -> Any:
 def identifier(node: Schema) -> Schema:
     """A field whose text must be a variable's name (`register`, `loop_var`)."""
     meta, rest = _meta(node)
-    branches = [
-        {**b, "pattern": IDENTIFIER} if b.get("type") == "string" else b for b in _branches(rest)
-    ]
+    name = {"pattern": IDENTIFIER, "patternErrorMessage": "a variable name: letters, digits, _"}
+    branches = [{**b, **name} if b.get("type") == "string" else b for b in _branches(rest)]
     return {**meta, "anyOf": branches}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from provisioner.modules import PREFIXES, lookup, registry
 from provisioner.modules.base import AnyModule, Args, spellings_of
 from provisioner.modules.unsupported import KNOWN, PATTERNS
-from provisioner.playbook.json_fields import TEMPLATED, Schema, fields, one_of_these, ref
+from provisioner.playbook.json_fields import TEMPLATED, Schema, fields, never, one_of_these, ref
 from provisioner.playbook.task import _judged
 
 KEYWORD = "task_keyword"  # the definition: the name of a task keyword
@@ -67,27 +67,28 @@ def args_schema(model: type[Args]) -> tuple[Schema, Schema | None, dict[str, Sch
             others = [w for w in words if w != word]
             if others:
                 conflicts[word] = {
-                    "not": {"anyOf": [{"required": [w]} for w in others]},
-                    "errorMessage": f"'{word}' and '{others[0]}' are the same argument",
+                    "properties": {
+                        w: never(f"'{word}' and '{w}' are the same argument: give one")
+                        for w in others
+                    }
                 }
     schema: Schema = {"type": "object", "properties": out}
     if model.model_config.get("extra") == "forbid":
         schema["additionalProperties"] = False
     if conflicts:
         schema["dependencies"] = conflicts
-    required = model_schema_required(model)
-    needs: list[Schema] = []
-    for name in required:
-        words = spellings[name]
-        needs.append(
-            {"required": words}
-            if len(words) == 1
-            else {"anyOf": [{"required": [w]} for w in words]}
-        )
-    return schema, ({"allOf": needs} if needs else None), defs
+    required = [spellings[name] for name in _required_fields(model)]
+    needs: Schema = {}
+    if any(len(words) == 1 for words in required):
+        needs["required"] = [words[0] for words in required if len(words) == 1]
+    if any(len(words) > 1 for words in required):
+        needs["allOf"] = [
+            {"anyOf": [{"required": [w]} for w in words]} for words in required if len(words) > 1
+        ]
+    return schema, (needs or None), defs
 
 
-def model_schema_required(model: type[Args]) -> list[str]:
+def _required_fields(model: type[Args]) -> list[str]:
     """The fields pydantic requires (by field name)."""
     return [name for name, info in model.model_fields.items() if info.is_required()]
 
@@ -121,14 +122,14 @@ def module_keys() -> ModuleKeys:
             # gives its arguments its own way).
             rules["if"] = {"required": ["args"]}
             rules["then"] = {}
-            value_needs = {"anyOf": [{"type": "string"}, {"type": "object", **needs}]}
+            value_needs = {"type": ["string", "object"], **needs}
             out.definitions[f"needs.{cls.name}"] = value_needs
             rules["else"] = {"properties": {word: ref(f"needs.{cls.name}") for word in words}}
         if not cls.unprobeable:
-            rules["not"] = {
-                "anyOf": [{"required": ["changed_when"]}, {"required": ["failed_when"]}]
-            }
-            rules["errorMessage"] = f"changed_when and failed_when apply to {judged} tasks only"
+            rules["properties"].update(
+                (word, never(f"{word} applies to {judged} tasks only"))
+                for word in ("changed_when", "failed_when")
+            )
         out.definitions[f"module.{cls.name}"] = rules
         for word in words:
             out.properties[word] = ref(f"value.{cls.name}")

@@ -36,6 +36,7 @@ from provisioner.playbook.json_fields import (
     common_definitions,
     fields,
     identifier,
+    never,
     no_ref_siblings,
     ref,
 )
@@ -49,11 +50,16 @@ from provisioner.playbook.schema import (
     TaskSpec,
 )
 from provisioner.playbook.task import WITH_KEYS
+from provisioner.templating import TEMPLATE_PATTERN
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
 SCALAR: Schema = {"type": ["string", "number", "boolean", "null"]}
-NAME: Schema = {"type": "string", "minLength": 1, "not": ref(TEMPLATE)}  # no template
+NAME: Schema = {  # a name given as it is: what the loader reads, not a template
+    "type": "string",
+    "pattern": rf"^(?![\s\S]*(?:{TEMPLATE_PATTERN}))[\s\S]+$",
+    "patternErrorMessage": "a name as it is: not empty, not a template",
+}
 LOOPS = ("loop", *WITH_KEYS)
 STATIC = ("import_tasks", "import_role")  # read at load: no loop, no template
 
@@ -86,11 +92,7 @@ def _definitions() -> dict[str, Schema]:
     modules = module_keys()
     inherited = {word: ref(f"inherited.{word}") for word in handed}
     loops = {
-        word: {
-            "propertyNames": {"not": {"enum": [w for w in LOOPS if w != word]}},
-            "errorMessage": f"a task takes '{word}' or another loop, not both",
-        }
-        for word in LOOPS
+        word: {"properties": {w: ref("one_loop") for w in LOOPS if w != word}} for word in LOOPS
     }
     task: Schema = {
         "type": "object",
@@ -190,6 +192,7 @@ def _definitions() -> dict[str, Schema]:
         **modules.definitions,
         **{f"inherited.{word}": value for word, value in handed.items()},
         KEYWORD: {"enum": [*TASK_KEYWORDS, *WITH_KEYS]},
+        "one_loop": never("a task takes one loop: 'loop' or one with_*"),
         "task": task,
         "block": block,
         **includes,
