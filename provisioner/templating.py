@@ -91,6 +91,10 @@ def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value
 
 
+TEMPLATE_PATTERN = r"\{\{|\{%"
+"""What `is_template` looks for, as a regular expression (Python's and JSON Schema's)."""
+
+
 class Data:
     """A value that is data, not template source: looked up as it is, never rendered."""
 

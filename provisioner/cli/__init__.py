@@ -1,4 +1,4 @@
-"""The `provision` command: apply, validate, facts, inventory.
+"""The `provision` command: apply, validate, facts, schema, inventory.
 
 Only the command line is declared here; each command's work lives in its own
 module, imported when that command runs, so `provision --help` or `validate`
@@ -10,6 +10,7 @@ never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -152,6 +153,29 @@ def facts(
     from provisioner.cli import hosts
 
     return hosts.facts(inventory, limit, output, forks, accept_new_host_keys, verbose, timeout)
+
+
+class SchemaKind(str, Enum):
+    playbook = "playbook"
+    tasks = "tasks"
+    inventory = "inventory"
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        SchemaKind,
+        typer.Argument(help="playbook, tasks (a tasks or handlers file, a role's) or inventory."),
+    ] = SchemaKind.playbook,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file, not stdout.")
+    ] = None,
+) -> int:
+    """Print the JSON Schema of a playbook, a tasks file or an inventory, for an editor
+    (see docs/editors.md)."""
+    from provisioner.cli import schemas
+
+    return schemas.show(kind.value, output)
 
 
 inventory_app = typer.Typer(

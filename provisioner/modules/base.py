@@ -39,6 +39,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, ValidationError, model
 from pydantic_core import PydanticCustomError
 
 from provisioner.errors import ModuleArgsError
+from provisioner.modules._args import resolve_aliases
 from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
 
 
@@ -58,6 +59,15 @@ class Args(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, defer_build=True, coerce_numbers_to_str=True
     )
+
+    renamed: ClassVar[Mapping[str, str]] = {}
+    """Other names of arguments (alias → argument) resolved before validation, for
+    arguments whose other spelling is not in their `AliasChoices` (`resolve_aliases`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return resolve_aliases(data, cls.renamed) if cls.renamed else data
 
     @model_validator(mode="before")
     @classmethod

@@ -15,13 +15,13 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._args import Text, resolve_aliases
+from provisioner.modules._args import Text
 from provisioner.modules._files import Accounts, FileWish, WritePlan, plan_write, write_ops
 from provisioner.modules.base import (
     CONVERGED,
@@ -56,6 +56,8 @@ Special = Literal["annually", "daily", "hourly", "monthly", "reboot", "weekly", 
 
 
 class CronArgs(Args):
+    renamed: ClassVar[Mapping[str, str]] = {"value": "job", "dom": "day", "dow": "weekday"}
+
     name: str
     user: str | None = None
     job: str | None = None
@@ -71,11 +73,6 @@ class CronArgs(Args):
     env: bool = False
     insertafter: str | None = None
     insertbefore: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, raw: object) -> object:
-        return resolve_aliases(raw, {"value": "job", "dom": "day", "dow": "weekday"})
 
     @field_validator("name")
     @classmethod

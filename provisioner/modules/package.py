@@ -165,7 +165,10 @@ class PackageArgs(Args):
     name: list[str] = Field(
         default=None, validation_alias=AliasChoices("name", "pkg"), validate_default=True
     )
-    state: Literal["present", "absent", "latest"] = "present"
+    # Ansible's other spellings of a state are valid input too (the JSON Schema says so).
+    state: Literal["present", "absent", "latest"] = Field(
+        default="present", json_schema_extra={"enum": ["present", "absent", "latest", *STATES]}
+    )
     allow_downgrade: bool = False
     enablerepo: list[str] = []
     disablerepo: list[str] = []

@@ -10,14 +10,14 @@ file's other lines keep their bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._args import resolve_aliases
 from provisioner.modules._files import (
     AbsPath,
     Accounts,
@@ -61,18 +61,19 @@ def _value(value: object) -> object:
 
 
 class SysctlArgs(Args):
+    renamed: ClassVar[Mapping[str, str]] = {"key": "name", "val": "value"}
+
     name: str
-    value: str | None = None
+    # A boolean or a number is read as Ansible reads it (`_normalized`).
+    value: str | None = Field(
+        default=None,
+        json_schema_extra={"anyOf": [{"type": ["string", "number", "boolean"]}, {"type": "null"}]},
+    )
     state: Literal["present", "absent"] = "present"
     sysctl_file: AbsPath = "/etc/sysctl.conf"
     reload: bool = True
     sysctl_set: bool = False
     ignoreerrors: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, raw: object) -> object:
-        return resolve_aliases(raw, {"key": "name", "val": "value"})
 
     @field_validator("name")
     @classmethod

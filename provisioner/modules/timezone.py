@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -19,7 +20,6 @@ from pydantic import field_validator, model_validator
 
 from provisioner.errors import ProbeError
 from provisioner.modules import register
-from provisioner.modules._args import resolve_aliases
 from provisioner.modules._files import Accounts, FileWish, WritePlan, plan_write, write_ops
 from provisioner.modules.base import CONVERGED, Args, Change, Failed, Module, Op, Plan
 from provisioner.modules.lineinfile import split_lines
@@ -33,13 +33,10 @@ CLOCK_ZONE = re.compile(r'^ZONE\s*=\s*"?([^"\s]+)"?')
 
 
 class TimezoneArgs(Args):
+    renamed: ClassVar[Mapping[str, str]] = {"rtc": "hwclock"}
+
     name: str | None = None
     hwclock: Literal["local", "UTC"] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, raw: object) -> object:
-        return resolve_aliases(raw, {"rtc": "hwclock"})
 
     @field_validator("name")
     @classmethod

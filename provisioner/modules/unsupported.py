@@ -27,12 +27,14 @@ KNOWN = frozenset(
     locale_gen lvg lvol filesystem parted xml make npm gem composer archive
     """.split()
 )
-_FQCN = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
+# Names outside KNOWN that are Ansible's too: a collection's module (namespace.collection.
+# module) and Windows modules. Regular expressions of JSON Schema's dialect as well.
+PATTERNS = (re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$"), re.compile(r"^win_"))
 
 
 def is_ansible_module(name: str) -> bool:
     """Whether a name is a module Ansible users write (so it loads, unsupported)."""
-    return name in KNOWN or name.startswith("win_") or bool(_FQCN.match(name))
+    return name in KNOWN or any(pattern.match(name) for pattern in PATTERNS)
 
 
 class UnsupportedArgs(Args):

@@ -24,6 +24,7 @@ NOT_A_MODULE: dict[str, set[str]] = {
     "probes/sshkeys.py": {"file", "stat"},
     "probes/accounts.py": {"group", "getent"},  # getent's database; the program
     "playbook/entries.py": {"file"},  # include_tasks' own argument
+    "playbook/json_schema.py": {"file"},
     "jinja": {"file", "template"},  # the lookups and the test of those names
     "compat": {"file", "template", "hostname"},  # those lookups and test; the fact
     "playbook/roles.py": {"meta"},  # a role's meta/ folder
