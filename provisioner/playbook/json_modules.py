@@ -18,7 +18,6 @@ from provisioner.modules import PREFIXES, lookup, registry
 from provisioner.modules.base import AnyModule, Args, spellings_of
 from provisioner.modules.unsupported import KNOWN, PATTERNS
 from provisioner.playbook.json_fields import TEMPLATED, Schema, fields, never, one_of_these, ref
-from provisioner.playbook.task import _judged
 
 KEYWORD = "task_keyword"  # the definition: the name of a task keyword
 
@@ -98,7 +97,6 @@ def module_keys() -> ModuleKeys:
     by_class: dict[type[AnyModule], list[str]] = {}
     for name, cls in registry().items():
         by_class.setdefault(cls, []).append(name)
-    judged = _judged()
     for cls, names in sorted(by_class.items(), key=lambda item: item[0].name):
         args, needs, defs = args_schema(cls.args_model)
         out.definitions.update(defs)
@@ -125,11 +123,6 @@ def module_keys() -> ModuleKeys:
             value_needs = {"type": ["string", "object"], **needs}
             out.definitions[f"needs.{cls.name}"] = value_needs
             rules["else"] = {"properties": {word: ref(f"needs.{cls.name}") for word in words}}
-        if not cls.unprobeable:
-            rules["properties"].update(
-                (word, never(f"{word} applies to {judged} tasks only"))
-                for word in ("changed_when", "failed_when")
-            )
         out.definitions[f"module.{cls.name}"] = rules
         for word in words:
             out.properties[word] = ref(f"value.{cls.name}")

@@ -8,7 +8,7 @@ inherited keywords of `entries.py`), each module's `args_model`
 
 They are as strict as the loader where the loader is: an unknown keyword, module
 or argument, a value of the wrong type, two modules in one task, `loop` with a
-`with_*`, `changed_when` on a module that is not a command. They take what the
+`with_*`. They take what the
 loader takes: Ansible's spellings of booleans, numbers for text, one item for a
 list, any template where a module argument is checked only when the task runs,
 Ansible's modules that provision does not run. What only loading can tell (a
@@ -24,8 +24,8 @@ from typing import Any
 
 from provisioner.playbook.entries import (
     ROLE_KEYS,
+    ROLE_KEYWORDS,
     ROLE_OPTIONS,
-    ROLE_REF_KEYWORDS,
     TASK_FILE_KEYS,
     _Keywords,
 )
@@ -148,7 +148,7 @@ def _definitions() -> dict[str, Schema]:
             {
                 "type": "object",
                 "properties": {
-                    **{word: inherited.get(word, {}) for word in ROLE_REF_KEYWORDS},
+                    **{word: inherited.get(word, {}) for word in ROLE_KEYWORDS},
                     **inherited,
                     "role": NAME,
                     "name": NAME,

@@ -255,7 +255,6 @@ REFUSED = {
     "no module": "- name: nothing to do\n",
     "an unknown module": "- cpoy: {dest: /x, content: a}\n",
     "loop and with_items": "- command: ls\n  loop: [1]\n  with_items: [1]\n",
-    "changed_when on a copy": "- copy: {dest: /x, content: a}\n  changed_when: false\n",
     "a missing required argument": "- copy: {content: a}\n",
     "two spellings of one argument": "- file: {path: /x, dest: /y}\n",
     "a value not in the choices": "- file: {path: /x, state: folder}\n",
@@ -274,6 +273,9 @@ REFUSED = {
 }
 TAKEN = {
     "an argument's other name (file's dest)": "- file: {dest: /x, state: directory}\n",
+    "changed_when on a copy (Ansible judges any module)": (
+        "- copy: {dest: /x, content: a}\n  changed_when: false\n"
+    ),
     "another spelling of a package and its state": "- yum: {pkg: git, state: installed}\n",
     "cron's day of month as dom": "- cron: {name: x, job: ls, dom: 1}\n",
     "sysctl's key and val": "- sysctl: {key: vm.swappiness, val: 10}\n",
