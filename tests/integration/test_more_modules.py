@@ -1,7 +1,9 @@
 """More modules on a fresh lab host, as CentOS 7 (el7) and as AlmaLinux 9 (el9): the dry
 run changes nothing and says what apply changes, apply leaves the state asked for, and a
 rerun changes nothing. Here sysctl, timedatectl, hostnamectl, chpasswd, tar, getent
-shadow, systemctl's NeedDaemonReload and dnf's downgrade answer for real."""
+shadow, systemctl's NeedDaemonReload and dnf's downgrade answer for real; firewall-cmd is
+the lab's stand-in (tests/lab/README.md). pip is not here: the lab has no pip and no
+package index to install from."""
 
 from __future__ import annotations
 
@@ -50,6 +52,10 @@ MAIN_CHANGES = {
     "The lab's repository (lab-hello 1.0 and 1.1)",
     "A package at its newest",
     "The same package downgraded",
+    "firewalld installed",
+    "firewalld running",
+    "A port open now and at boot",
+    "A service open until firewalld restarts",
     "A unit file",
     "The unit running and enabled",
     "A drop-in directory",
@@ -232,6 +238,15 @@ def test_the_host_is_as_asked(story: Story, lab: Lab) -> None:
     assert sh("grep '^installonly_limit' /etc/dnf/dnf.conf") == "installonly_limit=2\n"
     assert sh("lab-hello") == "lab-hello 1.0\n"
     assert sh("rpm -q --qf '%{VERSION}\\n' lab-hello") == "1.0\n"  # the one version left
+
+    # firewalld's stand-in (tests/lab/README.md) answers as firewall-cmd does
+    assert sh("firewall-cmd --state; systemctl is-enabled firewalld") == "running\nenabled\n"
+    assert sh("firewall-cmd --list-ports; firewall-cmd --permanent --list-ports") == (
+        "8080/tcp\n8080/tcp\n"
+    )
+    assert sh("firewall-cmd --list-services; firewall-cmd --permanent --list-services") == (
+        "ssh dhcpv6-client http\nssh dhcpv6-client\n"
+    )
 
     assert sh("systemctl is-active lab-tick; systemctl is-enabled lab-tick") == "active\nenabled\n"
     assert sh("systemctl show -p Environment --value lab-tick") == "GREETING=hello\n"

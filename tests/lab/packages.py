@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .config import REPO_BASE_URL
 from .rpms import File, Package
+from .standin import source
 
 BASE_KEY_URL = f"{REPO_BASE_URL}/base/RPM-GPG-KEY-lab"
 
@@ -190,7 +191,40 @@ def _hello(version: str) -> Package:
     )
 
 
-BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"))
+FIREWALLD_SERVICE = """[Unit]
+Description=firewalld - dynamic firewall daemon (provisioner lab stand-in: no packet filter)
+Before=network-pre.target
+Wants=network-pre.target
+
+[Service]
+ExecStartPre=/usr/sbin/firewalld --load
+ExecStart=/usr/sbin/firewalld --nofork --nopid
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _firewalld(version: str, release: str) -> Package:
+    """firewalld's firewall-cmd and its unit; the program keeps the zones' configuration
+    in files and filters nothing (standin/firewall_cmd.py says what it answers)."""
+    program = source("firewall_cmd").replace('VERSION = "1.3.4"', f'VERSION = "{version}"')
+    return Package(
+        name="firewalld",
+        version=version,
+        release=release,
+        summary="A firewall daemon with D-Bus interface (stand-in: configuration only)",
+        files=(
+            File("/usr/bin/firewall-cmd", program, 0o755),
+            File("/usr/sbin/firewalld", target="../bin/firewall-cmd"),
+            File("/usr/lib/systemd/system/firewalld.service", FIREWALLD_SERVICE),
+            File("/etc/firewalld/firewalld.conf", "DefaultZone=public\n", config=True),
+        ),
+    )
+
+
+FIREWALLD_EL7 = _firewalld("0.6.3", "13.el7_9")
+BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"), FIREWALLD_EL7)
 
 
 def _container_selinux(version: str, release: str, epoch: int) -> Package:
@@ -228,7 +262,7 @@ def _tool(
 
 VAULT_PATH = "centos-vault/7.9.2009"
 VAULT_REPOS = {
-    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0")),
+    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0"), FIREWALLD_EL7),
     "updates": (_hello("1.1"),),
     # Docker's docker-ce needs container-selinux, its rootless-extras the other two.
     "extras": (
@@ -245,7 +279,7 @@ PODMAN_EL9 = _tool("podman", "4.9.4", "16.el9_4", 5, ("runc",))
 BUILDAH_EL9 = _tool("buildah", "1.33.8", "4.el9_4", 2, ("runc",))
 ALMA_PATH = "almalinux/9"
 ALMA_REPOS = {
-    "BaseOS": (YUM_UTILS, DMPD, LVM2),
+    "BaseOS": (YUM_UTILS, DMPD, LVM2, _firewalld("1.3.4", "1.el9")),
     "AppStream": (
         _container_selinux("2.229.0", "1.el9", 3),
         RUNC_EL9,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import cache, cgroups, docker_repo, packages, rpms, standin
 from .config import CONTROLLER_IP, HTTP_LOG, HTTP_PORT
-from .standin import docker_cli, dockerd
+from .standin import docker_cli, dockerd, firewall_cmd
 from .system import LabError, pid_alive, run, spawn_detached
 
 RECIPE_VERSION = "repos-3"
@@ -41,7 +41,7 @@ Tree = tuple[Path, tuple[rpms.Package, ...]]
 
 def key() -> str:
     this = sys.modules[__name__]  # the layout is this module's too
-    parts = (packages, docker_repo, rpms, standin, dockerd, docker_cli, this)
+    parts = (packages, docker_repo, rpms, standin, dockerd, docker_cli, firewall_cmd, this)
     return cache.recipe_hash(RECIPE_VERSION, *parts)
 
 
