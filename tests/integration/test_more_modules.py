@@ -2,8 +2,7 @@
 run changes nothing and says what apply changes, apply leaves the state asked for, and a
 rerun changes nothing. Here sysctl, timedatectl, hostnamectl, chpasswd, tar, getent
 shadow, systemctl's NeedDaemonReload and dnf's downgrade answer for real; firewall-cmd is
-the lab's stand-in (tests/lab/README.md). pip is not here: the lab has no pip and no
-package index to install from."""
+the lab's stand-in, and pip Debian's own with the lab's package index (tests/lab/README.md)."""
 
 from __future__ import annotations
 
@@ -56,6 +55,10 @@ MAIN_CHANGES = {
     "firewalld running",
     "A port open now and at boot",
     "A service open until firewalld restarts",
+    "pip's index",
+    "pip trusts it (plain http)",
+    "pip installed",
+    "A Python package at a version",
     "A unit file",
     "The unit running and enabled",
     "A drop-in directory",
@@ -238,6 +241,15 @@ def test_the_host_is_as_asked(story: Story, lab: Lab) -> None:
     assert sh("grep '^installonly_limit' /etc/dnf/dnf.conf") == "installonly_limit=2\n"
     assert sh("lab-hello") == "lab-hello 1.0\n"
     assert sh("rpm -q --qf '%{VERSION}\\n' lab-hello") == "1.0\n"  # the one version left
+
+    assert sh("cat /etc/pip.conf") == (
+        f"[global]\nindex-url = {lab.repo_url}/pypi/simple/\n"
+        f"trusted-host = {lab.repo_url.removeprefix('http://')}\n"
+    )
+    pip = "pip3 list --format=freeze --disable-pip-version-check 2>/dev/null"
+    assert sh(f"{pip} | grep -i '^lab-greet=='") == "lab-greet==1.0\n"
+    greet = "import lab_greet; print(lab_greet.hello())"
+    assert sh(f"/usr/libexec/platform-python -c '{greet}'") == "hello from lab-greet 1.0\n"
 
     # firewalld's stand-in (tests/lab/README.md) answers as firewall-cmd does
     assert sh("firewall-cmd --state; systemctl is-enabled firewalld") == "running\nenabled\n"

@@ -8,6 +8,7 @@ vault: os, updates, extras), `ALMA_REPOS` (AlmaLinux 9's BaseOS and AppStream).
 from __future__ import annotations
 
 from .config import REPO_BASE_URL
+from .pypi import PIP_WHEEL
 from .rpms import File, Package
 from .standin import source
 
@@ -224,7 +225,27 @@ def _firewalld(version: str, release: str) -> Package:
 
 
 FIREWALLD_EL7 = _firewalld("0.6.3", "13.el7_9")
-BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"), FIREWALLD_EL7)
+
+PIP_WRAPPER = script(
+    """
+# The lab's pip: Debian's own pip wheel (python3-pip-whl on the controller), run by the
+# platform Python. EL's Python is not "externally managed"; the Debian one underneath is
+# (PEP 668), which the variable tells pip to let be, as EL's pip never asks.
+PIP_BREAK_SYSTEM_PACKAGES=1 exec /usr/libexec/platform-python /usr/share/lab-pip/pip.whl/pip "$@"
+"""
+)
+PYTHON3_PIP = Package(
+    name="python3-pip",
+    version="23.0.1",
+    release="1.lab",
+    summary="A tool for installing and managing Python3 packages (Debian 12's pip)",
+    files=(
+        File("/usr/share/lab-pip/pip.whl", copy_from=PIP_WHEEL),
+        File("/usr/bin/pip3", PIP_WRAPPER, 0o755),
+        File("/usr/bin/pip-3", target="pip3"),
+    ),
+)
+BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"), FIREWALLD_EL7, PYTHON3_PIP)
 
 
 def _container_selinux(version: str, release: str, epoch: int) -> Package:
@@ -262,7 +283,7 @@ def _tool(
 
 VAULT_PATH = "centos-vault/7.9.2009"
 VAULT_REPOS = {
-    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0"), FIREWALLD_EL7),
+    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0"), FIREWALLD_EL7, PYTHON3_PIP),
     "updates": (_hello("1.1"),),
     # Docker's docker-ce needs container-selinux, its rootless-extras the other two.
     "extras": (
@@ -281,6 +302,7 @@ ALMA_PATH = "almalinux/9"
 ALMA_REPOS = {
     "BaseOS": (YUM_UTILS, DMPD, LVM2, _firewalld("1.3.4", "1.el9")),
     "AppStream": (
+        PYTHON3_PIP,
         _container_selinux("2.229.0", "1.el9", 3),
         RUNC_EL9,
         PODMAN_EL9,
