@@ -8,15 +8,17 @@ systemd 219 has no `enable --now`.
 every time, marked as actions, so the runner's re-probe after apply checks
 only what they leave behind (the unit is active, and enabled if asked).
 `daemon_reload: true` with a unit reloads only when systemd says a unit file
-changed on disk (NeedDaemonReload=yes); without one nothing can tell, so it is an
-action that runs every time. `masked` is planned around the rest: unmask first,
-mask last (after a stop or a disable).
+changed on disk (NeedDaemonReload=yes) or a drop-in on disk is not one systemd loaded
+(DropInPaths: NeedDaemonReload misses one in a NAME.d made since the last reload);
+without a unit nothing can tell, so it is an action that runs every time. `masked`
+is planned around the rest: unmask first, mask last (after a stop or a disable).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
@@ -34,7 +36,7 @@ from provisioner.modules.base import (
     Provision,
 )
 from provisioner.probes.base import Probe, Seen
-from provisioner.probes.systemd import UnitShow, UnitState
+from provisioner.probes.systemd import UNIT_DIRS, DropIns, UnitShow, UnitState
 from provisioner.shell import join, op_script, valid_name
 
 UNIT_TYPES = (
@@ -115,14 +117,29 @@ class ServiceModule(Module[ServiceArgs, View, tuple[Action, ...]]):
         "that)"
     )
     args_model = ServiceArgs
+    unit_dirs: ClassVar[tuple[str, ...]] = UNIT_DIRS  # where drop-ins are (tests: a tmp dir)
+
+    def _dropins(self) -> DropIns | None:
+        """Asked with daemon_reload: NeedDaemonReload alone misses a drop-in made in a
+        new NAME.d directory."""
+        unit = self.args.unit
+        if unit is None or not self.args.daemon_reload:
+            return None
+        return DropIns(unit, self.unit_dirs)
 
     def probes(self) -> tuple[Probe[Any], ...]:
-        unit = self.args.unit
-        return () if unit is None else (UnitShow(unit),)
+        unit, dropins = self.args.unit, self._dropins()
+        return () if unit is None else (UnitShow(unit), *((dropins,) if dropins else ()))
 
     def state(self, seen: Seen) -> View:
-        unit = self.args.unit
-        return None if unit is None else seen(UnitShow(unit))
+        unit, dropins = self.args.unit, self._dropins()
+        if unit is None:
+            return None
+        shown = seen(UnitShow(unit))
+        if dropins is not None and shown.load == "loaded" and not shown.need_reload:
+            if seen(dropins).unseen:
+                shown = replace(shown, need_reload=True)
+        return shown
 
     def plan(self, current: View) -> Plan[tuple[Action, ...]]:
         a, unit = self.args, self.args.unit

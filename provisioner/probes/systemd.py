@@ -3,6 +3,10 @@
 The service module plans from four of them (LoadState, ActiveState,
 UnitFileState, NeedDaemonReload) and registers them all as `status`, as
 Ansible's systemd module does (`status.FragmentPath`, `status.MainPID`).
+
+NeedDaemonReload misses a drop-in in a directory made since the last daemon-reload
+(systemd looks for drop-ins only in the directories it knew then): `DropIns` compares
+the drop-in files on disk with the ones systemd loaded (DropInPaths).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
-from provisioner.shell import join
+from provisioner.shell import join, q, subshell
 
 SHOW_LIMIT = 256 * 1024
 """Bytes of `systemctl show` read back: a unit has a few hundred properties (~15 KiB)."""
@@ -78,3 +82,59 @@ class UnitShow(Probe[UnitState]):
             props.get("NeedDaemonReload") == "yes",
             props,
         )
+
+
+# Where systemd reads a unit's drop-ins (NAME.d/*.conf), /etc first.
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
+
+
+@dataclass(frozen=True)
+class DropInState:
+    on_disk: frozenset[str]  # every NAME.d/*.conf file, its path resolved
+    loaded: frozenset[str] | None  # DropInPaths, resolved; None: systemctl does not say
+
+    @property
+    def unseen(self) -> bool:
+        """Drop-ins on disk that systemd has not loaded (or loaded ones since gone)."""
+        return self.loaded is not None and self.on_disk != self.loaded
+
+
+@dataclass(frozen=True)
+class DropIns(Probe[DropInState]):
+    unit: str
+    dirs: tuple[str, ...] = UNIT_DIRS
+
+    def command(self) -> str:
+        conf = q(f"{self.unit}.d")
+        return subshell(
+            "set -f",
+            f"for d in {join(self.dirs)}; do",
+            "  set +f",
+            f'  for f in "$d"/{conf}/*.conf; do',
+            '    if [ -f "$f" ]; then printf \'disk=%s\\n\' "$(readlink -f -- "$f")"; fi',
+            "  done",
+            "  set -f",
+            "done",
+            # systemd 219 has no `show --value`: the property's line, its name cut off.
+            f"shown=$(systemctl show -p DropInPaths -- {q(self.unit)}) || exit 1",
+            'case "$shown" in DropInPaths=*) ;; *) echo loaded=unknown; exit 0 ;; esac',
+            "for f in ${shown#DropInPaths=}; do",
+            '  printf \'loaded=%s\\n\' "$(readlink -f -- "$f" || printf \'%s\' "$f")"',
+            "done",
+        )
+
+    def parse(self, stdout: str, exit_code: int) -> DropInState:
+        if exit_code != 0:
+            raise ProbeError(f"systemctl show -p DropInPaths {self.unit} failed (exit {exit_code})")
+        lines = stdout.splitlines()
+        disk = frozenset(ln[len("disk=") :] for ln in lines if ln.startswith("disk="))
+        if "loaded=unknown" in lines:
+            return DropInState(disk, None)
+        loaded = frozenset(ln[len("loaded=") :] for ln in lines if ln.startswith("loaded="))
+        return DropInState(disk, loaded)

@@ -121,6 +121,11 @@ def personalise(host: HostState, authorized_key: str) -> None:
 
 def _boot_script(host: HostState) -> str:
     nspawn = [
+        # The host's own network namespace is its to tune, as a real host's is: net.*
+        # sysctls writable (the rest of /proc/sys stays read-only) and CAP_NET_ADMIN,
+        # which writing them needs. Nothing of the controller's is in that namespace.
+        "env",
+        "SYSTEMD_NSPAWN_API_VFS_WRITABLE=network",
         "systemd-nspawn",
         "--boot",
         "--register=no",
@@ -133,6 +138,7 @@ def _boot_script(host: HostState) -> str:
         "--timezone=off",
         "--link-journal=no",
         "--console=read-only",
+        "--capability=CAP_NET_ADMIN",
     ]
     enter = cgroups.enter_script(host.cgroups)
     inner = shlex.quote(enter + 'exec "$@"')

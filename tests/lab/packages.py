@@ -8,7 +8,9 @@ vault: os, updates, extras), `ALMA_REPOS` (AlmaLinux 9's BaseOS and AppStream).
 from __future__ import annotations
 
 from .config import REPO_BASE_URL
+from .pypi import PIP_WHEEL
 from .rpms import File, Package
+from .standin import source
 
 BASE_KEY_URL = f"{REPO_BASE_URL}/base/RPM-GPG-KEY-lab"
 
@@ -190,7 +192,60 @@ def _hello(version: str) -> Package:
     )
 
 
-BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"))
+FIREWALLD_SERVICE = """[Unit]
+Description=firewalld - dynamic firewall daemon (provisioner lab stand-in: no packet filter)
+Before=network-pre.target
+Wants=network-pre.target
+
+[Service]
+ExecStartPre=/usr/sbin/firewalld --load
+ExecStart=/usr/sbin/firewalld --nofork --nopid
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _firewalld(version: str, release: str) -> Package:
+    """firewalld's firewall-cmd and its unit; the program keeps the zones' configuration
+    in files and filters nothing (standin/firewall_cmd.py says what it answers)."""
+    program = source("firewall_cmd").replace('VERSION = "1.3.4"', f'VERSION = "{version}"')
+    return Package(
+        name="firewalld",
+        version=version,
+        release=release,
+        summary="A firewall daemon with D-Bus interface (stand-in: configuration only)",
+        files=(
+            File("/usr/bin/firewall-cmd", program, 0o755),
+            File("/usr/sbin/firewalld", target="../bin/firewall-cmd"),
+            File("/usr/lib/systemd/system/firewalld.service", FIREWALLD_SERVICE),
+            File("/etc/firewalld/firewalld.conf", "DefaultZone=public\n", config=True),
+        ),
+    )
+
+
+FIREWALLD_EL7 = _firewalld("0.6.3", "13.el7_9")
+
+PIP_WRAPPER = script(
+    """
+# The lab's pip: Debian's own pip wheel (python3-pip-whl on the controller), run by the
+# platform Python. EL's Python is not "externally managed"; the Debian one underneath is
+# (PEP 668), which the variable tells pip to let be, as EL's pip never asks.
+PIP_BREAK_SYSTEM_PACKAGES=1 exec /usr/libexec/platform-python /usr/share/lab-pip/pip.whl/pip "$@"
+"""
+)
+PYTHON3_PIP = Package(
+    name="python3-pip",
+    version="23.0.1",
+    release="1.lab",
+    summary="A tool for installing and managing Python3 packages (Debian 12's pip)",
+    files=(
+        File("/usr/share/lab-pip/pip.whl", copy_from=PIP_WHEEL),
+        File("/usr/bin/pip3", PIP_WRAPPER, 0o755),
+        File("/usr/bin/pip-3", target="pip3"),
+    ),
+)
+BASE_REPO = (YUM_UTILS, DMPD, LVM2, _hello("1.0"), _hello("1.1"), FIREWALLD_EL7, PYTHON3_PIP)
 
 
 def _container_selinux(version: str, release: str, epoch: int) -> Package:
@@ -228,7 +283,7 @@ def _tool(
 
 VAULT_PATH = "centos-vault/7.9.2009"
 VAULT_REPOS = {
-    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0")),
+    "os": (YUM_UTILS, DMPD, LVM2, _hello("1.0"), FIREWALLD_EL7, PYTHON3_PIP),
     "updates": (_hello("1.1"),),
     # Docker's docker-ce needs container-selinux, its rootless-extras the other two.
     "extras": (
@@ -245,8 +300,9 @@ PODMAN_EL9 = _tool("podman", "4.9.4", "16.el9_4", 5, ("runc",))
 BUILDAH_EL9 = _tool("buildah", "1.33.8", "4.el9_4", 2, ("runc",))
 ALMA_PATH = "almalinux/9"
 ALMA_REPOS = {
-    "BaseOS": (YUM_UTILS, DMPD, LVM2),
+    "BaseOS": (YUM_UTILS, DMPD, LVM2, _firewalld("1.3.4", "1.el9")),
     "AppStream": (
+        PYTHON3_PIP,
         _container_selinux("2.229.0", "1.el9", 3),
         RUNC_EL9,
         PODMAN_EL9,

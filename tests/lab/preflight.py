@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
-from . import cgroups, network
+from . import cgroups, network, pypi
 from .system import LabError, require_tools
 
 TOOLS = (
@@ -36,5 +37,10 @@ def check() -> None:
     require_tools(TOOLS)
     if "overlay" not in Path("/proc/filesystems").read_text():
         raise LabError("the kernel has no overlayfs (try: modprobe overlay)")
+    if not glob.glob(pypi.PIP_WHEEL):
+        raise LabError(
+            f"the hosts' pip is the controller's {pypi.PIP_WHEEL}: none found"
+            " (apt-get install python3-pip-whl; python3-venv brings it)"
+        )
     cgroups.hierarchies()
     network.check_subnet_free()

@@ -13,6 +13,7 @@ Layout of the served tree (http://10.66.0.1:8080/):
                                           repositories beside them, empty (docker_repo.py)
   centos-vault/7.9.2009/{os,updates,extras}/x86_64/   CentOS 7's vault (base key)
   almalinux/9/{BaseOS,AppStream}/x86_64/os/           AlmaLinux 9 (base key)
+  pypi/simple/, pypi/packages/            a Python package index (pypi.py)
 Beside www/: docker-key.fingerprint, the Docker key's fingerprint (playbooks check it).
 """
 
@@ -25,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cache, cgroups, docker_repo, packages, rpms, standin
+from . import cache, cgroups, docker_repo, packages, pypi, rpms, standin
 from .config import CONTROLLER_IP, HTTP_LOG, HTTP_PORT
-from .standin import docker_cli, dockerd
+from .standin import docker_cli, dockerd, firewall_cmd
 from .system import LabError, pid_alive, run, spawn_detached
 
 RECIPE_VERSION = "repos-3"
@@ -41,7 +42,7 @@ Tree = tuple[Path, tuple[rpms.Package, ...]]
 
 def key() -> str:
     this = sys.modules[__name__]  # the layout is this module's too
-    parts = (packages, docker_repo, rpms, standin, dockerd, docker_cli, this)
+    parts = (packages, docker_repo, pypi, rpms, standin, dockerd, docker_cli, firewall_cmd, this)
     return cache.recipe_hash(RECIPE_VERSION, *parts)
 
 
@@ -75,6 +76,7 @@ def _build(dest: Path) -> None:
             _build_signed(docker_trees, gnupg, docker_key, www / DOCKER_KEY)
         finally:
             run(["gpgconf", "--homedir", gnupg, "--kill", "all"], check=False)
+    pypi.build(www)
     repos = [repo for repo, _ in base_trees] + _docker_layout(www)
     for repo in repos:
         run(["createrepo_c", "--quiet", "--general-compress-type", "gz", repo])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from .system import LabError, run
 
 @dataclass(frozen=True)
 class File:
-    """One path a package owns: a file with `content`, a symlink to `target`, or a dir."""
+    """One path a package owns: a file with `content` (or a copy of the controller's file
+    `copy_from`, a glob: the last match by name), a symlink to `target`, or a dir."""
 
     path: str
     content: str | None = None
@@ -20,6 +22,7 @@ class File:
     target: str | None = None
     config: bool = False
     directory: bool = False
+    copy_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,12 @@ def _lay_out(pkg: Package, tree: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if f.target is not None:
             dest.symlink_to(f.target)
+        elif f.copy_from is not None:
+            found = sorted(glob.glob(f.copy_from))
+            if not found:
+                raise LabError(f"{pkg.name} needs the controller's {f.copy_from}: none found")
+            shutil.copyfile(found[-1], dest)
+            dest.chmod(f.mode)
         else:
             dest.write_text(f.content or "")
             dest.chmod(f.mode)

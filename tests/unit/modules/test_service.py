@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from provisioner.modules import registry
 from provisioner.modules.base import CONVERGED, Blocked, Change, Converged
 from provisioner.modules.service import ServiceModule
 from provisioner.probes.base import Answers
-from provisioner.probes.systemd import SHOW_LIMIT, UnitShow, UnitState
+from provisioner.probes.systemd import SHOW_LIMIT, DropIns, UnitShow, UnitState
 from tests.unit.modules.host import FakeHost, rec, state_of, syntax_ok
 
 
@@ -210,7 +211,14 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_drop_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """daemon_reload's drop-in listing looks in an empty tmp dir, not this machine's."""
+    monkeypatch.setattr(ServiceModule, "unit_dirs", (str(tmp_path / "units"),))
+
+
 def _host(host: FakeHost, show: str) -> FakeHost:
+    host.on("systemctl", '"show -p DropInPaths "*', "DropInPaths=\n")
     return host.on("systemctl", '"show "*', rec(f"systemctl/{show}.txt")).on("systemctl", "*")
 
 
@@ -226,8 +234,8 @@ def test_plan_and_commands(host: FakeHost, case: Case) -> None:
         return
     assert isinstance(change, Change) and change.summary == case.summary
     # One `systemctl show` of every property: what plan() reads and `status` registers.
-    (show,) = host.calls("systemctl")
-    assert show[:3] == ["systemctl", "show", "--"] and len(show) == 4
+    (show,) = [c for c in host.calls("systemctl") if c[:3] == ["systemctl", "show", "--"]]
+    assert len(show) == 4
     host.clear()
     for op in module.commands(change):
         assert syntax_ok(op.script)
@@ -446,3 +454,64 @@ def test_masked_and_running_cannot_both_be(args: dict[str, Any], match: str) -> 
         module.plan(
             UnitShow("firewalld.service").parse(rec("systemctl/el9-firewalld-masked.txt"), 0)
         )
+
+
+# What the lab showed (systemd 252, el7 and el9 profiles): a unit started and enabled
+# (`systemctl enable` reloads systemd), then a drop-in written in a new NAME.d directory.
+# NeedDaemonReload stays "no" and DropInPaths empty: systemd looks for drop-ins only in
+# the directories it knew at its last reload.
+DROPIN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
+DROPIN_UNSEEN = f"disk={DROPIN}\n"  # `systemctl show -p DropInPaths` said "DropInPaths="
+DROPIN_LOADED = f"disk={DROPIN}\nloaded={DROPIN}\n"  # after `systemctl daemon-reload`
+
+
+@pytest.mark.parametrize(
+    ("dropins", "summary"),
+    [(DROPIN_UNSEEN, ("daemon-reload",)), (DROPIN_LOADED, CONVERGED)],
+    ids=["a drop-in systemd has not seen", "the drop-in loaded"],
+)
+def test_daemon_reload_sees_a_drop_in_in_a_new_directory(
+    dropins: str, summary: tuple[str, ...] | Converged
+) -> None:
+    module = ServiceModule.from_dict({"name": "docker", "state": "started", "daemon_reload": True})
+    running = rec("systemctl/el9-docker-running.txt")
+    assert "NeedDaemonReload=no" in running
+    probe = DropIns(U, ServiceModule.unit_dirs)
+    state = state_of(module, {UnitShow(U): (running, 0), probe: (dropins, 0)})
+    plan = module.plan(state)
+    if isinstance(summary, Converged):
+        assert plan is CONVERGED
+        return
+    assert isinstance(plan, Change) and plan.summary == summary and plan.actions_only
+    assert [op.script for op in module.commands(plan)] == ["(\nset -e\nsystemctl daemon-reload\n)"]
+
+
+def test_without_daemon_reload_the_drop_ins_are_not_asked() -> None:
+    module = ServiceModule.from_dict({"name": "docker", "state": "started"})
+    assert module.probes() == (UnitShow(U),)
+
+
+def test_drop_ins_probe_on_disk_and_as_loaded(host: FakeHost, tmp_path: Path) -> None:
+    etc, lib = tmp_path / "etc", tmp_path / "lib"
+    (etc / f"{U}.d").mkdir(parents=True)
+    (etc / f"{U}.d" / "http-proxy.conf").write_text("[Service]\nEnvironment=A=1\n")
+    (etc / f"{U}.d" / "notes.txt").write_text("not a drop-in\n")
+    (lib / f"{U}.d").mkdir(parents=True)
+    (lib / f"{U}.d" / "10-timeout.conf").write_text("[Service]\nTimeoutSec=5\n")
+    probe = DropIns(U, (str(etc), str(tmp_path / "run"), str(lib)))
+    conf = str(etc / f"{U}.d" / "http-proxy.conf")
+    host.on("systemctl", f'"show -p DropInPaths -- {U}"', f"DropInPaths={conf}\n")
+    out = host.run(probe.command())
+    assert out.rc == 0, out.stderr
+    state = probe.parse(out.stdout, out.rc)
+    assert state.on_disk == {conf, str(lib / f"{U}.d" / "10-timeout.conf")}
+    assert state.loaded == frozenset({conf}) and state.unseen
+    assert host.calls("systemctl") == [["systemctl", "show", "-p", "DropInPaths", "--", U]]
+
+
+def test_drop_ins_probe_when_systemctl_does_not_say(host: FakeHost, tmp_path: Path) -> None:
+    host.on("systemctl", "*", "")
+    probe = DropIns(U, (str(tmp_path),))
+    out = host.run(probe.command())
+    state = probe.parse(out.stdout, out.rc)
+    assert state.loaded is None and not state.unseen
