@@ -546,7 +546,7 @@ def test_refusing_or_unknown_mirror_is_reported_with_the_url_and_the_cause(
             for r in dry.doc["results"]
             if (r["host"], r["task"]) == (victim.name, "Install lab-hello")
             for line in r["changes"]
-            if line.startswith("not checked")
+            if line.startswith("not checked: judged by the repositories")
         ]
         assert "the repositories there now; 'Point base at the mirror'" in note
         run = provision(*args)

@@ -70,9 +70,6 @@ MAIN_CHANGES = {
 VAULT_TASK = "Point the CentOS 7 repositories at the vault"
 VAULT_HANDLER = "Forget what yum cached from the old mirrors"
 VAULT_REPOS = {"base", "updates", "extras", "centosplus"}
-# No task here reads what an earlier would-change task decides (the facts are read before
-# the hostname task, which sets facts), so the dry run decides every task itself.
-DECIDED_AT_APPLY: set[str] = set()
 BUS_DAEMONS = ("systemd-timedated.service", "systemd-hostnamed.service")
 WATCHED = r"""
 echo '## srv'; ls -laR --time-style=+%s /srv
@@ -166,7 +163,9 @@ def test_dry_run_predicts_the_apply(story: Story) -> None:
         for r in story.dry.doc["results"]
         if r["status"] == "changed" and (r["msg"] or "").startswith("decided at apply")
     }
-    assert decided == DECIDED_AT_APPLY
+    # What the dry run could not be sure of (a pip.conf a package may drop, a package an
+    # earlier install may bring) it flagged as decided at apply; here each did change.
+    assert decided <= {task for (_, task, _) in changed}, decided
     assert changed <= would  # nothing changed that the dry run did not say would
     assert would == changed
     assert {(task, item) for (_, task, item) in would} == expected_changes(story.profile)
