@@ -47,6 +47,15 @@ AcceptNewOpt = Annotated[
     ),
 ]
 LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Only slice K of N (1-based) of the selected hosts, after --limit; a host's slice "
+        "depends on its name alone (docs/fleet.md).",
+    ),
+]
 VerboseOpt = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
 ]
@@ -85,6 +94,7 @@ def apply(
         bool, typer.Option("--diff", "-D", help="Show file diffs and one-line changes.")
     ] = False,
     limit: LimitOpt = None,
+    shard: ShardOpt = None,
     tags: Annotated[
         str | None,
         typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
