@@ -30,6 +30,7 @@ from provisioner.templating import environment, is_template
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host, Inventory
+    from provisioner.inventory.shard import Shard
 
 
 @dataclass
@@ -46,6 +47,7 @@ def compile_run(
     login_user: Callable[[Host], str] = default_login_user,
     limit: str | None = None,
     check: bool = False,
+    shard: Shard | None = None,
 ) -> Compiled:
     """The HostPlans of every play × host, and every problem found. A problem that
     several hosts share is one line naming them all."""
@@ -63,8 +65,9 @@ def compile_run(
         if inventory is None:
             out.problems.extend(_magic(play))  # with hosts, compile_host finds these
             continue
-        hosts = select_hosts(inventory, play, limit)
-        if not hosts and limit is None:
+        hosts = select_hosts(inventory, play, limit, shard)
+        # A shard may hold none of a play's hosts: an empty play, as with --limit.
+        if not hosts and limit is None and not select_hosts(inventory, play, None):
             out.problems.append(
                 f"{play.loc}: hosts '{play.hosts}' matches no host in the inventory"
             )

@@ -1,4 +1,4 @@
-"""The `provision` command: apply, validate, facts, schema, inventory.
+"""The `provision` command: apply, validate, facts, schema, inventory, report.
 
 Only the command line is declared here; each command's work lives in its own
 module, imported when that command runs, so `provision --help` or `validate`
@@ -47,6 +47,15 @@ AcceptNewOpt = Annotated[
     ),
 ]
 LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Only slice K of N (1-based) of the selected hosts, after --limit; a host's slice "
+        "depends on its name alone (docs/fleet.md).",
+    ),
+]
 VerboseOpt = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv output, -vvv SSH).")
 ]
@@ -85,6 +94,7 @@ def apply(
         bool, typer.Option("--diff", "-D", help="Show file diffs and one-line changes.")
     ] = False,
     limit: LimitOpt = None,
+    shard: ShardOpt = None,
     tags: Annotated[
         str | None,
         typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
@@ -246,6 +256,39 @@ def inventory_from_vagrant(
     from provisioner.cli import vagrant
 
     return vagrant.from_vagrant(directory, output, via, network, limit, known_hosts)
+
+
+report_app = typer.Typer(
+    help="Work with the JSON reports of `apply -o json`: merge those of a run's shards.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("merge")
+def report_merge(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="REPORT",
+            help="The reports (`provision apply --shard K/N -o json`), one per shard.",
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="text (the recap) or json (the merged report on stdout)."
+        ),
+    ] = "text",
+) -> int:
+    """Merge the JSON reports of a run's shards into one report and one recap; the exit
+    code is apply's over all their hosts (docs/fleet.md)."""
+    from provisioner.cli import reports as merging
+
+    return merging.merge(reports, output)
 
 
 def main() -> None:

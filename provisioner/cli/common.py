@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from provisioner.inventory import Host, Inventory
+    from provisioner.inventory.shard import Shard
 
 
 # The values this run must never print. The CLI's streams mask them (protect_output),
@@ -165,6 +166,27 @@ def limited(inventory: Inventory, limit: str | None) -> list[Host]:
     if not hosts:
         raise InputError(f"--limit {limit!r} matches no host in the inventory")
     return hosts
+
+
+def sharded(text: str | None) -> Shard | None:
+    """--shard K/N, checked before anything is read or run."""
+    if text is None:
+        return None
+    from provisioner.inventory.shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except InputError as exc:
+        raise InputError(f"--shard {text!r}: {exc.message}") from None
+
+
+def say_shard(shard: Shard, selected: int, mine: set[str]) -> None:
+    """How many of the selected hosts this shard runs on: none is an empty run, not an
+    error (a fleet split into more shards than it has hosts has empty shards)."""
+    if mine:
+        say(f"shard {shard}: {len(mine)} of the {selected} selected host(s)")
+    else:
+        say(f"shard {shard}: none of the {selected} selected host(s); nothing to do")
 
 
 def load_inventory_or_local(path: Path | None) -> Inventory:

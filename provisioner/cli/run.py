@@ -21,7 +21,9 @@ from provisioner.cli.common import (
     parse_extra_vars,
     say,
     say_error,
+    say_shard,
     setup_logging,
+    sharded,
 )
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
@@ -54,6 +56,7 @@ class ApplyArgs:
     timeout: float = 10.0
     no_wait: bool = False
     roles_path: list[str] | None = None
+    shard: str | None = None
 
 
 class Terminated(KeyboardInterrupt):
@@ -71,6 +74,7 @@ def _words(text: str | None) -> frozenset[str]:
 def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     """Everything before the first host is touched; raises ProvisionError on bad input."""
     check_output(a.output)
+    shard = sharded(a.shard)
     set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
     book = load_playbook(a.playbook)
     inv = load_inventory_or_local(a.inventory)
@@ -84,16 +88,25 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
         extra_vars=parse_extra_vars(a.extra_vars),
         lock=True,
         wait=not a.no_wait,
+        shard=shard,
     )
-    limited(inv, a.limit)
+    selected = limited(inv, a.limit)
     problem = selection_problem(book, options)
     if problem:
         raise InputError(problem)
     compiled = compile_run(
-        book, inv, options.extra_vars, login_user=login_user_of, limit=a.limit, check=a.check
+        book,
+        inv,
+        options.extra_vars,
+        login_user=login_user_of,
+        limit=a.limit,
+        check=a.check,
+        shard=shard,
     )
     for plan in compiled.plans.values():  # play vars and vars files may hold secrets too
         note_secrets(plan.variables)
+    if shard is not None:
+        say_shard(shard, len(selected), {name for _, name in compiled.plans})
     return book, inv, options, compiled
 
 

@@ -52,6 +52,7 @@ from provisioner.templating import Data, Templar, as_data
 
 if TYPE_CHECKING:  # types only: commands without an inventory do not import it
     from provisioner.inventory import Host, Inventory
+    from provisioner.inventory.shard import Shard
 
 NO_ITEM = object()
 PlanKey = tuple[int, str]  # (play index, host name)
@@ -147,11 +148,16 @@ def sets_of(task: TaskSpec) -> frozenset[str]:
     return frozenset(names)
 
 
-def select_hosts(inventory: Inventory, play: PlaySpec, limit: str | None) -> list[Host]:
+def select_hosts(
+    inventory: Inventory, play: PlaySpec, limit: str | None, shard: Shard | None = None
+) -> list[Host]:
+    """The play's hosts, then those of --limit, then those of --shard."""
     hosts = inventory.select(play.hosts, where=play.loc)
     if limit is not None:
         allowed = {h.name for h in inventory.select(limit)}
         hosts = [h for h in hosts if h.name in allowed]
+    if shard is not None:
+        hosts = [h for h in hosts if shard.keeps(h.name)]
     return hosts
 
 

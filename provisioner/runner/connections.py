@@ -20,6 +20,7 @@ from provisioner.errors import (
 )
 from provisioner.events import Event, HostNote
 from provisioner.inventory import Host, Inventory
+from provisioner.inventory.shard import Shard
 from provisioner.modules.base import Comeback
 from provisioner.playbook.compile import select_hosts
 from provisioner.playbook.schema import Playbook, PlaySpec
@@ -48,6 +49,7 @@ class LockOptions:
     check: bool  # a dry run waits for an apply's lock but takes none
     limit: str | None
     become_password: str | None
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,11 @@ class Connections:
         user, can change only what that user may, and takes none."""
         if not self.options.lock or host.connection.connection == "local":
             return False, None
+        chosen = (self.options.limit, self.options.shard)
         plays = [
             play
             for play in self.playbook.plays
-            if host.name in {h.name for h in select_hosts(self.inventory, play, self.options.limit)}
+            if host.name in {h.name for h in select_hosts(self.inventory, play, *chosen)}
         ]
         if any(_becomes(play) for play in plays):
             password = host.connection.become_password or self.options.become_password

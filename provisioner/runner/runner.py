@@ -29,6 +29,7 @@ from provisioner.events import (
     TaskResult,
 )
 from provisioner.inventory import Host, Inventory
+from provisioner.inventory.shard import Shard
 from provisioner.playbook.compile import (
     HostPlan,
     PlanKey,
@@ -67,6 +68,7 @@ class RunOptions:
     become_password: str | None = field(default=None, repr=False)
     lock: bool = False  # take each SSH host's lock (runner.hostlock); the CLI always does
     wait: bool = True  # wait while another run holds a host (False: --no-wait)
+    shard: Shard | None = None  # --shard K/N: this run's slice of the hosts, after --limit
 
 
 def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
@@ -120,7 +122,12 @@ class Runner:
             playbook,
             inventory,
             LockOptions(
-                options.lock, options.wait, options.check, options.limit, options.become_password
+                options.lock,
+                options.wait,
+                options.check,
+                options.limit,
+                options.become_password,
+                options.shard,
             ),
             login_user,
             self.emit,
@@ -172,7 +179,7 @@ class Runner:
     def _run_play(self, index: int, play: PlaySpec) -> bool:
         """The play, batch after batch (`serial`); False: a batch failed and the
         playbook stops."""
-        hosts = select_hosts(self.inventory, play, self.options.limit)
+        hosts = select_hosts(self.inventory, play, self.options.limit, self.options.shard)
         hosts = [h for h in hosts if h.name not in self._dead]
         for host in hosts:
             with self._lock:
