@@ -122,7 +122,7 @@ class TerminalReport:
             res.status in (Status.FAILED, Status.UNREACHABLE)
             or self.verbose
             or res.shows_msg
-            or res.undecided
+            or (res.undecided and res.status is Status.OK)  # else its changes say why
         ):
             self.console.print(
                 f"      {escape(res.msg)}", style="red" if res.status is Status.FAILED else None

@@ -164,7 +164,8 @@ class Change(Generic[P_co]):
 class Kind(str, Enum):
     """Kinds of things a task may need and an earlier change may bring."""
 
-    PACKAGE = "package"
+    PACKAGE = "package"  # one a repository offers
+    INSTALLED = "installed package"  # one an install puts on the host (its dependencies too)
     REPO = "repository"
     UNIT = "unit"
     GROUP = "group"
@@ -214,6 +215,9 @@ class Blocked:
     # What it does once an earlier change brought the need depends on what that brings
     # (a file's content): a dry run says would-change, decided at apply.
     uncertain: bool = False
+    # The same, only when an earlier planned change provides this (an install that may
+    # bring the package as a dependency).
+    uncertain_if: Provision | None = None
 
     @property
     def failure(self) -> str:

@@ -62,7 +62,14 @@ __all__ = ["PackageArgs", "PackageModule", "Spec", "lock_wait", "parse_check_upd
 
 EVR_RE = re.compile(r"(?:(\d+):)?(\d[\w.+~^]*)(?:-(\d[\w.+~^]*))?")
 STATES = {"installed": "present", "removed": "absent"}  # Ansible spellings
-BROUGHT_BY_PACKAGES = (Kind.PACKAGE, Kind.UNIT, Kind.GROUP, Kind.USER, Kind.PATH)
+BROUGHT_BY_PACKAGES = (
+    Kind.PACKAGE,
+    Kind.INSTALLED,
+    Kind.UNIT,
+    Kind.GROUP,
+    Kind.USER,
+    Kind.PATH,
+)
 
 
 @dataclass(frozen=True)
@@ -343,9 +350,9 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         if missing:
             # A dry run may see an earlier planned repo provide it; apply fails here, clearly.
             what = f"package {', '.join(missing)} in the enabled repositories"
-            # An earlier install may bring it as a dependency: decided at apply.
+            # An earlier install may bring it as a dependency: then decided at apply.
             need = Provision(Kind.PACKAGE, missing[0])
-            return Blocked(need, what, change=change, uncertain=True)
+            return Blocked(need, what, change=change, uncertain_if=Provision(Kind.INSTALLED))
         return change
 
     def _plan_one(
@@ -419,7 +426,7 @@ class PackageModule(Module[PackageArgs, PackageState, PackagePlan]):
         changes = p.install or p.downgrade or p.upgrade
         judged = {Provision(Kind.REPO)} if changes else set()
         if p.install:  # an earlier install may bring it (a dependency, a weak one)
-            judged.add(Provision(Kind.PACKAGE))
+            judged.add(Provision(Kind.INSTALLED))
         return frozenset(judged)
 
     def provides(self, change: Change[PackagePlan]) -> frozenset[Provision]:

@@ -178,14 +178,16 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
     if module.reads_only:  # it changes nothing: what it finds is known at apply
         why = f"decided at apply: {reason}"
         return Outcome(Status.OK, (why,), msg=why, undecided=True)
-    if blocked.uncertain:  # what it does depends on what the earlier change brings
+    maybe = blocked.uncertain_if
+    uncertain = blocked.uncertain or (maybe is not None and provider(maybe, ctx.planned))
+    if uncertain:  # what it does depends on what the earlier change brings
         reason = f"decided at apply: {reason}"
     change = blocked.change
     provides = module.provides(change) if change is not None else frozenset()
     ctx.planned.append(PlannedChange(unit.task.display_name, provides))
     summary = (*(change.summary if change else ()), f"would change: {reason}")
     diff = change.diff if change else None
-    return Outcome(Status.CHANGED, summary, diff, msg=reason, undecided=blocked.uncertain)
+    return Outcome(Status.CHANGED, summary, diff, msg=reason, undecided=bool(uncertain))
 
 
 def _apply(

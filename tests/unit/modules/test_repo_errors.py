@@ -69,7 +69,7 @@ def test_a_dry_run_says_an_install_was_judged_by_repositories_an_earlier_task_ch
     module = PackageModule.from_dict({"name": "lab-hello"})
     install = Change(("+ lab-hello",), PackagePlan("dnf", install=("lab-hello",)))
     # The repositories decide it, and the packages there: an earlier install may bring it.
-    assert module.judged_by(install) == {Provision(Kind.REPO), Provision(Kind.PACKAGE)}
+    assert module.judged_by(install) == {Provision(Kind.REPO), Provision(Kind.INSTALLED)}
     repoint = PlannedChange("Point base at the mirror", frozenset({Provision(Kind.REPO)}))
     other = PlannedChange("Write the motd", frozenset({Provision(Kind.PATH, "/etc/motd")}))
     assert unchecked(module.judged_by(install), [other]) == ()
@@ -77,9 +77,13 @@ def test_a_dry_run_says_an_install_was_judged_by_repositories_an_earlier_task_ch
         "not checked: judged by the repositories there now; "
         "'Point base at the mirror' would change them first",
     )
-    installs = PlannedChange("Install Docker", frozenset({Provision(Kind.PACKAGE)}))
+    installs = PlannedChange("Install Docker", frozenset({Provision(Kind.INSTALLED)}))
     assert unchecked(module.judged_by(install), [installs]) == (
-        "not checked: judged by the packages there now; 'Install Docker' would change them first",
+        "not checked: judged by the installed packages there now; 'Install Docker' would"
+        " change them first",
     )
+    # A repository offers packages, it installs none: no such note for it.
+    offers = PlannedChange("Add a repository", frozenset({Provision(Kind.PACKAGE)}))
+    assert not [n for n in unchecked(module.judged_by(install), [offers]) if "installed" in n]
     remove = Change(("- lab-hello",), PackagePlan("dnf", remove=("lab-hello",)))
     assert module.judged_by(remove) == frozenset()
