@@ -75,21 +75,16 @@ def count(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
-HEADER = (
-    "N",
-    "run",
-    "wall floor",
-    "wall provision",
-    "ratio",
-    "CPU floor",
-    "CPU provision",
-    "ratio",
-    "peak MB floor",
-    "peak MB provision",
-    "execs/host floor",
-    "execs/host provision",
-    "logins/host provision",
+# Column groups over the sub-columns; the table's two header lines.
+GROUPS = (
+    ("", ("N", "run")),
+    ("wall time", ("floor", "provision", "ratio")),
+    ("controller CPU", ("floor", "provision", "ratio")),
+    ("peak MB", ("floor", "provision")),
+    ("execs/host", ("floor", "provision")),
+    ("logins/host", ("floor", "provision")),
 )
+HEADER = tuple(c for _, cols in GROUPS for c in cols)
 
 
 def rows(samples: Sequence[Sample]) -> list[tuple[str, ...]]:
@@ -124,6 +119,7 @@ def _row(n: int, phase: str, med: dict[tuple[str, str], float]) -> tuple[str, ..
         f"{med[p, 'peak_mb']:.0f}",
         count(med[f, "execs"]),
         count(med[p, "execs"]),
+        count(med[f, "logins"]),
         count(med[p, "logins"]),
     )
 
@@ -132,7 +128,14 @@ def render(samples: Sequence[Sample], title: Sequence[str] = ()) -> str:
     """The plain-text table (columns aligned, numbers right), after the title lines."""
     body = [HEADER, *rows(samples)]
     widths = [max(len(r[i]) for r in body) for i in range(len(HEADER))]
-    lines = list(title)
+    top, start = [], 0
+    for name, cols in GROUPS:  # widen a group's last column to fit its name
+        span = range(start, start + len(cols))
+        short = len(name) - (sum(widths[i] for i in span) + 2 * (len(cols) - 1))
+        widths[span[-1]] += max(short, 0)
+        top.append(name.ljust(sum(widths[i] for i in span) + 2 * (len(cols) - 1)))
+        start += len(cols)
+    lines = [*title, "  ".join(top).rstrip()]
     for k, r in enumerate(body):
         cells = [
             c.ljust(w) if i < 2 else c.rjust(w)

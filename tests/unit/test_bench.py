@@ -4,6 +4,7 @@ Nothing here starts an sshd or times anything."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -152,11 +153,20 @@ def test_the_table_has_one_row_per_size_and_phase_of_medians() -> None:
     ]
     assert table[0][2:5] == ("2.00 s", "6.00 s", "3.0x")  # medians 2 and 6
     assert table[0][10:12] == ("1", "6")
+    assert table[0][12:] == ("1", "1")  # logins
     text = render(samples, ["title line", ""])
     lines = text.splitlines()
-    assert lines[0] == "title line" and lines[2].split()[:3] == ["N", "run", "wall"]
-    assert set(lines[3]) <= {"-", " "}
-    assert len({len(line) for line in lines[4:]}) == 1  # aligned rows
+    assert lines[0] == "title line"
+    assert lines[2].split() == ["wall", "time", "controller", "CPU", "peak", "MB"] + [
+        "execs/host",
+        "logins/host",
+    ]
+    assert lines[3].split()[:4] == ["N", "run", "floor", "provision"]
+    assert set(lines[4]) <= {"-", " "}
+    assert len({len(line) for line in lines[5:]}) == 1  # aligned rows
+    starts = [m.start() for m in re.finditer(r"-+", lines[4])]
+    assert lines[2].index("wall") == starts[2]  # a group starts over its first column
+    assert lines[2].index("logins") == starts[12]
 
 
 def test_a_size_missing_a_tool_has_no_row() -> None:
