@@ -242,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("bench: interrupted")
         return 130
+    except RuntimeError as e:  # a tool failed, or did not do what the workload says
+        say(f"bench: {e}")
+        return 1
     finally:
         say("bench: stopping the sshds, removing the bench accounts and state")
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
