@@ -72,7 +72,7 @@ def measure_provision(tools: Tools, lab: Lab, hosts: Sequence[Host], phase: str)
     out, err = tools.work / "provision.json", tools.work / "provision.err"
     usage, per_host = _timed(hosts, lambda: run(argv, out, err, ROOT))
     if usage.code != 0:
-        raise RuntimeError(f"provision exited {usage.code}: {_tail(err)}")
+        raise RuntimeError(f"provision exited {usage.code}: {_failures(out) or _tail(err)}")
     recap = json.loads(out.read_text())["hosts"]
     changed = sum(r["changed"] for r in recap.values())
     return _sample(len(hosts), phase, "provision", usage, per_host, changed)
@@ -122,6 +122,16 @@ def _sample(
         raise RuntimeError(f"{tool} {phase} on {n} hosts changed {changed} items, not {want}")
     execs, logins = per_host
     return Sample(n, phase, tool, 0, usage.wall, usage.cpu, usage.peak_mb, execs, logins, changed)
+
+
+def _failures(report: Path) -> str:
+    """The failed and unreachable results of a provision -o json report, one a line."""
+    try:
+        results = json.loads(report.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    bad = [r for r in results if r["status"] in ("failed", "unreachable")]
+    return "".join(f"\n  {r['host']} {r['task']}: {r['status']}: {r['msg']}" for r in bad)
 
 
 def _tail(path: Path) -> str:
