@@ -1,7 +1,8 @@
 """Loopback hosts for the benchmark: one private sshd per host on 127.0.1.X.
 
 Every host has its own sshd_config, host key, authorized_keys, pid file, log and
-state directory (`root`, the workload's `host_root`) under one base directory.
+state directory (`root`, the workload's `host_root`) under one base directory, and
+its own /run (a mount namespace).
 The sshds share this machine, so what the workload changes is either under a
 host's `root` or named after the host: group bench_gNNN and user bench_uNNN.
 The lab refuses to start if any of those names exists already; the names it may
@@ -33,6 +34,20 @@ PACKAGE = Package(
     description="Installed in the benchmark's own rpm database only (no files).",
 )
 BASE_CONF = "# bench.conf\nname=bench\nsetting=off\n"
+# Each sshd in its own mount namespace with its own /run (a tmpfs): a host's /run is its
+# own, as on a real host, so provision's host lock (/run/provisioner.lock) is per host
+# and never the controller's. `exec` keeps the PID: the one started is sshd's.
+OWN_RUN = (
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    'mount -t tmpfs -o mode=0755 bench-run /run && mkdir -m 0755 /run/sshd && exec "$@"',
+    "sh",
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,14 @@ class Lab:
         self.known_hosts.write_text("".join(known))
         for h in self.hosts:
             self.procs.append(
-                spawn(h.dir / "sshd_config", h.log, h.address, h.port, new_session=True)
+                spawn(
+                    h.dir / "sshd_config",
+                    h.log,
+                    h.address,
+                    h.port,
+                    new_session=True,
+                    prefix=OWN_RUN,
+                )
             )
         for h, proc in zip(self.hosts, self.procs, strict=True):
             wait_listening(proc, h.address, h.port, h.log)

@@ -53,14 +53,16 @@ def spawn(
     extra: Sequence[str] = (),
     *,
     new_session: bool = False,
+    prefix: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Start sshd -D and return at once (wait_listening tells when it is ready).
     `new_session`: out of our process group, so a Ctrl-C at the terminal reaches us,
-    not it, and we stop it ourselves."""
+    not it, and we stop it ourselves. `prefix`: a command that ends by exec-ing the
+    sshd command line it is given (so the PID stays sshd's), e.g. `unshare`."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(config), "-p", str(port)]
+            [*prefix, SSHD, "-D", "-e", "-f", str(config), "-p", str(port)]
             + ["-o", f"ListenAddress={address}", *extra],
             stdin=subprocess.DEVNULL,
             stdout=out,
