@@ -9,7 +9,7 @@ LAB_HOSTS ?= 3
 INV := inventories/lab.yml
 PLAYBOOK := playbooks/docker-ce.yml
 
-.PHONY: deps venv demo test lint unit integration lab-up lab-down lab-status clean
+.PHONY: deps venv demo test lint unit integration bench lab-up lab-down lab-status clean
 
 # System packages, installed only when one is missing (apt is slow).
 deps:
@@ -41,9 +41,9 @@ demo: venv
 	@echo "Take it down with: make lab-down"
 
 lint: venv
-	$(VENV)/bin/ruff check provisioner tests
-	$(VENV)/bin/ruff format --check provisioner tests
-	$(VENV)/bin/mypy --strict provisioner tests
+	$(VENV)/bin/ruff check provisioner tests bench
+	$(VENV)/bin/ruff format --check provisioner tests bench
+	$(VENV)/bin/mypy --strict provisioner tests bench
 	$(VENV)/bin/lint-imports --no-cache
 
 unit: venv
@@ -53,6 +53,11 @@ integration: venv
 	$(VENV)/bin/pytest -m lab -q
 
 test: lint unit integration
+
+# Not part of `make test`: provision against the floor on loopback sshds (root), N up to
+# 200 (BENCH_MAX=10 for a quick look, BENCH_MAX=500), BENCH_RUNS runs each: bench/README.md.
+bench: venv
+	$(PY) -m bench
 
 lab-up: venv
 	$(PY) -m tests.lab up $(LAB_HOSTS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -37,9 +36,8 @@ from provisioner.inventory import load_inventory
 from provisioner.transport import ssh as ssh_transport
 from provisioner.transport.base import Become, Result
 from provisioner.transport.ssh import SSHConnection, SSHSettings
+from tests.sshd import SSHD, free_port, keygen, launch, stop
 from tests.unit.transport.odd_scripts import ODD_SCRIPTS
-
-SSHD = "/usr/sbin/sshd"
 
 # CI sets PROVISIONER_LAB_REQUIRED=1: there a missing sshd or root is a failure, not a skip.
 _REQUIRED = os.environ.get("PROVISIONER_LAB_REQUIRED") == "1"
@@ -50,23 +48,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(not _REQUIRED and os.geteuid() != 0, reason="needs root"),
 ]
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port: int = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def keygen(path: Path, kind: str = "ed25519") -> str:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "", "-f", str(path)],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return path.with_suffix(".pub").read_text().strip()
 
 
 @dataclass
@@ -111,41 +92,8 @@ MaxStartups 50
 {extra}
 """
     )
-    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
-    log = open(base / "sshd.log", "wb")  # noqa: SIM115 - lives as long as sshd
-    proc = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config), "-p", str(port), "-o", "ListenAddress=127.0.0.1"],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-    )
-    log.close()
-    deadline = time.monotonic() + 10
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sshd exited: {(base / 'sshd.log').read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop(proc)
-                raise RuntimeError(
-                    f"sshd did not listen: {(base / 'sshd.log').read_text()}"
-                ) from None
-            time.sleep(0.05)
+    proc = launch(config, base / "sshd.log", "127.0.0.1", port)
     return Sshd(port, base, host_pub, base / "id_client", proc)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop exactly the sshd we started, by its PID."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -1,0 +1,5 @@
+import sys
+
+from bench.sweep import main
+
+sys.exit(main())

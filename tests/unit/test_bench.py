@@ -1,0 +1,180 @@
+"""The pure parts of the benchmark (bench/): sizes, addresses, the inventory it writes,
+the floor's script, counting sessions in sshd logs, medians, ratios and the table.
+Nothing here starts an sshd or times anything."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.floor import script
+from bench.lab import Host, address, names, sshd_config, write_inventory
+from bench.measure import count_sessions, read_from, sessions_since
+from bench.sweep import CHANGED_PER_HOST, PLAYBOOK, sizes
+from bench.table import Sample, count, from_csv, median, ratio, render, rows, to_csv
+from provisioner.inventory import load_inventory
+from provisioner.playbook.load import load_playbook
+from provisioner.validate import validate
+
+# What OpenSSH 9.2's sshd -e writes at LogLevel VERBOSE for one provision run.
+SSHD_LOG = """\
+Server listening on 127.0.1.1 port 2222.
+Connection from 127.0.0.1 port 44554 on 127.0.1.1 port 2222 rdomain ""
+kex_exchange_identification: Connection closed by remote host
+Connection from 127.0.0.1 port 46574 on 127.0.1.1 port 2222 rdomain ""
+Accepted key ED25519 SHA256:QOCVvA7uqDcHH2J5y8TuF7zn1K5wYRVznl1yetosw/U found at /x/keys:1
+Accepted publickey for root from 127.0.0.1 port 46574 ssh2: ED25519 SHA256:QOCVvA7uqDcHH2J5y8
+Starting session: command for root from 127.0.0.1 port 46574 id 0
+Close session: user root from 127.0.0.1 port 46574 id 0
+Starting session: subsystem 'sftp' for root from 127.0.0.1 port 46574 id 0
+Starting session: command for root from 127.0.0.1 port 46574 id 1
+Close session: user root from 127.0.0.1 port 46574 id 1
+Starting session: shell on pts/3 for root from 127.0.0.1 port 46580 id 0
+Read error from remote host 127.0.0.1 port 46574: Connection reset by peer
+"""
+
+
+def sample(n: int, phase: str, tool: str, run: int, wall: float, execs: float = 1) -> Sample:
+    return Sample(n, phase, tool, run, wall, wall / 2, 40.0, execs, 1.0, 0)
+
+
+def test_sizes_cap_and_extend() -> None:
+    assert sizes(200) == [1, 10, 50, 200]
+    assert sizes(10) == [1, 10]
+    assert sizes(500) == [1, 10, 50, 200, 500]
+    assert sizes(30) == [1, 10, 30]
+    with pytest.raises(ValueError):
+        sizes(0)
+
+
+def test_addresses_stay_in_the_loopback_net() -> None:
+    assert [address(i) for i in (1, 250, 251, 500)] == [
+        "127.0.1.1",
+        "127.0.1.250",
+        "127.0.2.1",
+        "127.0.2.250",
+    ]
+    with pytest.raises(ValueError):
+        address(0)
+
+
+def test_each_host_owns_its_names_and_paths(tmp_path: Path) -> None:
+    h = Host(7, 2222, tmp_path)
+    assert (h.name, h.user, h.group) == ("h007", "bench_u007", "bench_g007")
+    assert names([h]) == ["user:bench_u007", "group:bench_u007", "group:bench_g007"]
+    assert h.root == tmp_path / "hosts" / "h007" / "root"
+    config = sshd_config(h, tmp_path / "home")
+    assert f"SetEnv HOME={tmp_path / 'home'}" in config
+    assert "LogLevel VERBOSE" in config
+    assert f"PidFile {h.dir}/sshd.pid" in config
+
+
+def test_the_inventory_loads_and_the_workload_validates_for_it(tmp_path: Path) -> None:
+    hosts = [Host(i, 2222, tmp_path) for i in (1, 2, 3)]
+    path = tmp_path / "inventory.yml"
+    write_inventory(path, hosts, tmp_path / "id_client", tmp_path / "known_hosts")
+    inventory = load_inventory(path)
+    assert list(inventory.hosts) == ["h001", "h002", "h003"]
+    assert validate(load_playbook(PLAYBOOK), inventory, {}) == []
+    text = path.read_text()
+    assert "host: 127.0.1.2" in text and f"host_root: {hosts[1].root}" in text
+
+
+def test_the_workload_has_the_issues_items_and_one_read_only_check() -> None:
+    book = PLAYBOOK.read_text()
+    assert book.count("\n    - name: ") == 9
+    assert CHANGED_PER_HOST == 7  # all but the read-only check and the package check
+    assert "changed_when: false" in book and "check_mode: false" in book
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs sh")
+def test_the_floor_script_is_sh() -> None:
+    host = {"name": "h001", "address": "127.0.1.1", "port": 2222, "root": "/r/o o t", "id": "001"}
+    text = script(host)
+    assert subprocess.run(["sh", "-n"], input=text, text=True, check=False).returncode == 0
+    assert "'/r/o o t/etc/yum.repos.d/bench.repo'" in text
+    assert "useradd -M -d '/r/o o t/home/bench_u001' -s /usr/sbin/nologin -G bench_g001" in text
+    assert text.rstrip().endswith('echo "changed=$changed"')
+
+
+def test_sessions_are_counted_from_the_sshd_log() -> None:
+    s = count_sessions(SSHD_LOG)
+    assert (s.logins, s.commands, s.subsystems, s.shells) == (1, 2, 1, 1)
+    assert s.execs == 4
+    assert count_sessions("").execs == 0
+
+
+def test_only_what_the_log_gained_counts(tmp_path: Path) -> None:
+    busy, quiet = tmp_path / "busy.log", tmp_path / "quiet.log"
+    busy.write_text(SSHD_LOG)
+    quiet.write_text(SSHD_LOG)
+    offset = busy.stat().st_size
+    with open(busy, "a") as f:
+        f.write("Starting session: command for root from 127.0.0.1 port 1 id 0\n")
+    assert read_from(busy, offset).startswith("Starting session")
+    seen = sessions_since({busy: offset, quiet: quiet.stat().st_size})
+    assert [s.commands for s in seen] == [1, 0]
+
+
+def test_median_ratio_and_counts() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([1.0, 2.0]) == 1.5
+    with pytest.raises(ValueError):
+        median([])
+    assert (ratio(3.0, 1.5), ratio(250.0, 2.0), ratio(1.0, 0.0)) == ("2.0x", "125x", "-")
+    assert (count(6.0), count(20.5)) == ("6", "20.5")
+
+
+def test_the_table_has_one_row_per_size_and_phase_of_medians() -> None:
+    samples = [
+        sample(
+            n,
+            phase,
+            tool,
+            r,
+            wall * (3 if tool == "provision" else 1),
+            6 if tool == "provision" else 1,
+        )
+        for n in (1, 10)
+        for phase in ("first", "rerun")
+        for tool in ("floor", "provision")
+        for r, wall in ((1, 1.0), (2, 2.0), (3, 9.0))
+    ]
+    table = rows(samples)
+    assert [(r[0], r[1]) for r in table] == [
+        ("1", "first"),
+        ("1", "rerun"),
+        ("10", "first"),
+        ("10", "rerun"),
+    ]
+    assert table[0][2:5] == ("2.00 s", "6.00 s", "3.0x")  # medians 2 and 6
+    assert table[0][10:12] == ("1", "6")
+    assert table[0][12:] == ("1", "1")  # logins
+    text = render(samples, ["title line", ""])
+    lines = text.splitlines()
+    assert lines[0] == "title line"
+    assert lines[2].split() == ["wall", "time", "controller", "CPU", "peak", "MB"] + [
+        "execs/host",
+        "logins/host",
+    ]
+    assert lines[3].split()[:4] == ["N", "run", "floor", "provision"]
+    assert set(lines[4]) <= {"-", " "}
+    assert len({len(line) for line in lines[5:]}) == 1  # aligned rows
+    starts = [m.start() for m in re.finditer(r"-+", lines[4])]
+    assert lines[2].index("wall") == starts[2]  # a group starts over its first column
+    assert lines[2].index("logins") == starts[12]
+
+
+def test_a_size_missing_a_tool_has_no_row() -> None:
+    assert rows([sample(1, "first", "floor", 1, 1.0)]) == []
+
+
+def test_csv_round_trip() -> None:
+    samples = [sample(1, "first", "floor", 1, 0.5), sample(200, "rerun", "provision", 3, 61.25, 6)]
+    text = to_csv(samples)
+    assert text.splitlines()[0] == "n,phase,tool,run,wall,cpu,peak_mb,execs,logins,changed"
+    assert from_csv(text) == samples
