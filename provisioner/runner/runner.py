@@ -181,6 +181,7 @@ class Runner:
         playbook stops."""
         hosts = select_hosts(self.inventory, play, self.options.limit, self.options.shard)
         hosts = [h for h in hosts if h.name not in self._dead]
+        self._finished.clear()
         for host in hosts:
             with self._lock:
                 self.summary.hosts.setdefault(host.name, HostStats())
@@ -205,7 +206,9 @@ class Runner:
             if reason is not None:
                 rest = [h.name for g in groups[number:] for h in g]
                 left = [n for n in names if n not in self._dead and n not in self._finished]
-                self.emit(PlayStopped(play.display_name, reason, tuple([*left, *rest])))
+                if left or rest or index < len(self.playbook.plays) - 1:
+                    # Said only where it stopped something: hosts, batches or plays.
+                    self.emit(PlayStopped(play.display_name, reason, tuple([*left, *rest])))
                 return False
         return True
 

@@ -362,3 +362,37 @@ def test_changed_when_and_failed_when_judge_any_module(four: dict[str, Any]) -> 
     ]
     assert flag(four, "h1", "a") == "1"  # changed_when: false still applies the change
     assert summary.results[-1].msg.startswith("failed_when: ")
+
+
+def test_a_last_play_whose_hosts_all_failed_stops_nothing_more_and_says_nothing(
+    four: dict[str, Any],
+) -> None:
+    body = "- hosts: all\n  tasks:\n    - fail: {msg: broken}\n"
+    summary, _ = run(four, body)
+    assert summary.exit_code == 2 and summary.stopped == []
+
+
+def test_a_host_that_finished_an_earlier_play_is_named_when_a_later_one_stops_it(
+    four: dict[str, Any],
+) -> None:
+    body = """
+- hosts: all
+  tasks:
+    - debug: {msg: first}
+- name: second
+  hosts: all
+  any_errors_fatal: true
+  tasks:
+    - name: slow on the others
+      command: "sleep 1"
+      when: inventory_hostname != 'h1'
+    - fail: {msg: broken}
+      when: inventory_hostname == 'h1'
+    - name: after
+      debug: {msg: after}
+"""
+    summary, _ = run(four, body)
+    [stop] = summary.stopped
+    assert stop.reason == "any_errors_fatal: h1 failed 'fail'"
+    assert set(stop.stopped) == {"h2", "h3", "h4"}  # they had not finished the play
+    assert ran(summary, "after") == []
