@@ -19,6 +19,14 @@ from provisioner.templating import is_template
 WITH_KEYS = tuple(f"with_{kind}" for kind in WITH)
 
 
+def declared_check(task: TaskSpec) -> bool:
+    """A command in Ansible's idiom for a read-only check (`changed_when: false` and
+    `check_mode: false`): it changes nothing, so what is probed before it holds after
+    it, and the probes of the tasks after it may be asked before it runs."""
+    cls = module_class(task.module)
+    return cls.unprobeable and task.changed_when == [False] and task.check_mode is False
+
+
 def module_class(module: str) -> type[AnyModule]:
     """The class of a task's module: a stand-in for a module Ansible has and we do not."""
     found = lookup(module)

@@ -38,6 +38,7 @@ from provisioner.modules.base import (
 )
 from provisioner.playbook.compile import HostPlan, Unit
 from provisioner.playbook.schema import TaskSpec
+from provisioner.playbook.task import declared_check
 from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.comeback import Returned
 from provisioner.runner.dryrun import PlannedChange, expected_from, provider, unchecked
@@ -200,7 +201,8 @@ def _apply(
 ) -> Outcome:
     module = this.module
     conn = ctx.connection()
-    ctx.prober.invalidate()  # the host is about to change: every answer is stale
+    if not declared_check(unit.task):
+        ctx.prober.invalidate()  # the host is about to change: every answer is stale
     last = Result(0, "", "")
     try:
         exports = environment_of(ctx, unit)

@@ -23,7 +23,7 @@ from provisioner.playbook.compile import (
     sets_of,
 )
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
-from provisioner.playbook.task import module_class
+from provisioner.playbook.task import declared_check, module_class
 from provisioner.playbook.variables import RESCUE_MAGIC
 from provisioner.runner.batch import Prober, Probing
 from provisioner.runner.control import LOCAL_NAMES, Once, Shared, Stop
@@ -450,8 +450,10 @@ class HostWorker:
         pending = set(first.sets) if isinstance(first, PlannedTask) else set()
         known = set(self.ctx.registered) | self.ctx.done
         for planned in tasks[index + 1 :]:
-            if not isinstance(planned, PlannedTask) or planned.spec.check_mode is not None:
+            if not isinstance(planned, PlannedTask):
                 return
+            if planned.spec.check_mode is not None and not declared_check(planned.spec):
+                return  # it may really change the host in a dry run: probe after it
             if not_batched(planned.spec):
                 return
             if self.become_for(planned.spec) != become:

@@ -627,3 +627,29 @@ def test_a_key_for_a_user_a_dry_run_plans_to_make_would_change(lab: dict[str, An
         "+ key ssh-ed25519 SHA256:RXm/ruZ0eTzRXKwi1AQEDynB0VgHQ2ac9KPSFdf/YnA student@laptop",
     )
     assert "expected from an earlier planned change (make the student)" in key_task.summary[2]
+
+
+def test_a_declared_read_only_check_costs_no_probe_batch_of_its_own(lab: dict[str, Any]) -> None:
+    """`changed_when: false` + `check_mode: false` (Ansible's idiom for a check): the
+    tasks around it are probed in one exchange, and nothing is probed again after it."""
+    checks = {
+        "declared": "      changed_when: false\n      check_mode: false\n",
+        "not declared": "      changed_when: false\n",  # it may change the host
+    }
+    exchanges = {}
+    for kind, keywords in checks.items():
+        body = (
+            "- hosts: h1\n  tasks:\n"
+            "    - {name: a, test_flag: {path: a, value: '1'}}\n"
+            f"    - name: check\n      command: 'true'\n{keywords}"
+            "    - {name: b, test_flag: {path: b, value: '2'}}\n"
+        )
+        book = play(lab["dir"], body)
+        run(lab, book)
+        h1: ShHost = lab["hosts"]["h1"]
+        h1.runs.clear()
+        rerun = run(lab, book)
+        assert statuses(rerun, "h1") == ["a:ok", "check:ok", "b:ok"]
+        exchanges[kind] = len(h1.runs)
+    # One probe batch and the check itself; without the idiom, b is probed again after it.
+    assert exchanges == {"declared": 2, "not declared": 3}
