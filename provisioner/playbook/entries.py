@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from provisioner.errors import InputError, Location
+from provisioner.modules import canonical
 from provisioner.playbook import roles
 from provisioner.playbook.problems import Collector, key_loc, loc_of
 from provisioner.playbook.schema import (
@@ -57,13 +58,11 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, (str, bool)) else value
 
 
-def _short_names(raw: dict[str, Any]) -> dict[str, Any]:
+def short_names(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """`ansible.builtin.include_tasks:` (and the other include and import keys) as the
     short names the loader knows, each key and value still where it was written."""
-    prefixes = ("ansible.builtin.", "ansible.legacy.")
-    long = [k for k in raw if isinstance(k, str) and k.startswith(prefixes)]
-    short = {k: k.split(".", 2)[2] for k in long}
-    renamed = {k: v for k, v in short.items() if v in (*TASK_FILE_KEYS, *ROLE_KEYS)}
+    short = {k: canonical(k) for k in raw if isinstance(k, str)}
+    renamed = {k: v for k, v in short.items() if k != v and v in keys}
     if not renamed:
         return raw
     if not isinstance(raw, MarkedDict):
@@ -198,7 +197,7 @@ class EntryLoader:
         if not isinstance(raw, dict):
             self.out.add("a task must be a mapping (name, module, keywords)", where)
             return []
-        raw = _short_names(raw)
+        raw = short_names(raw, (*TASK_FILE_KEYS, *ROLE_KEYS))
         if "block" in raw:
             block = self.block(raw, where, inh)
             return [block] if block is not None else []

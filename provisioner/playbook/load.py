@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from provisioner.errors import InputError, Location, PlaybookErrors
 from provisioner.modules import meta
-from provisioner.playbook.entries import HANDLERS_ARE_TASKS, EntryLoader
+from provisioner.playbook.entries import HANDLERS_ARE_TASKS, EntryLoader, short_names
 from provisioner.playbook.problems import Collector, did_you_mean, key_loc, loc_of
 from provisioner.playbook.schema import PLAY_KEYWORDS, Entry, Playbook, PlaySpec, TaskSpec
 from provisioner.playbook.task import module_class, parse_task
@@ -113,9 +113,8 @@ def _load_plays(path: Path, where: Location, out: Collector, stack: list[Path]) 
         return []
     plays: list[PlaySpec] = []
     for raw in data:
-        for long in (f"ansible.builtin.{IMPORT_PLAYBOOK}", f"ansible.legacy.{IMPORT_PLAYBOOK}"):
-            if isinstance(raw, dict) and long in raw and IMPORT_PLAYBOOK not in raw:
-                raw = {(IMPORT_PLAYBOOK if k == long else k): v for k, v in raw.items()}
+        if isinstance(raw, dict) and IMPORT_PLAYBOOK not in raw:  # its ansible.builtin. name
+            raw = short_names(raw, (IMPORT_PLAYBOOK,))
         if isinstance(raw, dict) and IMPORT_PLAYBOOK in raw:
             plays += _import(raw, path, loc_of(raw, here), out, [*stack, path.resolve()])
             continue

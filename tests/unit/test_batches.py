@@ -187,7 +187,12 @@ def test_any_errors_fatal_on_a_task_only(four: dict[str, Any]) -> None:
       any_errors_fatal: true
     - name: mark
       test_flag: {path: done, value: "yes"}
+- name: later
+  hosts: all
+  tasks:
+    - debug: {msg: later}
 """
+    # A later play: the stop stops something even when the others finished first.
     summary, _ = run(four, body)
     assert summary.stopped[0].reason == "any_errors_fatal: h2 failed 'hard'"
     assert "h1" not in ran(summary, "hard")  # h1 stopped at its own failure, as always
