@@ -432,6 +432,12 @@ class Module(BaseModule[A], Generic[A, S, P]):
         waits for before the run goes on, instead of probing again. None: they do not."""
         return None
 
+    def unguarded(self) -> str | None:
+        """The script this module runs whatever its probes find, if it has one (a command
+        without creates/removes): a task declared a read-only check may run it early,
+        among the probes. None: it has none."""
+        return None
+
     def fields(self, current: S) -> Mapping[str, Any]:
         """What a `register` of this task holds beside changed/failed/rc/...: the state as
         the task found it (stat's `stat`), where the module has something to tell."""

@@ -168,6 +168,12 @@ class _RunModule(Module[GA, Guards, None]):
         lines = [] if self.args.chdir is None else [cd_line(self.args.chdir)]
         return [Op(op_script(*lines, self.run_line()))]
 
+    def unguarded(self) -> str | None:
+        if self.args.creates is not None or self.args.removes is not None:
+            return None
+        [op] = self.commands(Change((), None))
+        return op.script
+
     def provides(self, change: Change[None]) -> frozenset[Provision]:
         # A command may do anything; what a dry run leans on is what one is used for
         # before a package task: making its packages available (yum-config-manager

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from provisioner.errors import ProbeError
 from provisioner.modules.base import Module
-from provisioner.probes.base import Answers, Probe, frame, unframe
-from provisioner.transport.base import Become, Connection
+from provisioner.probes.base import MARK, Answers, Probe, frame, unframe
+from provisioner.runner.capture import captured, uncaptured
+from provisioner.runner.gate import read
+from provisioner.transport.base import Become, Connection, Result
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +27,33 @@ HIDDEN = "(script hidden: no_log)"
 
 
 class Probing(NamedTuple):
-    """A module whose probes may go in a batch; `no_log`: its task hides what it sends."""
+    """A module whose probes may go in a batch; `no_log`: its task hides what it sends;
+    `early`: checks it runs that may run in the batch (see Early)."""
 
     module: Module[Any, Any, Any]
     no_log: bool = False
+    early: tuple[Probe[Any], ...] = ()
+
+    def asks(self) -> tuple[Probe[Any], ...]:
+        return (*self.module.probes(), *self.early)
+
+
+@dataclass(frozen=True)
+class Early(Probe[Result]):
+    """A read-only check (a command declared so: `changed_when: false`,
+    `check_mode: false`) run in the batch before its turn. Its answer is the check's
+    result while nothing on the host changed since: any change empties the cache."""
+
+    script: str
+
+    def command(self) -> str:
+        return captured(self.script, MARK)
+
+    def parse(self, stdout: str, exit_code: int) -> Result:
+        found = uncaptured(stdout, MARK)
+        if found is None:
+            raise ProbeError(f"the check's output is not whole: {stdout[-300:]!r}")
+        return found[0]
 
 
 def log_script(host: str, what: str, script: str, become: Become | None, hidden: bool) -> None:
@@ -40,6 +66,7 @@ class Prober:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self.connection = connection
         self.cache: dict[Key, tuple[str, int]] = {}
+        self.changed = False  # since this prober's first batch, the host changed
 
     def seen(
         self,
@@ -55,9 +82,45 @@ class Prober:
         if any((p, become) not in self.cache for p in probes):
             batch = [this, *ahead()]
             hidden = any(b.no_log for b in batch)
-            probes_all = [p for b in batch for p in b.module.probes()]
+            probes_all = [p for b in batch for p in b.asks()]
             self.batch(probes_all, become, timeout, hidden=hidden)
         return Answers({p: self.cache[(p, become)] for p in probes})
+
+    def early(self, script: str, become: Become | None) -> Result | None:
+        """The result of the check `script` if it ran in a batch since the last change."""
+        probe = Early(script)
+        raw = self.cache.get((probe, become))
+        return None if raw is None else probe.parse(*raw)
+
+    def after(
+        self,
+        conn: Connection,
+        script: str,
+        become: Become | None,
+        stdin: bytes | None,
+        timeout: float | None,
+        then: Iterable[Probing],
+    ) -> Result:
+        """Run the change `script`, and in the same exchange, after it, the probes of
+        `then`: they are known again without another round trip. The script's own
+        result; what it left unframed (cut short) is its result as it came."""
+        then = list(then)
+        unique = list(dict.fromkeys(p for b in then for p in b.asks()))
+        if not unique:
+            return conn.run(script, become=become, stdin=stdin, timeout=timeout)
+        mark = f"@@provisioner-{secrets.token_hex(16)}@@"
+        hidden = any(b.no_log for b in then)
+        probes = frame([p.command() for p in unique], mark)
+        log_script(conn.host, f"and probes ({len(unique)})", probes, become, hidden)
+        res = conn.run(captured(script, mark) + probes, become=become, stdin=stdin, timeout=timeout)
+        found = uncaptured(res.stdout, mark)
+        if found is None:
+            return res
+        own, rest = found
+        outputs = unframe(rest, len(unique), mark)
+        for probe, answer in zip(unique, outputs or [], strict=False):
+            self.cache[(probe, become)] = answer
+        return own
 
     def batch(
         self,
@@ -74,7 +137,7 @@ class Prober:
         conn = self.connection()
         script = frame([p.command() for p in unique], mark)
         log_script(conn.host, f"probes ({len(unique)})", script, become, hidden)
-        res = conn.run(script, become=become, timeout=timeout)
+        res = read(conn, script, become, timeout)
         outputs = unframe(res.stdout, len(unique), mark)
         if outputs is None:
             detail = res.stderr.strip() or res.stdout[-500:]
@@ -84,3 +147,4 @@ class Prober:
 
     def invalidate(self) -> None:
         self.cache.clear()
+        self.changed = True

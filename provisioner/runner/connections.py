@@ -1,6 +1,7 @@
 """The run's connections: one per host, opened lazily in the host's thread, and the
-host's lock held over it (see hostlock): taken in the first exchange, taken again
-after a reconnect, given back at the end."""
+host's lock carried by its exchanges (see gate and hostlock): looked at in the first,
+taken in the first that changes the host, taken again after a reconnect, given back
+at the end."""
 
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from provisioner.errors import (
-    BecomeError,
     HostBusy,
     InputError,
-    ProbeError,
     ProvisionError,
-    TransportError,
 )
 from provisioner.events import Event, HostNote
 from provisioner.inventory import Host, Inventory
@@ -26,6 +24,7 @@ from provisioner.playbook.compile import select_hosts
 from provisioner.playbook.schema import Playbook, PlaySpec
 from provisioner.runner import hostlock
 from provisioner.runner.comeback import Returned, await_comeback
+from provisioner.runner.gate import Gate, Gated
 from provisioner.transport.base import Become, Connection, Reopening
 
 log = logging.getLogger(__name__)
@@ -52,15 +51,6 @@ class LockOptions:
     shard: Shard | None = None
 
 
-@dataclass(frozen=True)
-class LockFailure:
-    """Why a host's lock could not be had: reported as `task`, unreachable or failed."""
-
-    task: str
-    msg: str
-    unreachable: bool = False
-
-
 class Connections:
     def __init__(
         self,
@@ -79,6 +69,7 @@ class Connections:
         self.emit = emit
         self.run_id = hostlock.RunId.new()
         self._open: dict[str, Connection] = {}
+        self._gates: dict[str, Gate] = {}  # hosts whose lock this run uses
         self._locks: dict[str, int] = {}  # host → its connection's generation when locked
         self._guard = threading.Lock()
 
@@ -90,7 +81,8 @@ class Connections:
                 self._open[host.name] = conn
         elif host.name in self._locks and _generation(conn) != self._locks[host.name]:
             self._relock(host, conn)
-        return conn
+        gate = self._gates.get(host.name)
+        return Gated(conn, gate) if gate is not None else conn
 
     def _lock_plan(self, host: Host) -> tuple[bool, Become | None]:
         """Whether this run locks the host, and through which sudo. The lock is under /run,
@@ -112,40 +104,34 @@ class Connections:
         except InputError:  # an ssh config it cannot read: connecting says so
             return False, None
 
-    def lock(self, host: Host) -> LockFailure | None:
-        """The host's lock, in this run's first exchange with it (None: held, or not
-        wanted)."""
+    def lock(self, host: Host) -> None:
+        """The host's lock for this run, carried by its exchanges from now on (see gate):
+        nothing is sent yet."""
         wanted, become = self._lock_plan(host)
-        if host.name in self._locks or not wanted:
-            return None
+        if host.name in self._gates or not wanted:
+            return
 
         def waiting(other: hostlock.Holder) -> None:
             text = f"waiting: {other.describe()} holds this host ({hostlock.LOCK_DIR})"
             self.emit(HostNote(host.name, text))
 
-        conn = self.get(host)
-        try:
-            answer = hostlock.acquire(
-                conn,
-                self.run_id,
-                become=become,
-                check=self.options.check,
-                wait=self.options.wait,
-                waiting=waiting,
-            )
-        except (HostBusy, BecomeError) as exc:  # the host answered: not now, or not as root
-            return LockFailure(LOCK_TASK, exc.message)
-        except TransportError as exc:
-            return LockFailure("Connecting", exc.message, unreachable=True)
-        except ProbeError as exc:
-            return LockFailure(LOCK_TASK, str(exc))
-        if answer.stale and answer.other is not None:
-            gone = f"took over a stale lock: {answer.other.describe()} is gone from this host"
-            if answer.leftovers:
-                gone += f"; removed the {len(answer.leftovers)} upload(s) it left in /tmp"
-            self.emit(HostNote(host.name, gone))
-        self._locks[host.name] = _generation(conn)
-        return None
+        def taken(answer: hostlock.Answer, generation: int) -> None:
+            self._locks[host.name] = generation
+            if answer.stale and answer.other is not None:
+                gone = f"took over a stale lock: {answer.other.describe()} is gone from this host"
+                if answer.leftovers:
+                    gone += f"; removed the {len(answer.leftovers)} upload(s) it left in /tmp"
+                self.emit(HostNote(host.name, gone))
+
+        self._gates[host.name] = Gate(
+            host.name,
+            self.run_id,
+            become,
+            check=self.options.check,
+            wait=self.options.wait,
+            waiting=waiting,
+            on_take=taken,
+        )
 
     def _relock(self, host: Host, conn: Connection) -> None:
         """The connection was lost and opened again (a reboot also clears /run): hold the

@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from provisioner.errors import ProbeError, ProvisionError
 from provisioner.inventory import Host
 from provisioner.probes.host import Facts, HostFacts, parse
+from provisioner.runner.gate import read
 from provisioner.transport.base import Connection
 
 
 def gather(conn: Connection) -> Facts:
     """Run the probe on a host (TransportError when it cannot be reached)."""
-    res = conn.run(HostFacts().command())
+    res = read(conn, HostFacts().command())
     found = parse(res.stdout) if res.exit_code == 0 else None
     if found is None:
         detail = (res.stderr or res.stdout).strip()[-500:] or "no output"

@@ -83,6 +83,8 @@ class Answer:
     other: Holder | None = None  # the lock found (held by it, or stale and replaced)
     stale: bool = False
     leftovers: tuple[str, ...] = ()  # uploads of the stale run, removed
+    last: str = ""  # the run that last took the lock on this host (before this answer)
+    moved: bool = False  # taken, but not last taken by the run `expect` named
 
 
 # The lock's holder for this connection: its logind session's cgroup (v1 name=systemd,
@@ -119,9 +121,9 @@ provision_alive() {
 _MUTEX = r"""
 provision_tries=0
 until mkdir "$mutex" 2>/dev/null; do
-  if [ ! -d "$mutex" ]; then  # gone meanwhile, or never makeable: once more, saying why
-    mkdir "$mutex" && break
-    exit 1
+  if [ ! -d "$mutex" ]; then  # gone meanwhile (another may take it first), or not makeable
+    mkdir "$mutex" 2>/dev/null && break
+    if [ ! -d "$mutex" ]; then mkdir "$mutex" && break; exit 1; fi  # saying why
   fi
   made=$(stat -c %Y "$mutex" 2>/dev/null) || made=$(date +%s)
   [ $(( $(date +%s) - made )) -le 30 ] || rmdir "$mutex" 2>/dev/null
@@ -136,6 +138,7 @@ _SHOW = r"""
 provision_show() {
   for f in run started by; do printf '%s=%s\n' "$f" "$(head -n 1 "$lock/$f" 2>/dev/null)"; done
 }
+printf 'last=%s\n' "$(head -n 1 "$lock.last" 2>/dev/null)"
 """
 
 _TAKE = r"""
@@ -153,7 +156,11 @@ if [ -d "$lock" ] && [ "$(cat "$lock/run" 2>/dev/null)" != "$run" ]; then
   fi
 fi
 if [ "$mode" = check ]; then echo status=free; exit 0; fi
+if [ "$expect" != - ] && [ "$(head -n 1 "$lock.last" 2>/dev/null)" != "$expect" ]; then
+  echo moved=1
+fi
 mkdir -p -m 0755 -- "$lock" &&
+  printf '%s\n' "$run" > "$lock.last" &&
   printf '%s\n' "$run" > "$lock/run" &&
   printf '%s\n' "$started" > "$lock/started" &&
   printf '%s\n' "$by" > "$lock/by" &&
@@ -167,9 +174,16 @@ echo status=released
 """
 
 
-def script(run: RunId, mode: Mode, lock: str | None = None, uploads: str | None = None) -> str:
+def script(
+    run: RunId,
+    mode: Mode,
+    lock: str | None = None,
+    uploads: str | None = None,
+    expect: str | None = None,
+) -> str:
     """sh that takes (or, `check`, only looks at, or releases) the lock at `lock`;
-    `uploads` is where a run's uploads start (UPLOAD_PREFIX)."""
+    `uploads` is where a run's uploads start (UPLOAD_PREFIX). A take with `expect`
+    (the `last` a check saw) says `moved=1` when another run took the lock since."""
     lock = lock or LOCK_DIR
     head = [
         f"lock={q(lock)}",
@@ -179,6 +193,7 @@ def script(run: RunId, mode: Mode, lock: str | None = None, uploads: str | None 
         f"started={q(run.started)}",
         f"by={q(run.by)}",
         f"mode={mode}",
+        f"expect={q(expect) if expect is not None else '-'}",
     ]
     body = _RELEASE if mode == "release" else _HOLDER + _SHOW + _TAKE
     return "\n".join(head) + _MUTEX + body
@@ -200,11 +215,15 @@ def parse(stdout: str) -> Answer:
     if "run" in found:
         other = Holder(found["run"], found.get("started", ""), found.get("by", ""))
     stale = found.get("stale") == "1"
-    return Answer(status, other, stale, tuple(leftovers))  # type: ignore[arg-type]
+    moved = found.get("moved") == "1"
+    last = found.get("last", "")
+    return Answer(status, other, stale, tuple(leftovers), last, moved)  # type: ignore[arg-type]
 
 
-def ask(conn: Connection, run: RunId, mode: Mode, become: Become | None) -> Answer:
-    res = conn.run(script(run, mode, LOCK_DIR), become=become)
+def ask(
+    conn: Connection, run: RunId, mode: Mode, become: Become | None, expect: str | None = None
+) -> Answer:
+    res = conn.run(script(run, mode, LOCK_DIR, expect=expect), become=become)
     if res.exit_code != 0:
         detail = (res.stderr or res.stdout).strip()[-300:]
         raise ProbeError(f"could not use the host lock {LOCK_DIR} (exit {res.exit_code}): {detail}")

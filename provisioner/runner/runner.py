@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import (
+    HostBusy,
     InputError,
     ProbeError,
     TransportError,
@@ -41,7 +42,7 @@ from provisioner.playbook.compile import (
 from provisioner.playbook.schema import IncludeSpec, Playbook, PlaySpec, TaskSpec, walk
 from provisioner.playbook.variables import play_gathers, run_magic, uses_facts
 from provisioner.runner.batch import Prober
-from provisioner.runner.connections import Connections, LockOptions
+from provisioner.runner.connections import LOCK_TASK, Connections, LockOptions
 from provisioner.runner.control import Batch
 from provisioner.runner.dryrun import PlannedChange
 from provisioner.runner.facts import gather
@@ -287,18 +288,6 @@ class Runner:
     def _connection(self, host: Host) -> Connection:
         return self.connections.get(host)
 
-    def _take_lock(self, host: Host, play: PlaySpec) -> bool:
-        """The host's lock (see connections); False when it could not be had (reported,
-        host stopped)."""
-        failure = self.connections.lock(host)
-        if failure is None:
-            return True
-        if failure.unreachable:
-            self._unreachable(host, play, failure.task, failure.msg)
-        else:
-            self._fail_host(host, play, failure.task, failure.msg)
-        return False
-
     def _gather_facts(self, host: Host, play: PlaySpec) -> dict[str, Any] | None:
         """The host's facts as variables; None (reported, host stopped) when they cannot be
         had."""
@@ -307,6 +296,8 @@ class Runner:
         task = "Gathering facts"
         try:
             found = gather(self._connection(host))
+        except HostBusy:
+            raise
         except TransportError as exc:
             self._unreachable(host, play, task, exc.message)
             return None
@@ -349,8 +340,15 @@ class Runner:
         """`gathers`: play_gathers(play); None leaves it to the host's variables."""
         if gathers is None:  # up to the host's variables
             gathers = uses_facts([host.vars, self.options.extra_vars])
-        if not self._take_lock(host, play):
-            return
+        self.connections.lock(host)
+        try:
+            self._run_locked(index, play, host, selected, gathers)
+        except HostBusy as exc:  # another run holds it, or took it while this one was away
+            self._fail_host(host, play, LOCK_TASK, exc.message)
+
+    def _run_locked(
+        self, index: int, play: PlaySpec, host: Host, selected: Selected, gathers: bool
+    ) -> None:
         facts = None
         if gathers:
             facts = self._gather_facts(host, play)

@@ -8,6 +8,7 @@ judged by their exit code, or by `changed_when`/`failed_when`.
 
 from __future__ import annotations
 
+import logging
 import shlex
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +43,7 @@ from provisioner.playbook.task import declared_check
 from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.comeback import Returned
 from provisioner.runner.dryrun import PlannedChange, expected_from, provider, unchecked
+from provisioner.runner.gate import Moved, read
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
 from provisioner.templating import Templar, as_data
@@ -49,6 +51,7 @@ from provisioner.transport.base import Become, Connection, Result
 
 AnyRemote = Module[Any, Any, Any]
 Ahead = Callable[[], Iterable[Probing]]  # what may join a probe batch
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,8 +96,10 @@ def run_unit(
     except CommandTimeout as exc:
         # The task's own failure; the host goes on only if it stopped the command.
         return Outcome(Status.FAILED, msg=exc.message, stop_host=not exc.stopped)
-    except (BecomeError, WriteError, HostBusy, OutputTooLarge) as exc:  # the host answered
+    except (BecomeError, WriteError, OutputTooLarge) as exc:  # the host answered
         return Outcome(Status.FAILED, msg=exc.message, stop_host=True)
+    except HostBusy:  # the host is left alone: the runner says why, as the host lock's
+        raise
     except TransportError as exc:
         return Outcome(Status.UNREACHABLE, msg=exc.message, stop_host=True)
 
@@ -200,20 +205,15 @@ def _apply(
     ahead: Ahead,
 ) -> Outcome:
     module = this.module
-    conn = ctx.connection()
-    if not declared_check(unit.task):
-        ctx.prober.invalidate()  # the host is about to change: every answer is stale
-    last = Result(0, "", "")
     try:
         exports = environment_of(ctx, unit)
     except ProvisionError as exc:
         return Outcome(Status.FAILED, change.summary, msg=str(exc))
-    for op in module.commands(change):
-        log_script(conn.host, unit.task.display_name, op.script, become, this.no_log)
-        script = exports + op.script
-        last = run_op(conn, script, op.upload, become, unit.task.timeout, ctx.run_id)
-        if last.exit_code != 0:
-            break
+    try:
+        last = _run_ops(ctx, unit, this, change, become, ahead, exports)
+    except Moved:  # another run changed the host since it was read: read it again, locked
+        ctx.prober.invalidate()
+        return _remote(ctx, unit, this, become, ahead)
     ran = Ran.of(last)
     if module.unprobeable:
         return _judge_command(ctx, unit, change, ran)
@@ -324,6 +324,49 @@ def environment_of(ctx: Context, unit: Unit) -> str:
     return "".join(lines)
 
 
+def _run_ops(
+    ctx: Context,
+    unit: Unit,
+    this: Probing,
+    change: Change[Any],
+    become: Become | None,
+    ahead: Ahead,
+    exports: str,
+) -> Result:
+    """The change's commands, in order until one fails. A declared check whose result
+    a batch already has (nothing changed since) does not run again. The last command
+    of a module that is verified carries the probes read after it: its task's and the
+    look-ahead's, asked again in the same exchange."""
+    module, task = this.module, unit.task
+    conn = ctx.connection()
+    check = declared_check(task)
+    if not check:
+        ctx.prober.invalidate()  # the host is about to change: every answer is stale
+    ops = module.commands(change)
+    last = Result(0, "", "")
+    for number, op in enumerate(ops, 1):
+        script = exports + op.script
+        if check and op.upload is None:
+            early = ctx.prober.early(script, become)
+            if early is not None:
+                log.debug("%s: %s: its result from the batch", conn.host, task.display_name)
+                last = early
+                continue
+        log_script(conn.host, task.display_name, op.script, become, this.no_log)
+        if check and op.upload is None:  # it only reads: it takes no host lock
+            last = read(conn, script, become, task.timeout)
+        else:
+            then: Iterable[Probing] = ()
+            if number == len(ops) and not (check or module.comeback(change)):
+                then = [this, *ahead()]
+            last = run_op(
+                conn, script, op.upload, become, task.timeout, ctx.run_id, then, ctx.prober
+            )
+        if last.exit_code != 0:
+            break
+    return last
+
+
 def run_op(
     conn: Connection,
     script: str,
@@ -331,16 +374,26 @@ def run_op(
     become: Become | None,
     timeout: float | None = None,
     run_id: str = "",
+    then: Iterable[Probing] = (),
+    prober: Prober | None = None,
 ) -> Result:
-    if upload is None:
-        return conn.run(script, become=become, timeout=timeout)
-    path = f"{UPLOAD_PREFIX}{run_id + '-' if run_id else ''}{uuid.uuid4().hex}"
-    conn.put(upload, path, 0o600)
-    wrapped = (
-        f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
-        f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
-    )
-    return conn.run(wrapped, become=become, timeout=timeout)
+    """One command, its upload sent first (on its stdin when sudo needs none); with a
+    `prober`, the probes of `then` are read after it in the same exchange."""
+    stdin = None
+    if upload is not None:
+        path = f"{UPLOAD_PREFIX}{run_id + '-' if run_id else ''}{uuid.uuid4().hex}"
+        script = (
+            f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
+            f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
+        )
+        if become is not None and become.password is not None:
+            conn.put(upload, path, 0o600)  # sudo reads its password on stdin
+        else:
+            script = f"(umask 077 && cat > {path}) || exit 1\n{script}"
+            stdin = upload
+    if prober is None:
+        return conn.run(script, become=become, stdin=stdin, timeout=timeout)
+    return prober.after(conn, script, become, stdin, timeout, then)
 
 
 def error_text(res: Result) -> str:

@@ -25,11 +25,12 @@ from provisioner.playbook.compile import (
 from provisioner.playbook.schema import IncludeSpec, TaskSpec
 from provisioner.playbook.task import declared_check, module_class
 from provisioner.playbook.variables import RESCUE_MAGIC
-from provisioner.runner.batch import Prober, Probing
+from provisioner.probes.base import Probe
+from provisioner.runner.batch import Early, Prober, Probing
 from provisioner.runner.control import LOCAL_NAMES, Once, Shared, Stop
 from provisioner.runner.include import expand, include_uses
 from provisioner.runner.outcome import Outcome, event, registered, registered_loop
-from provisioner.runner.step import Context, judged, run_unit
+from provisioner.runner.step import Context, environment_of, judged, run_unit
 from provisioner.templating import Data, as_data
 from provisioner.transport.base import Become
 from provisioner.transport.local import LocalConnection
@@ -469,5 +470,22 @@ class HostWorker:
                 return  # its probe waits: asked now, it would wait before the tasks here ran
             for unit in units:
                 if isinstance(unit.module, Module):
-                    yield Probing(unit.module, self.hidden(planned))
+                    yield Probing(unit.module, self.hidden(planned), self.early(planned, unit))
             pending |= planned.sets
+
+    def early(self, planned: PlannedTask, unit: Unit) -> tuple[Probe[Any], ...]:
+        """A declared check's command, to run in the batch before its turn: its result
+        stands while nothing changes on the host before then (step._run_ops). Once
+        something changed, it runs at its turn only: a check may be costly."""
+        task, module = planned.spec, unit.module
+        if self.ctx.prober.changed:
+            return ()
+        if not isinstance(module, Module) or not declared_check(task) or task.timeout or task.until:
+            return ()
+        script = module.unguarded()
+        if script is None:
+            return ()
+        try:
+            return (Early(environment_of(self.ctx, unit) + script),)
+        except ProvisionError:  # its own turn says what is wrong
+            return ()

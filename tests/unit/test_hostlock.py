@@ -53,8 +53,8 @@ class Sh:
         timeout: float | None = None,
     ) -> Result:
         self.scripts.append(script)
-        p = subprocess.run(["sh", "-c", script], cwd=self.root, capture_output=True, text=True)
-        return Result(p.returncode, p.stdout, p.stderr)
+        p = subprocess.run(["sh", "-c", script], cwd=self.root, capture_output=True, input=stdin)
+        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
         (self.root / path.lstrip("/")).write_bytes(data)
@@ -227,14 +227,75 @@ def run(two: dict[str, Any], login: str = "root", **opts: Any) -> tuple[Any, lis
     return runner.run(), events
 
 
-def test_a_run_takes_each_hosts_lock_first_and_gives_it_back(two: dict[str, Any]) -> None:
+def test_a_run_looks_first_takes_the_lock_with_its_first_change_and_gives_it_back(
+    two: dict[str, Any],
+) -> None:
     summary, _ = run(two)
     assert summary.exit_code == 0
     for name in ("h1", "h2"):
         host: Sh = two["hosts"][name]
-        assert "mode=take" in host.scripts[0] and "mode=release" in host.scripts[-1]
+        first, change, last = host.scripts
+        assert "mode=check" in first and "echo hello" not in first
+        assert "mode=take" in change and "echo hello" in change  # one exchange, not two
+        assert "mode=release" in last
         assert not (two["dir"] / name / "provisioner.lock").exists()
         assert (two["dir"] / name / "said").read_text() == "hello\n"
+
+
+CONVERGED = """
+- hosts: all
+  become: true
+  tasks:
+    - name: motd
+      copy: {content: "hi\\n", dest: "{{ playbook_dir }}/{{ inventory_hostname }}/motd"}
+"""
+
+
+def test_a_run_that_changes_nothing_takes_no_lock_in_one_exchange(two: dict[str, Any]) -> None:
+    two["book"].write_text(CONVERGED)
+    run(two)
+    host: Sh = two["hosts"]["h1"]
+    host.scripts.clear()
+    summary, _ = run(two)
+    assert summary.exit_code == 0 and summary.hosts["h1"].changed == 0
+    [only] = host.scripts  # the look at the lock rides with the probes
+    assert "mode=check" in only and "mode=take" not in only
+    assert (two["dir"] / "h1" / "provisioner.lock.last").read_text().strip() != ""
+
+
+class Raced(Sh):
+    """A host where another run takes the lock, converges `motd` and gives the lock back
+    just after this run's first look."""
+
+    def run(
+        self,
+        script: str,
+        *,
+        become: Become | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        res = super().run(script, become=become, stdin=stdin, timeout=timeout)
+        if len(self.scripts) == 1:
+            (self.root / "motd").write_text("hi\n")
+            (self.root / "provisioner.lock.last").write_text(B.id + "\n")
+        return res
+
+
+def test_a_change_read_before_another_run_changed_the_host_is_read_again_not_made(
+    two: dict[str, Any],
+) -> None:
+    two["book"].write_text(CONVERGED)
+    host = Raced(two["dir"] / "h1", "h1")
+    two["hosts"]["h1"] = host
+    summary, _ = run(two)
+    assert summary.exit_code == 0
+    [motd] = [r for r in summary.results if r.host == "h1"]
+    assert motd.status is Status.OK  # found converged once read again, under the lock
+    look, take, again, release = host.scripts
+    assert "mode=check" in look and "mode=take" in take and "mode=release" in release
+    assert "mode=" not in again  # read again: the lock is held now
+    assert (two["dir"] / "h1" / "provisioner.lock.last").read_text().strip() not in ("", B.id)
 
 
 def test_a_held_host_is_left_alone_with_no_wait_and_the_other_converges(
@@ -322,7 +383,7 @@ def test_after_a_reconnect_the_lock_is_taken_again_before_going_on(two: dict[str
     summary, _ = run(two)
     assert summary.exit_code == 0
     modes = [m for s in host.scripts for m in ("mode=take", "mode=release") if m in s]
-    assert modes == ["mode=take", "mode=take", "mode=release"]
+    assert modes == ["mode=take", "mode=take", "mode=release"]  # the first with echo hello
     retaken = next(i for i, s in enumerate(host.scripts) if "mode=take" in s and i > 0)
     again = next(i for i, s in enumerate(host.scripts) if "echo again" in s)
     assert retaken < again

@@ -151,10 +151,12 @@ class ShHost:
         if self.down:
             raise ConnectError(self.host, "connection refused")
         self.runs.append(script)
+        if self.disk_full and stdin is not None:  # what cat says when /tmp is full
+            return Result(1, "", "cat: write error: No space left on device")
         proc = subprocess.run(
-            ["sh", "-c", script], cwd=self.root, capture_output=True, text=True, check=False
+            ["sh", "-c", script], cwd=self.root, capture_output=True, input=stdin, check=False
         )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
         if self.down:
@@ -651,5 +653,32 @@ def test_a_declared_read_only_check_costs_no_probe_batch_of_its_own(lab: dict[st
         rerun = run(lab, book)
         assert statuses(rerun, "h1") == ["a:ok", "check:ok", "b:ok"]
         exchanges[kind] = len(h1.runs)
-    # One probe batch and the check itself; without the idiom, b is probed again after it.
-    assert exchanges == {"declared": 2, "not declared": 3}
+    # The check runs in the probe batch; without the idiom it runs at its turn, b's probes
+    # read after it in the same exchange.
+    assert exchanges == {"declared": 1, "not declared": 2}
+
+
+def test_a_check_run_early_stands_only_while_nothing_changed_before_its_turn(
+    lab: dict[str, Any],
+) -> None:
+    """The check runs in the exchange after a's change, before b's: b's change makes that
+    result stale, so the check runs again at its turn and sees both."""
+    body = (
+        "- hosts: h1\n  tasks:\n"
+        "    - {name: a, test_flag: {path: a, value: '1'}}\n"
+        "    - {name: b, test_flag: {path: b, value: '2'}}\n"
+        "    - name: check\n      command: cat a b\n      register: seen\n"
+        "      changed_when: false\n      check_mode: false\n"
+        "    - {name: c, test_flag: {path: c, value: '{{ seen.stdout }}'}}\n"
+    )
+    book = play(lab["dir"], body)
+    first = run(lab, book)
+    assert statuses(first, "h1") == ["a:changed", "b:changed", "check:ok", "c:changed"]
+    h1: ShHost = lab["hosts"]["h1"]
+    assert (h1.root / "c").read_text() == "1\n2\n"
+    assert sum("'cat' a b" in script for script in h1.runs) == 2  # early, then at its turn
+    h1.runs.clear()
+    rerun = run(lab, book)
+    assert statuses(rerun, "h1") == ["a:ok", "b:ok", "check:ok", "c:ok"]
+    # a, b and the check in one exchange; c is written from what the check registered
+    assert len(h1.runs) == 2 and "'cat' a b" in h1.runs[0] and "'cat' a b" not in h1.runs[1]
