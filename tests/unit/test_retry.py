@@ -5,6 +5,7 @@ date by the runs after it, removed when no host is left to retry."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,3 +281,27 @@ def test_a_bad_limit_file_is_bad_input_naming_the_file_and_line(tmp_path: Path) 
         assert "--limit '@mine': mine:3: 'web7' is no host in hosts.yml" in proc.stderr
         assert proc.stdout == "" and "Traceback" not in proc.stderr
     assert not (tmp_path / ".provision").exists()  # nothing ran: nothing to retry
+
+
+# -- the docs ------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDES = [ROOT / "docs" / "classroom.md", ROOT / "docs" / "classroom.ko.md"]
+
+
+def test_the_docs_quote_the_run_and_retry_as_it_says(inv: Inventory) -> None:
+    def said(failures: int) -> str:
+        hosts = {name: "failed" for name in list(inv.hosts)[:failures]}
+        [line] = remember_failed(summary_of(hosts, ()), inv.hosts)
+        return line
+
+    def flat(path: Path) -> str:
+        return " ".join(path.read_text().split())
+
+    assert said(2) in flat(ROOT / "README.md")
+    blocks = []
+    for guide in GUIDES:
+        assert said(3) in flat(guide), guide.name
+        blocks.append(re.findall(r"^```sh retry\n(.*?)^```", guide.read_text(), re.S | re.M))
+    assert blocks[0] == blocks[1] and len(blocks[0]) == 1, "one `sh retry` block, the same"
+    assert blocks[0][0].rstrip().endswith(RETRY_LIMIT)
