@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from provisioner.events import (
     Event,
     HostNote,
+    HostStats,
     PlayStarted,
     PlayStopped,
     RunSummary,
@@ -142,36 +145,131 @@ class TerminalReport:
             self.console.print(f"      {escape(line)}", style=style, highlight=False)
 
     def recap(self, summary: RunSummary) -> None:
-        title = "RECAP (dry run: would change)" if summary.check else "RECAP"
-        table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-        for col in (
-            "host",
-            "ok",
-            "changed",
-            "failed",
-            "skipped",
-            "rescued",
-            "ignored",
-            "unreachable",
-        ):
-            table.add_column(col, justify="left" if col == "host" else "right")
-        for name, st in summary.hosts.items():
-            table.add_row(
-                name,
-                str(st.ok),
-                f"[yellow]{st.changed}[/yellow]" if st.changed else "0",
-                f"[red]{st.failed}[/red]" if st.failed else "0",
-                str(st.skipped),
-                str(st.rescued),
-                str(st.ignored),
-                "[magenta]yes[/magenta]" if st.unreachable else "no",
-            )
+        """A row per host; past GROUPED_PAST hosts, `recap_lines` instead."""
         self.console.print()
-        self.console.print(table)
+        if len(summary.hosts) > GROUPED_PAST:
+            for line in recap_lines(summary):
+                self.console.print(Text(line.text, style=line.style))
+        else:
+            self.console.print(recap_table(summary))
         for stop in summary.stopped:
             self.console.print(
                 f"[red]stopped:[/red] {escape(stop.play)}: {escape(stopped_text(stop))}"
             )
+
+
+def recap_title(summary: RunSummary) -> str:
+    return "RECAP (dry run: would change)" if summary.check else "RECAP"
+
+
+def recap_table(summary: RunSummary) -> Table:
+    table = Table(title=recap_title(summary), title_justify="left", box=None, pad_edge=False)
+    for col in RECAP_COLUMNS:
+        table.add_column(col, justify="left" if col == "host" else "right")
+    for name, st in summary.hosts.items():
+        table.add_row(
+            escape(name),
+            str(st.ok),
+            f"[yellow]{st.changed}[/yellow]" if st.changed else "0",
+            f"[red]{st.failed}[/red]" if st.failed else "0",
+            str(st.skipped),
+            str(st.rescued),
+            str(st.ignored),
+            "[magenta]yes[/magenta]" if st.unreachable else "no",
+        )
+    return table
+
+
+# Up to this many hosts the recap is a row per host; past it, a row per failure and
+# a row per group of hosts with identical counts (a fleet's recap fits on a screen).
+GROUPED_PAST = 20
+# A group this small names its hosts; a larger one only counts them.
+NAMED_UP_TO = 5
+REASON_CHARS = 160
+
+
+@dataclass(frozen=True)
+class RecapLine:
+    text: str
+    style: str = ""
+
+
+def recap_lines(summary: RunSummary) -> list[RecapLine]:
+    """The grouped recap: a title, each failed then each unreachable host with the task
+    and the reason, then the hosts grouped by identical counts, the largest group first."""
+    failures = first_failures(summary)
+    failed = [h for h, r in failures.items() if r.status is Status.FAILED]
+    unreachable = [h for h, r in failures.items() if r.status is Status.UNREACHABLE]
+    said = [f"{len(failed)} failed"] if failed else []
+    said += [f"{len(unreachable)} unreachable"] if unreachable else []
+    title = (
+        f"{recap_title(summary)}: {len(summary.hosts)} hosts, {', '.join(said) or 'none failed'}"
+    )
+    lines = [RecapLine(title, "bold")]
+    width = max((len(h) for h in failures), default=0)
+    for host in failed + unreachable:
+        result = failures[host]
+        style = "red" if result.status is Status.FAILED else "magenta"
+        lines.append(
+            RecapLine(f"{result.status.value:<12} {host:<{width}}  {failure_text(result)}", style)
+        )
+    return lines + group_lines(summary)
+
+
+def group_lines(summary: RunSummary) -> list[RecapLine]:
+    groups: dict[tuple[int | bool, ...], list[str]] = {}
+    for name, st in summary.hosts.items():
+        groups.setdefault(astuple(st), []).append(name)
+    # largest first; among equals, the group of the host listed first (dicts keep order)
+    ordered = sorted(groups.values(), key=len, reverse=True)
+    width = max(len(str(len(names))) for names in ordered) if ordered else 1
+    lines = []
+    for names in ordered:
+        st = summary.hosts[names[0]]
+        noun = "host " if len(names) == 1 else "hosts"
+        shown = f"  ({', '.join(names)})" if len(names) <= NAMED_UP_TO else ""
+        bad = st.failed or st.unreachable
+        lines.append(
+            RecapLine(
+                f"{len(names):>{width}} {noun}  {counts_text(st)}{shown}", "red" if bad else ""
+            )
+        )
+    return lines
+
+
+def counts_text(st: HostStats) -> str:
+    """ok and changed always; the other counts only when not zero."""
+    rare = {
+        "failed": st.failed,
+        "skipped": st.skipped,
+        "rescued": st.rescued,
+        "ignored": st.ignored,
+    }
+    parts = [f"ok={st.ok}", f"changed={st.changed}"]
+    parts += [f"{key}={n}" for key, n in rare.items() if n]
+    return " ".join(parts + (["unreachable=yes"] if st.unreachable else []))
+
+
+def first_failures(summary: RunSummary) -> dict[str, TaskResult]:
+    """Each failed or unreachable host's first such result (ignored and rescued failures
+    are none), in the order of the recap's hosts."""
+    first: dict[str, TaskResult] = {}
+    for r in summary.results:
+        failing = r.status is Status.FAILED and not (r.ignored or r.rescued)
+        if (failing or r.status is Status.UNREACHABLE) and r.host not in first:
+            first[r.host] = r
+    return {h: first[h] for h in summary.hosts if h in first}
+
+
+def failure_text(result: TaskResult) -> str:
+    """`task (item): reason`, the reason's first line, cut to REASON_CHARS."""
+    task = f"{result.task} ({result.item})" if result.item else result.task
+    texts = (result.msg, *result.summary)  # a bare `exit 1` says less than `run: false`
+    lines = [line.strip() for text in texts for line in text.splitlines()]
+    reason = next((ln for ln in lines if ln), "")
+    if len(reason) > REASON_CHARS:
+        reason = reason[: REASON_CHARS - 1] + "…"
+    return f"{task}: {reason}" if reason else task
 
 
 FACT_COLUMNS = ("host", "distribution", "version", "family", "arch", "pkg_mgr", "init", "selinux")

@@ -9,22 +9,39 @@ never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 # rich_markup_mode=None: help and usage errors in click's plain layout; typer's rich
 # layout alone would cost `provision --help` more time than the rest of its start.
+# add_completion: typer's --install-completion and --show-completion (bash, zsh, fish).
 app = typer.Typer(
     help="Agentless, idempotent provisioning over SSH, with an honest dry run.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+PROG = "provision"
+COMPLETE_VAR = "_PROVISION_COMPLETE"  # what typer's completion scripts set on each TAB
+
+
+def _complete_limit(ctx: typer.Context, incomplete: str) -> list[str]:
+    from provisioner.cli.complete import limit_values
+
+    return limit_values(ctx.params, incomplete)
+
+
+def _complete_output(incomplete: str) -> list[str]:
+    from provisioner.cli.complete import output_values
+
+    return output_values(incomplete)
+
 
 InventoryOpt = Annotated[
     Path | None,
@@ -37,7 +54,13 @@ ExtraVarsOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[
-    str, typer.Option("--output", "-o", help="text or json (json: one document on stdout).")
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="text or json (json: one document on stdout).",
+        autocompletion=_complete_output,
+    ),
 ]
 AcceptNewOpt = Annotated[
     bool,
@@ -46,7 +69,16 @@ AcceptNewOpt = Annotated[
         help="Trust and save keys of hosts never seen before (a changed key is still refused).",
     ),
 ]
-LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern to restrict to.")]
+LimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-l",
+        help="Host pattern to restrict to; @FILE: the hosts a file lists, one a line "
+        "(@.provision/last-failed: those the last runs left failed).",
+        autocompletion=_complete_limit,
+    ),
+]
 ShardOpt = Annotated[
     str | None,
     typer.Option(
@@ -206,7 +238,15 @@ def inventory_cmd(
     list_: Annotated[
         bool, typer.Option("--list", help="Print hosts, groups and variables as JSON (default).")
     ] = False,
-    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Host pattern.")] = None,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            "-l",
+            help="Host pattern (@FILE: a file's hosts).",
+            autocompletion=_complete_limit,
+        ),
+    ] = None,
 ) -> int:
     """Show an inventory as the tool sees it (secrets hidden)."""
     if ctx.invoked_subcommand is not None:
@@ -297,8 +337,10 @@ def main() -> None:
     from provisioner.cli.common import protect_output
 
     protect_output()
+    if os.environ.get(COMPLETE_VAR):
+        _complete()
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name=PROG)
     except typer.Abort:
         sys.exit(1)
     except typer.Exit as exc:
@@ -310,3 +352,15 @@ def main() -> None:
         show()
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _complete() -> NoReturn:
+    """Answer a TAB (typer prints the candidates and exits). A failure completes nothing
+    and says nothing: a traceback would land in the middle of the user's command line."""
+    try:
+        app(prog_name=PROG, complete_var=COMPLETE_VAR)
+    except SystemExit:
+        raise
+    except BaseException:
+        sys.exit(1)
+    sys.exit(0)

@@ -153,19 +153,28 @@ def _secret_words(value: str) -> list[str]:
 def limited(inventory: Inventory, limit: str | None) -> list[Host]:
     """The hosts --limit selects (all without it); an empty or unmatched pattern is an
     error, never a silent run everywhere or nowhere."""
+    return select_limit(inventory, limit)[1]
+
+
+def select_limit(inventory: Inventory, limit: str | None) -> tuple[str | None, list[Host]]:
+    """The pattern --limit stands for, each `@FILE` in it read (its host names), and the
+    hosts it selects."""
     if limit is None:
-        return list(inventory.hosts.values())
+        return None, list(inventory.hosts.values())
     if not limit.strip():
         raise InputError(
             f"--limit {limit!r} is an empty pattern (leave --limit out for every host)"
         )
+    from provisioner.cli.retry import expand_limit
+
     try:
-        hosts = inventory.select(limit)
+        pattern = expand_limit(limit, inventory)
+        hosts = inventory.select(pattern)
     except InputError as exc:
-        raise InputError(f"--limit {limit!r}: {exc.message}") from None
+        raise InputError(f"--limit {limit!r}: {exc}") from None
     if not hosts:
         raise InputError(f"--limit {limit!r} matches no host in the inventory")
-    return hosts
+    return pattern, hosts
 
 
 def sharded(text: str | None) -> Shard | None:

@@ -15,16 +15,17 @@ from provisioner.cli.common import (
     SECRETS,
     check_output,
     fail,
-    limited,
     load_inventory_or_local,
     note_secrets,
     parse_extra_vars,
     say,
     say_error,
     say_shard,
+    select_limit,
     setup_logging,
     sharded,
 )
+from provisioner.cli.retry import remember_failed
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
 from provisioner.inventory import Inventory
@@ -78,19 +79,20 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
     book = load_playbook(a.playbook)
     inv = load_inventory_or_local(a.inventory)
+    extra_vars = parse_extra_vars(a.extra_vars)
+    limit, selected = select_limit(inv, a.limit)  # each `@FILE` read once, here
     options = RunOptions(
         check=a.check,
         forks=a.forks,
-        limit=a.limit,
+        limit=limit,
         tags=_words(a.tags),
         skip_tags=_words(a.skip_tags),
         start_at_task=a.start_at_task,
-        extra_vars=parse_extra_vars(a.extra_vars),
+        extra_vars=extra_vars,
         lock=True,
         wait=not a.no_wait,
         shard=shard,
     )
-    selected = limited(inv, a.limit)
     problem = selection_problem(book, options)
     if problem:
         raise InputError(problem)
@@ -99,7 +101,7 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
         inv,
         options.extra_vars,
         login_user=login_user_of,
-        limit=a.limit,
+        limit=limit,
         check=a.check,
         shard=shard,
     )
@@ -144,6 +146,9 @@ def apply(a: ApplyArgs) -> int:
         # connections instead of waiting for them (Python would join them).
         os._exit(143 if terminated else 130)
     report.recap(summary)
+    if not a.check:  # a dry run changes nothing, the retry file included
+        for line in remember_failed(summary, inv.hosts):
+            human.print(line, markup=False, highlight=False)
     if a.output == "json":
         sys.stdout.write(dump_json(summary) + "\n")
     return summary.exit_code

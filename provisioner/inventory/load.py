@@ -26,13 +26,22 @@ from provisioner.inventory.varsdirs import VARS_EXTS, read_vars_dirs
 from provisioner.limits import read_text
 from provisioner.yamlmarks import MarkedDict, load_yaml, load_yaml_text
 
-__all__ = ["load_inventory"]
+__all__ = ["load_inventory", "read_names"]
 
 
 def load_inventory(path: Path) -> Inventory:
     """Read a YAML or INI inventory; every problem is an InventoryError at file:line:col."""
     source = Path(path)
     return _from_mapping(_read_mapping(source), source)
+
+
+def read_names(path: Path) -> tuple[list[str], list[str]]:
+    """The host and the group names of an inventory as written (ranges expanded), in
+    file order: the file read and its tree made, nothing rendered (a connection
+    variable's `lookup('pipe', ...)` never runs) and nothing logged. For completion."""
+    source = Path(path)
+    tree = read_tree(_read_mapping(source), source)
+    return list(tree.hosts), list(tree.groups)
 
 
 def _read_mapping(source: Path) -> Any:

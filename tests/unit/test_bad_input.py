@@ -760,6 +760,36 @@ INVENTORY_YAML = [
         "--limit",
         "unbalanced",
     ),
+    Case(
+        "limit-file-unknown-host",
+        {"hosts.yml": INVENTORY, "retry": "web1\n\n# gone since\nweb9\n"},
+        (*LIST, "--limit", "@retry"),
+        "--limit '@retry': retry:4: ",
+        "'web9' is no host in hosts.yml",
+    ),
+    Case(
+        "limit-file-missing",
+        {"hosts.yml": INVENTORY},
+        (*LIST, "--limit", "@.provision/last-failed"),
+        "--limit",
+        ".provision/last-failed: cannot read file",
+        line=False,
+    ),
+    Case(
+        "limit-file-dev-zero",
+        {"hosts.yml": INVENTORY},
+        (*LIST, "--limit", "@/dev/zero"),
+        "--limit",
+        "larger than 2 MiB",
+        line=False,
+    ),
+    Case(
+        "limit-file-not-utf8",
+        {"hosts.yml": INVENTORY, "retry": b"web1\n\xff\n"},
+        (*LIST, "--limit", "@retry"),
+        "--limit '@retry': retry:2:1: ",
+        "not UTF-8",
+    ),
 ]
 
 INI = [

@@ -110,6 +110,9 @@ def test_four_shards_in_parallel_merged_equal_one_unsharded_run(tmp_path: Path) 
     )
     assert whole.returncode == 6, whole.stderr  # h07 failed (2), gone unreachable (4)
     whole_doc = json.loads(whole.stdout)
+    retry_file = tmp_path / ".provision" / "last-failed"
+    assert retry_file.read_text().split() == ["h07", "gone"]
+    retry_file.unlink()
 
     running = []
     for k in range(1, SHARDS + 1):
@@ -126,6 +129,8 @@ def test_four_shards_in_parallel_merged_equal_one_unsharded_run(tmp_path: Path) 
         assert proc.returncode in (0, 2, 4, 6), err
         codes.append(proc.returncode)
     assert sorted(codes) != [0] * SHARDS  # the failure and the lost host are in some shard
+    # Each shard wrote its failures to the one retry file here, none lost to another's.
+    assert sorted(retry_file.read_text().split()) == ["gone", "h07"]
 
     reports = [f"shard{k}.json" for k in range(1, SHARDS + 1)]
     shard_hosts = [set(json.loads((tmp_path / r).read_text())["hosts"]) for r in reports]
