@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.lab import Host, Lab, cleanup, write_inventory
-from bench.measure import Usage, run, sessions_since
+from bench.measure import Usage, run, timed
 from bench.table import Sample, render, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--provision",
         default=env.get("BENCH_PROVISION", str(Path(sys.executable).with_name("provision"))),
         help="the provision command (shell words), default the venv's",
+    )
+    p.add_argument(
+        "--first-host",
+        type=int,
+        default=int(env.get("BENCH_FIRST_HOST", 1)),
+        help="index of the first host (127.0.1.X, bench_uXXX), to run beside another lab",
     )
     p.add_argument("--base", type=Path, default=Path("/tmp/provisioner-bench"))
     p.add_argument("--out", type=Path, help="default bench/results/<YYYY-MM-DD>")
@@ -106,12 +112,7 @@ def floor_spec(lab: Lab, hosts: Sequence[Host]) -> dict[str, object]:
 def _timed(
     hosts: Sequence[Host], command: Callable[[], Usage]
 ) -> tuple[Usage, tuple[float, float]]:
-    """Run the command; (execs, logins) per host from the sshd logs meanwhile."""
-    before = {h.log: h.log.stat().st_size for h in hosts}
-    usage = command()
-    seen = sessions_since(before)
-    n = len(hosts)
-    return usage, (sum(s.execs for s in seen) / n, sum(s.logins for s in seen) / n)
+    return timed([h.log for h in hosts], command)
 
 
 def _sample(
@@ -240,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     when = datetime.now(timezone.utc)
-    lab = Lab(args.base, max(ns), args.port)
+    lab = Lab(args.base, max(ns), args.port, args.first_host)
     try:
         say(f"bench: {max(ns)} loopback hosts on 127.0.1.X:{args.port} ...")
         lab.up()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.floor import script
-from bench.lab import Host, address, names, sshd_config, write_inventory
+from bench.lab import Host, Lab, address, names, sshd_config, write_inventory
 from bench.measure import count_sessions, read_from, sessions_since
-from bench.sweep import CHANGED_PER_HOST, PLAYBOOK, sizes
+from bench.sweep import CHANGED_PER_HOST, PLAYBOOK, parse_args, sizes
 from bench.table import Sample, count, from_csv, median, ratio, render, rows, to_csv
 from provisioner.inventory import load_inventory
 from provisioner.playbook.load import load_playbook
@@ -178,3 +178,15 @@ def test_csv_round_trip() -> None:
     text = to_csv(samples)
     assert text.splitlines()[0] == "n,phase,tool,run,wall,cpu,peak_mb,execs,logins,changed"
     assert from_csv(text) == samples
+
+
+def test_a_lab_can_start_at_another_host(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, 2, 2288, first=101)
+    assert [Host(i, 2288, tmp_path).address for i in (101, 102)] == ["127.0.1.101", "127.0.1.102"]
+    assert lab.first == 101 and Lab(tmp_path, 2).first == 1
+
+
+def test_the_first_host_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENCH_FIRST_HOST", raising=False)
+    assert parse_args([]).first_host == 1
+    assert parse_args(["--first-host", "101"]).first_host == 101
