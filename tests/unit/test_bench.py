@@ -15,7 +15,18 @@ from bench.floor import script
 from bench.lab import Host, Lab, address, names, sshd_config, write_inventory
 from bench.measure import count_sessions, read_from, sessions_since
 from bench.sweep import CHANGED_PER_HOST, PLAYBOOK, parse_args, sizes
-from bench.table import Sample, count, from_csv, median, ratio, render, rows, to_csv
+from bench.table import (
+    HEADER,
+    Sample,
+    count,
+    from_csv,
+    median,
+    ratio,
+    render,
+    rows,
+    to_csv,
+    tools_of,
+)
 from provisioner.inventory import load_inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.validate import validate
@@ -190,3 +201,39 @@ def test_the_first_host_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENCH_FIRST_HOST", raising=False)
     assert parse_args([]).first_host == 1
     assert parse_args(["--first-host", "101"]).first_host == 101
+
+
+def test_the_table_gains_a_column_per_peer_and_dashes_where_it_did_not_run() -> None:
+    walls = {"floor": 1.0, "provision": 3.0, "pyinfra": 4.0, "ansible": 20.0}
+    samples = [
+        sample(n, phase, tool, 1, wall * n, {"floor": 1, "ansible": 17}.get(tool, 6))
+        for n in (1, 200)
+        for phase in ("first", "rerun")
+        for tool, wall in walls.items()
+        if tool != "ansible" or n <= 50
+    ]
+    table = rows(samples)
+    assert len(table) == 4 and all(len(r) == 28 for r in table)
+    assert table[0][2:9] == ("1.00 s", "3.00 s", "3.0x", "4.00 s", "4.0x", "20.00 s", "20.0x")
+    assert table[0][16:20] == ("40", "40", "40", "40")  # peak MB
+    assert table[0][20:24] == ("1", "6", "6", "17")  # execs/host
+    assert table[2][2:9] == ("200.00 s", "600.00 s", "3.0x", "800.00 s", "4.0x", "-", "-")
+    assert table[2][19] == "-" and table[2][23] == "-"
+    lines = render(samples).splitlines()
+    assert lines[1].split()[:9] == ["N", "run", "floor", "provision", "ratio"] + [
+        "pyinfra",
+        "ratio",
+        "ansible",
+        "ratio",
+    ]
+    assert len({len(line) for line in lines[3:]}) == 1  # aligned rows
+    starts = [m.start() for m in re.finditer(r"-+", lines[2])]
+    assert lines[0].index("controller") == starts[9]
+    assert lines[0].index("logins") == starts[24]
+
+
+def test_without_peers_the_table_is_make_benchs() -> None:
+    samples = [sample(1, "first", t, 1, 1.0) for t in ("floor", "provision")]
+    assert tools_of(samples) == ("floor", "provision")
+    assert render(samples).splitlines()[1].split() == list(HEADER)
+    assert len(HEADER) == 14
