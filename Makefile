@@ -9,7 +9,7 @@ LAB_HOSTS ?= 3
 INV := inventories/lab.yml
 PLAYBOOK := playbooks/docker-ce.yml
 
-.PHONY: deps venv demo test lint unit integration bench lab-up lab-down lab-status clean
+.PHONY: deps venv demo test lint unit integration bench bench-peers lab-up lab-down lab-status clean
 
 # System packages, installed only when one is missing (apt is slow).
 deps:
@@ -58,6 +58,16 @@ test: lint unit integration
 # 200 (BENCH_MAX=10 for a quick look, BENCH_MAX=500), BENCH_RUNS runs each: bench/README.md.
 bench: venv
 	$(PY) -m bench
+
+# Not part of `make test` either: the same with pyinfra and ansible-core beside, pinned, in
+# a venv of their own (not dependencies of the project; ansible-core 2.20+ needs Python
+# 3.12). Ansible up to N = 50 by default (BENCH_ANSIBLE_MAX=200 to go on): bench/README.md.
+PEERS_VENV ?= bench/.peers-venv
+PEERS_PINS := pyinfra==3.10.0 ansible-core==2.19.14
+bench-peers: venv
+	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
+	@$(PEERS_VENV)/bin/python -m pip install -q $(PEERS_PINS)
+	$(PY) -m bench --peers $(PEERS_VENV)
 
 lab-up: venv
 	$(PY) -m tests.lab up $(LAB_HOSTS)

@@ -144,6 +144,7 @@ class Lab:
     base: Path
     count: int
     port: int = 2222
+    first: int = 1  # the first host's index: another lab's hosts can be 1…K at once
     hosts: list[Host] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -165,7 +166,8 @@ class Lab:
 
     def up(self) -> None:
         """Make the base directory, claim the names, start every sshd."""
-        self.hosts = [Host(i, self.port, self.base) for i in range(1, self.count + 1)]
+        last = self.first + self.count
+        self.hosts = [Host(i, self.port, self.base) for i in range(self.first, last)]
         taken = [n for n in names(self.hosts) if exists(n)]
         if taken:
             raise SystemExit(f"bench: these names exist already, not ours: {', '.join(taken)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +84,12 @@ def read_from(path: Path, offset: int) -> str:
 def sessions_since(logs: Mapping[Path, int]) -> list[Sessions]:
     """Per host log, the sessions written after its recorded size."""
     return [count_sessions(read_from(path, offset)) for path, offset in logs.items()]
+
+
+def timed(logs: Sequence[Path], command: Callable[[], Usage]) -> tuple[Usage, tuple[float, float]]:
+    """Run the command; (execs, logins) per host from these sshd logs meanwhile."""
+    before = {log: log.stat().st_size for log in logs}
+    usage = command()
+    seen = sessions_since(before)
+    n = len(logs)
+    return usage, (sum(s.execs for s in seen) / n, sum(s.logins for s in seen) / n)

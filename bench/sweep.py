@@ -1,7 +1,8 @@
 """`make bench`: the floor and `provision` on the same workload and loopback hosts,
 N = 1, 10, 50, 200 (BENCH_MAX caps or extends: 10, 500), first apply and no-change
 rerun, several runs per point; one table of medians and ratios to the floor, and
-bench/results/<date>/bench.csv + table.txt. See bench/README.md."""
+bench/results/<date>/bench.csv + table.txt. `make bench-peers` (--peers VENV) adds
+pyinfra and ansible-core (ansible up to N = 50). See bench/README.md."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
+from bench import peers
 from bench.lab import Host, Lab, cleanup, write_inventory
-from bench.measure import Usage, run, sessions_since
+from bench.measure import Usage, run, timed
 from bench.table import Sample, render, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=env.get("BENCH_PROVISION", str(Path(sys.executable).with_name("provision"))),
         help="the provision command (shell words), default the venv's",
     )
+    p.add_argument(
+        "--peers",
+        type=Path,
+        default=env.get("BENCH_PEERS") or None,
+        help="a venv with pyinfra and ansible-core: measure them too (make bench-peers)",
+    )
+    p.add_argument(
+        "--ansible-max",
+        type=int,
+        default=int(env.get("BENCH_ANSIBLE_MAX", peers.ANSIBLE_MAX)),
+        help="ansible runs at N up to this (default %(default)s)",
+    )
+    p.add_argument(
+        "--first-host",
+        type=int,
+        default=int(env.get("BENCH_FIRST_HOST", 1)),
+        help="index of the first host (127.0.1.X, bench_uXXX), to run beside another lab",
+    )
     p.add_argument("--base", type=Path, default=Path("/tmp/provisioner-bench"))
     p.add_argument("--out", type=Path, help="default bench/results/<YYYY-MM-DD>")
     p.add_argument("--cleanup", action="store_true", help="clean up after a killed run, only")
@@ -62,6 +82,12 @@ class Tools:
     provision: list[str]
     forks: int
     work: Path  # inventories, specs and outputs of the runs
+    peers_venv: Path | None = None  # the peers' venv, if they are measured
+    ansible_max: int = peers.ANSIBLE_MAX
+
+    def at(self, n: int) -> tuple[str, ...]:
+        """The tools measured at N hosts."""
+        return peers.tools_at(n, self.peers_venv is not None, self.ansible_max)
 
 
 def measure_provision(tools: Tools, lab: Lab, hosts: Sequence[Host], phase: str) -> Sample:
@@ -106,12 +132,7 @@ def floor_spec(lab: Lab, hosts: Sequence[Host]) -> dict[str, object]:
 def _timed(
     hosts: Sequence[Host], command: Callable[[], Usage]
 ) -> tuple[Usage, tuple[float, float]]:
-    """Run the command; (execs, logins) per host from the sshd logs meanwhile."""
-    before = {h.log: h.log.stat().st_size for h in hosts}
-    usage = command()
-    seen = sessions_since(before)
-    n = len(hosts)
-    return usage, (sum(s.execs for s in seen) / n, sum(s.logins for s in seen) / n)
+    return timed([h.log for h in hosts], command)
 
 
 def _sample(
@@ -138,7 +159,26 @@ def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-2000:]
 
 
-MEASURES = {"floor": measure_floor, "provision": measure_provision}
+def measure_pyinfra(tools: Tools, lab: Lab, hosts: Sequence[Host], phase: str) -> Sample:
+    assert tools.peers_venv is not None
+    venv, forks, work = tools.peers_venv, tools.forks, tools.work
+    usage, per_host, changed = peers.run_pyinfra(venv, forks, work, lab, hosts)
+    return _sample(len(hosts), phase, "pyinfra", usage, per_host, changed)
+
+
+def measure_ansible(tools: Tools, lab: Lab, hosts: Sequence[Host], phase: str) -> Sample:
+    assert tools.peers_venv is not None
+    venv, forks, work = tools.peers_venv, tools.forks, tools.work
+    usage, per_host, changed = peers.run_ansible(venv, forks, work, lab, hosts)
+    return _sample(len(hosts), phase, "ansible", usage, per_host, changed)
+
+
+MEASURES = {
+    "floor": measure_floor,
+    "provision": measure_provision,
+    "pyinfra": measure_pyinfra,
+    "ansible": measure_ansible,
+}
 
 
 def sweep(lab: Lab, tools: Tools, ns: Sequence[int], runs: int) -> list[Sample]:
@@ -148,8 +188,7 @@ def sweep(lab: Lab, tools: Tools, ns: Sequence[int], runs: int) -> list[Sample]:
     for n in ns:
         hosts = lab.hosts[:n]
         for r in range(1, runs + 1):
-            order = ("floor", "provision") if r % 2 else ("provision", "floor")
-            for tool in order:
+            for tool in peers.turns(tools.at(n), r):
                 lab.reset(hosts)
                 for phase in ("first", "rerun"):
                     s = replace(MEASURES[tool](tools, lab, hosts, phase), run=r)
@@ -159,16 +198,19 @@ def sweep(lab: Lab, tools: Tools, ns: Sequence[int], runs: int) -> list[Sample]:
 
 
 def crosscheck(lab: Lab, tools: Tools, hosts: Sequence[Host]) -> None:
-    """Both tools do the same work: after either one's first apply, the other finds
-    nothing to change (raises otherwise). Not measured."""
-    for first, then in (("provision", "floor"), ("floor", "provision")):
+    """The tools do the same work: after the floor's or a peer's first apply provision
+    finds nothing to change, and they find nothing after provision's (raises
+    otherwise). Not measured."""
+    others = [t for t in tools.at(len(hosts)) if t != "provision"]
+    for first, then in [p for t in others for p in (("provision", t), (t, "provision"))]:
         lab.reset(hosts)
         MEASURES[first](tools, lab, hosts, "first")
         try:
             MEASURES[then](tools, lab, hosts, "rerun")
         except RuntimeError as e:
             raise RuntimeError(f"after {first}'s first apply: {e}") from None
-    say(f"bench: cross-check passed: each tool leaves what the other wants ({len(hosts)} hosts)")
+    pairs = f"provision and {', '.join(others)}"
+    say(f"bench: cross-check passed: {pairs} each leave what the other wants ({len(hosts)} hosts)")
 
 
 def say(text: str) -> None:
@@ -201,22 +243,30 @@ def commit() -> str:
     return found.stdout.strip() or "unknown"
 
 
-def title(when: datetime, forks: int, runs: int) -> list[str]:
+def title(when: datetime, forks: int, runs: int, peers_note: str = "") -> list[str]:
+    """The table's head; `peers_note` (their versions, ansible's cap) when they ran."""
+    if peers_note:
+        how = f"parallelism {forks} (every tool), {runs} runs per point, medians"
+        how += f"; ratio = tool / floor; {peers_note}"
+    else:
+        how = f"forks {forks} (both tools), {runs} runs per point, medians"
+        how += "; ratio = provision / floor"
     return [
         f"provisioner bench, {when:%Y-%m-%d %H:%M} UTC, commit {commit()}",
         f"machine: {machine()}",
-        f"forks {forks} (both tools), {runs} runs per point, medians; ratio = provision / floor",
+        how,
         "",
     ]
 
 
-def preflight() -> list[str]:
-    """What this machine lacks for the benchmark (root; sshd and the tools it runs)."""
+def preflight(peers_venv: Path | None = None) -> list[str]:
+    """What this machine lacks for the benchmark (root; sshd and the tools it runs;
+    the peers, if asked for)."""
     missing = [] if os.geteuid() == 0 else ["root (it starts sshds and adds users)"]
     for tool in ("/usr/sbin/sshd", "ssh-keygen", "rpm", "rpmbuild", "useradd", "getent"):
         if shutil.which(tool) is None:
-            missing.append(tool)
-    return missing
+            missing.append(f"{tool} (make deps installs it)")
+    return missing + (peers.missing(peers_venv) if peers_venv else [])
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -229,9 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in cleanup(args.base) if args.base.exists() else ["nothing to clean up"]:
             say(line)
         return 0
-    missing = preflight()
+    missing = preflight(args.peers)
     if missing:
-        say(f"bench: needs {', '.join(missing)} (make deps installs the packages)")
+        say(f"bench: needs {', '.join(missing)}")
         return 1
     if args.base.exists():
         say(f"{args.base} exists: a run is going on, or one was killed (then: --cleanup)")
@@ -240,13 +290,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     when = datetime.now(timezone.utc)
-    lab = Lab(args.base, max(ns), args.port)
+    lab = Lab(args.base, max(ns), args.port, args.first_host)
+    note = f"{peers.versions(args.peers)}; ansible at N <= {args.ansible_max}" if args.peers else ""
     try:
         say(f"bench: {max(ns)} loopback hosts on 127.0.1.X:{args.port} ...")
         lab.up()
         work = args.base / "work"
         work.mkdir()
-        tools = Tools(shlex.split(args.provision), args.forks, work)
+        provision = shlex.split(args.provision)
+        venv = args.peers.absolute() if args.peers else None  # the peers run in work/
+        tools = Tools(provision, args.forks, work, venv, args.ansible_max)
         crosscheck(lab, tools, lab.hosts[:2])
         samples = sweep(lab, tools, ns, args.runs)
     except KeyboardInterrupt:
@@ -262,9 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         lab.down()
     out = args.out or ROOT / "bench" / "results" / f"{when:%Y-%m-%d}"
     out.mkdir(parents=True, exist_ok=True)
-    table = render(samples, title(when, args.forks, args.runs))
-    (out / "bench.csv").write_text(to_csv(samples))
-    (out / "table.txt").write_text(table)
+    table = render(samples, title(when, args.forks, args.runs, note))
+    suffix = "-peers" if args.peers else ""  # beside make bench's of the same day
+    csv, txt = out / f"bench{suffix}.csv", out / f"table{suffix}.txt"
+    csv.write_text(to_csv(samples))
+    txt.write_text(table)
     print(table, end="")
-    say(f"bench: wrote {out / 'bench.csv'} and {out / 'table.txt'}")
+    say(f"bench: wrote {csv} and {txt}")
     return 0

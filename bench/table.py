@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 
-TOOLS = ("floor", "provision")
 PHASES = ("first", "rerun")
 
 
@@ -18,7 +17,7 @@ class Sample:
 
     n: int
     phase: str  # first | rerun
-    tool: str  # floor | provision
+    tool: str  # floor | provision | pyinfra | ansible
     run: int  # 1-based
     wall: float  # seconds
     cpu: float  # controller CPU seconds (user + system) of the command's process tree
@@ -75,61 +74,91 @@ def count(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
-# Column groups over the sub-columns; the table's two header lines.
-GROUPS = (
-    ("", ("N", "run")),
-    ("wall time", ("floor", "provision", "ratio")),
-    ("controller CPU", ("floor", "provision", "ratio")),
-    ("peak MB", ("floor", "provision")),
-    ("execs/host", ("floor", "provision")),
-    ("logins/host", ("floor", "provision")),
-)
+# The tools in column order; a row needs the first two, a peer missing at an N is '-'.
+TOOLS = ("floor", "provision", "pyinfra", "ansible")
+REQUIRED = TOOLS[:2]
+ATTRS = ("wall", "cpu", "peak_mb", "execs", "logins")
+Groups = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def tools_of(samples: Iterable[Sample]) -> tuple[str, ...]:
+    """The tools with columns: ours, and the peers that were measured at some N."""
+    present = {s.tool for s in samples}
+    return tuple(t for t in TOOLS if t in REQUIRED or t in present)
+
+
+def groups(tools: Sequence[str]) -> Groups:
+    """Column groups over their sub-columns (the table's two header lines): a tool's
+    time is followed by its ratio to the floor."""
+    rated = tuple(c for t in tools[1:] for c in (t, "ratio"))
+    return (
+        ("", ("N", "run")),
+        ("wall time", ("floor", *rated)),
+        ("controller CPU", ("floor", *rated)),
+        ("peak MB", tuple(tools)),
+        ("execs/host", tuple(tools)),
+        ("logins/host", tuple(tools)),
+    )
+
+
+GROUPS = groups(REQUIRED)  # make bench's table
 HEADER = tuple(c for _, cols in GROUPS for c in cols)
 
 
 def rows(samples: Sequence[Sample]) -> list[tuple[str, ...]]:
-    """One row per (N, phase): medians over the runs, provision against the floor."""
+    """One row per (N, phase): medians over the runs, each tool against the floor."""
+    tools = tools_of(samples)
     out = []
     for n in sorted({s.n for s in samples}):
         for phase in PHASES:
-            med: dict[tuple[str, str], float] = {}
-            for tool in TOOLS:
-                picked = [s for s in samples if (s.n, s.phase, s.tool) == (n, phase, tool)]
-                if not picked:
-                    break
-                for attr in ("wall", "cpu", "peak_mb", "execs", "logins"):
-                    med[tool, attr] = median([getattr(s, attr) for s in picked])
-            else:
-                out.append(_row(n, phase, med))
+            med = _medians([s for s in samples if (s.n, s.phase) == (n, phase)], tools)
+            if all((t, "wall") in med for t in REQUIRED):
+                out.append(_row(n, phase, tools, med))
     return out
 
 
-def _row(n: int, phase: str, med: dict[tuple[str, str], float]) -> tuple[str, ...]:
-    f, p = "floor", "provision"
+def _medians(samples: Sequence[Sample], tools: Sequence[str]) -> dict[tuple[str, str], float]:
+    med: dict[tuple[str, str], float] = {}
+    for tool in tools:
+        picked = [s for s in samples if s.tool == tool]
+        for attr in ATTRS if picked else ():
+            med[tool, attr] = median([getattr(s, attr) for s in picked])
+    return med
+
+
+def _row(
+    n: int, phase: str, tools: Sequence[str], med: dict[tuple[str, str], float]
+) -> tuple[str, ...]:
+    def rated(attr: str) -> list[str]:  # the floor's seconds, then each tool's and ratio
+        floor = med["floor", attr]
+        cells = [f"{floor:.2f} s"]
+        for t in tools[1:]:
+            v = med.get((t, attr))
+            cells += ["-", "-"] if v is None else [f"{v:.2f} s", ratio(v, floor)]
+        return cells
+
+    def each(attr: str, show: Callable[[float], str]) -> list[str]:
+        return [show(med[t, attr]) if (t, attr) in med else "-" for t in tools]
+
     return (
         str(n),
         phase,
-        f"{med[f, 'wall']:.2f} s",
-        f"{med[p, 'wall']:.2f} s",
-        ratio(med[p, "wall"], med[f, "wall"]),
-        f"{med[f, 'cpu']:.2f} s",
-        f"{med[p, 'cpu']:.2f} s",
-        ratio(med[p, "cpu"], med[f, "cpu"]),
-        f"{med[f, 'peak_mb']:.0f}",
-        f"{med[p, 'peak_mb']:.0f}",
-        count(med[f, "execs"]),
-        count(med[p, "execs"]),
-        count(med[f, "logins"]),
-        count(med[p, "logins"]),
+        *rated("wall"),
+        *rated("cpu"),
+        *each("peak_mb", lambda v: f"{v:.0f}"),
+        *each("execs", count),
+        *each("logins", count),
     )
 
 
 def render(samples: Sequence[Sample], title: Sequence[str] = ()) -> str:
     """The plain-text table (columns aligned, numbers right), after the title lines."""
-    body = [HEADER, *rows(samples)]
-    widths = [max(len(r[i]) for r in body) for i in range(len(HEADER))]
+    column_groups = groups(tools_of(samples))
+    header = tuple(c for _, cols in column_groups for c in cols)
+    body = [header, *rows(samples)]
+    widths = [max(len(r[i]) for r in body) for i in range(len(header))]
     top, start = [], 0
-    for name, cols in GROUPS:  # widen a group's last column to fit its name
+    for name, cols in column_groups:  # widen a group's last column to fit its name
         span = range(start, start + len(cols))
         short = len(name) - (sum(widths[i] for i in span) + 2 * (len(cols) - 1))
         widths[span[-1]] += max(short, 0)
