@@ -389,7 +389,11 @@ def run_op(
         if become is not None and become.password is not None:
             conn.put(upload, path, 0o600)  # sudo reads its password on stdin
         else:
-            script = f"(umask 077 && cat > {path}) || exit 1\n{script}"
+            script = (
+                f"if ! (umask 077 && cat > {path}); then rm -f {path}\n"
+                f"  echo 'cannot write the upload {path} (is /tmp full?)' >&2; exit 1\nfi\n"
+                f"{script}"
+            )
             stdin = upload
     if prober is None:
         return conn.run(script, become=become, stdin=stdin, timeout=timeout)

@@ -100,7 +100,8 @@ def test_full_tmp_fails_the_upload_and_leaves_the_target_alone(
     assert run.code == 2, run.output
     [result] = run.doc["results"]
     assert result["status"] == "failed"
-    assert "bytes were written (is /tmp full?)" in result["msg"]
+    # sent on the command's stdin (no sudo password here): what cat found, and why
+    assert "No space left on device" in result["msg"] and "(is /tmp full?)" in result["msg"]
     assert run.doc["hosts"][fresh_host.name]["unreachable"] is False
     # paramiko once wrote an empty upload without a word, and the copy installed it
     assert lab.ssh(fresh_host, "sha256sum /etc/motd").stdout == before
