@@ -377,27 +377,18 @@ def run_op(
     then: Iterable[Probing] = (),
     prober: Prober | None = None,
 ) -> Result:
-    """One command, its upload sent first (on its stdin when sudo needs none); with a
-    `prober`, the probes of `then` are read after it in the same exchange."""
-    stdin = None
+    """One command, its upload sent first; with a `prober`, the probes of `then` are read
+    after it in the same exchange."""
     if upload is not None:
         path = f"{UPLOAD_PREFIX}{run_id + '-' if run_id else ''}{uuid.uuid4().hex}"
         script = (
             f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
             f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
         )
-        if become is not None and become.password is not None:
-            conn.put(upload, path, 0o600)  # sudo reads its password on stdin
-        else:
-            script = (
-                f"if ! (umask 077 && cat > {path}); then rm -f {path}\n"
-                f"  echo 'cannot write the upload {path} (is /tmp full?)' >&2; exit 1\nfi\n"
-                f"{script}"
-            )
-            stdin = upload
+        conn.put(upload, path, 0o600)
     if prober is None:
-        return conn.run(script, become=become, stdin=stdin, timeout=timeout)
-    return prober.after(conn, script, become, stdin, timeout, then)
+        return conn.run(script, become=become, timeout=timeout)
+    return prober.after(conn, script, become, None, timeout, then)
 
 
 def error_text(res: Result) -> str:
