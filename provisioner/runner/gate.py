@@ -214,6 +214,12 @@ class Gated:
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
         self.conn.put(data, path, mode)
 
+    def hold(self, become: Become | None) -> None:
+        """The lock taken now, before an upload: an upload the link cut half-way is then
+        one a later run finds by this run's id, and removes."""
+        if self.gate.state != "taken" and not self.gate.check:
+            self.run(":", become=become)
+
     def close(self) -> None:
         self.conn.close()
 

@@ -43,7 +43,7 @@ from provisioner.playbook.task import declared_check
 from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.comeback import Returned
 from provisioner.runner.dryrun import PlannedChange, expected_from, provider, unchecked
-from provisioner.runner.gate import Moved, read
+from provisioner.runner.gate import Gated, Moved, read
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
 from provisioner.templating import Templar, as_data
@@ -385,6 +385,8 @@ def run_op(
             f"PROVISION_SRC={path}\nexport PROVISION_SRC\n"
             f"( {script}\n)\nrc=$?\nrm -f {path}\nexit $rc\n"
         )
+        if isinstance(conn, Gated):
+            conn.hold(become)
         conn.put(upload, path, 0o600)
     if prober is None:
         return conn.run(script, become=become, timeout=timeout)

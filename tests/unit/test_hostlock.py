@@ -57,7 +57,7 @@ class Sh:
         return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
-        (self.root / path.lstrip("/")).write_bytes(data)
+        Path(path).write_bytes(data)  # the upload's own /tmp name: the script reads it there
 
     def close(self) -> None:
         pass
