@@ -226,9 +226,11 @@ def strings_in(value: Any) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=8192)
 def names_in(text: str) -> frozenset[str]:
     """The variables a template (or a bare `when` expression) names; none for text
-    that is neither."""
+    that is neither. Cached: every host asks of the same texts, and a plain word or
+    sentence costs a failed parse each time it is asked."""
     source = text if is_template(text) else "{{ (" + text + ") }}"
     try:
         return names_used(source)
@@ -312,7 +314,8 @@ class Templar:
             found.add(name)
             raw = self.variables.get(name)
             if raw is not None and not isinstance(raw, (Lazy, Data, Unsafe)):
-                todo += [n for text in strings_in(raw) for n in names_in(text)]
+                # a variable's value is rendered, never evaluated: only its templates name
+                todo += [n for t in strings_in(raw) if is_template(t) for n in names_in(t)]
         return frozenset(found)
 
     def render_file(self, text: str, name: str, where: Location | None = None) -> str:

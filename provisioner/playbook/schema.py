@@ -7,8 +7,10 @@ into an error that the loader points at with file:line:col.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +318,14 @@ class PlaySpec(_Model):
     @property
     def base_dir(self) -> Path:
         """Where its relative paths (vars_files, src) start: its own file's folder."""
-        return Path(self.loc.file).resolve().parent
+        file = self.loc.file
+        return _folder_of(file, "" if os.path.isabs(file) else os.getcwd())
+
+
+@lru_cache(maxsize=256)
+def _folder_of(file: str, cwd: str) -> Path:
+    # Asked for every task of every host: resolving walks the path's parts each time.
+    return (Path(cwd) / file).resolve().parent
 
 
 class Playbook(_Model):

@@ -28,6 +28,7 @@ import shlex
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import paramiko
@@ -84,9 +85,16 @@ def _hashed_match(entry: str, name: str) -> bool:
 
 
 def _pattern_match(pattern: str, name: str) -> bool:
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == name.lower()
+    return _pattern_rx(pattern).fullmatch(name) is not None
+
+
+@lru_cache(maxsize=4096)
+def _pattern_rx(pattern: str) -> re.Pattern[str]:
     # OpenSSH patterns know only * and ?; brackets in "[host]:port" are literal.
     rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(rx, name, flags=re.IGNORECASE) is not None
+    return re.compile(rx, flags=re.IGNORECASE)
 
 
 def hostnames_match(field: str, name: str) -> bool:
@@ -151,31 +159,87 @@ class KnownHosts:
         return path
 
 
+@dataclass(frozen=True)
+class _Line:
+    """One known_hosts line, split once."""
+
+    lineno: int
+    marker: str | None
+    hostnames: str
+    key_type: str
+    key: str
+    plain: frozenset[str] | None  # its names, lowercased, when all are plain (no |, !, *, ?)
+
+
+@dataclass(frozen=True)
+class _File:
+    """A known_hosts file read once: plain lines by name, the others scanned."""
+
+    by_name: dict[str, tuple[_Line, ...]]
+    patterned: tuple[_Line, ...]
+
+
+_files: dict[str, tuple[str, _File]] = {}  # path → (its text, that text split)
+_files_lock = threading.Lock()
+
+
 def _scan(path: str, name: str) -> Iterable[KnownHostEntry]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
+    known = _read(path)
+    if known is None:
         return
-    except OSError as e:
-        log.warning("cannot read known_hosts file %s: %s", path, e)
-        return
-    for lineno, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = line.split()
-        marker = None
-        if fields[0].startswith("@"):
-            marker = fields.pop(0)
-        if len(fields) < 3 or not hostnames_match(fields[0], name):
+    lines = [*known.by_name.get(name.lower(), ()), *known.patterned]
+    for line in sorted(lines, key=lambda x: x.lineno):
+        if line.plain is None and not hostnames_match(line.hostnames, name):
             continue
         try:
-            blob = base64.b64decode(fields[2], validate=True)
+            blob = base64.b64decode(line.key, validate=True)
         except (binascii.Error, ValueError):
-            log.warning("%s:%d: unreadable key in known_hosts, ignored", path, lineno)
+            log.warning("%s:%d: unreadable key in known_hosts, ignored", path, line.lineno)
             continue
-        yield KnownHostEntry(path, lineno, marker, fields[1], blob)
+        yield KnownHostEntry(path, line.lineno, line.marker, line.key_type, blob)
+
+
+def _read(path: str) -> _File | None:
+    """The file split into lines once while its text stays the same: every host of a
+    run asks, and matching each line's patterns per host grew with the square of the
+    hosts. The text is read each time (a key saved since, an edit by hand must count)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        log.warning("cannot read known_hosts file %s: %s", path, e)
+        return None
+    with _files_lock:
+        last = _files.get(path)
+    if last is not None and last[0] == text:
+        return last[1]
+    known = _parse(text)
+    with _files_lock:
+        _files[path] = (text, known)
+    return known
+
+
+def _parse(text: str) -> _File:
+    by_name: dict[str, list[_Line]] = {}
+    patterned: list[_Line] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        fields = raw.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        marker = fields.pop(0) if fields[0].startswith("@") else None
+        if len(fields) < 3:
+            continue
+        names = [n for n in fields[0].split(",") if n]
+        simple = not any(c in n for n in names for c in "|!*?")
+        plain = frozenset(n.lower() for n in names) if simple else None
+        line = _Line(lineno, marker, fields[0], fields[1], fields[2], plain)
+        if plain is None:
+            patterned.append(line)
+        for n in plain or ():
+            by_name.setdefault(n, []).append(line)
+    return _File({k: tuple(v) for k, v in by_name.items()}, tuple(patterned))
 
 
 _RSA_ALGOS = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import getpass
 import glob
+import importlib
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import paramiko
+import paramiko.config
 
 
 class SSHConfigError(Exception):
@@ -62,10 +65,26 @@ def read_config(path: str | None) -> paramiko.SSHConfig:
     if not os.path.exists(path):
         return config
     text = _read_with_includes(path, os.path.dirname(path), 0)
+    if _MATCH_EXEC.search(text):
+        _bring_invoke()
     try:
         return paramiko.SSHConfig.from_text(text)
     except Exception as e:  # paramiko raises assorted types for bad lines
         raise SSHConfigError(f"cannot parse ssh config {path}: {e}") from e
+
+
+_MATCH_EXEC = re.compile(r"^\s*match\b.*\bexec\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _bring_invoke() -> None:
+    """paramiko runs `Match exec` commands with invoke, which the transport package
+    kept from loading at start (see its docstring)."""
+    if sys.modules.get("invoke", False) is None:
+        del sys.modules["invoke"]
+    try:
+        paramiko.config.invoke = importlib.import_module("invoke")  # type: ignore[attr-defined]
+    except ImportError:
+        pass  # paramiko says so when a Match exec is evaluated, as without us
 
 
 _INCLUDE = re.compile(r"^\s*include(?:\s*=\s*|\s+)(.+?)\s*$", re.IGNORECASE)

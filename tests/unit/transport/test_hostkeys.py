@@ -197,6 +197,30 @@ def test_several_files_are_read(key: paramiko.PKey, tmp_path: Path) -> None:
     checker([a, b], "strict").check(key)
 
 
+def test_a_file_changed_since_it_was_read_is_read_again(
+    key: paramiko.PKey, other: paramiko.PKey, tmp_path: Path
+) -> None:
+    # Files are read once per run and kept: an edit (a key replaced by hand, one saved
+    # by another run) must still count at the next check.
+    kh = tmp_path / "known_hosts"
+    kh.write_text(line(NAME, key))
+    checker([kh], "strict").check(key)
+    kh.write_text(line(NAME, other))
+    with pytest.raises(HostKeyError, match="CHANGED"):
+        checker([kh], "strict").check(key)
+    kh.write_text(line(NAME, other) + line("other-host", key))
+    checker([kh], "strict").check(other)
+
+
+def test_entries_keep_file_order_across_plain_and_patterned_lines(
+    key: paramiko.PKey, other: paramiko.PKey, tmp_path: Path
+) -> None:
+    kh = tmp_path / "known_hosts"
+    kh.write_text(line("[10.0.0.*]:2222", other) + line(NAME, key) + "@revoked " + line("*", key))
+    found = KnownHosts([str(kh)]).entries(NAME)
+    assert [(e.line, e.marker) for e in found] == [(1, None), (2, None), (3, "@revoked")]
+
+
 def test_unreadable_lines_are_skipped(key: paramiko.PKey, tmp_path: Path) -> None:
     kh = tmp_path / "known_hosts"
     kh.write_text(f"{NAME} ssh-ed25519 !!!notbase64\n{NAME}\n" + line(NAME, key))

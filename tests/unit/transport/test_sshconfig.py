@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko.config
 import pytest
 
 from provisioner.transport.ssh import SSHSettings, resolve_target
@@ -76,6 +77,19 @@ def test_hostname_user_port_identityfile(home: Path) -> None:
     # missing IdentityFiles are skipped, as OpenSSH does
     assert ep.key_filenames == (str(home / ".ssh" / "id_lab"),)
     assert ep.address == "10.0.0.11:2201"
+
+
+def test_match_exec_gets_invoke(home: Path) -> None:
+    # paramiko runs `Match exec` with invoke, which the transport keeps from loading at
+    # start; a config with such a line brings it back for paramiko (who then runs it).
+    def invoke() -> object:
+        return vars(paramiko.config)["invoke"]
+
+    assert invoke() is None
+    read_config(write_config(home, "Host a\n    User b\n"))
+    assert invoke() is None
+    read_config(write_config(home, 'Match exec "true"\n    User matched\n'))
+    assert hasattr(invoke(), "run")
 
 
 def test_proxyjump_hop_gets_its_own_config(home: Path) -> None:
