@@ -144,7 +144,7 @@ def apply(
             "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
         ),
     ] = False,
-    forks: ForksOpt = 10,
+    forks: ForksOpt = 20,
     output: OutputOpt = "text",
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
@@ -184,7 +184,7 @@ def facts(
     output: OutputOpt = "text",
     forks: Annotated[
         int, typer.Option("--forks", "-f", min=1, help="Hosts asked in parallel.")
-    ] = 10,
+    ] = 20,
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail (-vvv SSH).")

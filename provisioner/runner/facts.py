@@ -24,7 +24,7 @@ def gather(conn: Connection) -> Facts:
 
 
 def gather_all(
-    hosts: Sequence[Host], connect: Callable[[Host], Connection], forks: int = 10
+    hosts: Sequence[Host], connect: Callable[[Host], Connection], forks: int = 20
 ) -> dict[str, Facts | ProvisionError]:
     """Facts of many hosts in parallel; a host that fails has its error instead."""
 
