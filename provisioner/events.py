@@ -74,6 +74,14 @@ class HostNote:
     text: str
 
 
+@dataclass(frozen=True)
+class HostDone:
+    """The host is through the play (finished, failed or ended): nothing more of it runs
+    until the next play."""
+
+    host: str
+
+
 @dataclass
 class HostStats:
     ok: int = 0
@@ -119,4 +127,4 @@ class RunSummary:
         return code
 
 
-Event = PlayStarted | PlayStopped | TaskStarted | TaskResult | HostNote
+Event = PlayStarted | PlayStopped | TaskStarted | TaskResult | HostNote | HostDone

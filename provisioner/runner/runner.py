@@ -22,6 +22,7 @@ from provisioner.errors import (
 )
 from provisioner.events import (
     Event,
+    HostDone,
     HostStats,
     PlayStarted,
     PlayStopped,
@@ -345,6 +346,7 @@ class Runner:
             self._run_locked(index, play, host, selected, gathers)
         except HostBusy as exc:  # another run holds it, or took it while this one was away
             self._fail_host(host, play, LOCK_TASK, exc.message)
+        self.emit(HostDone(host.name))
 
     def _run_locked(
         self, index: int, play: PlaySpec, host: Host, selected: Selected, gathers: bool
