@@ -29,6 +29,7 @@ from provisioner.events import (
     PlayStarted,
     RunSummary,
     Status,
+    TaskOutput,
     TaskResult,
     TaskStarted,
 )
@@ -110,6 +111,10 @@ class LiveReport(TerminalReport):
             state = view.hosts.get(event.host)
             if state is not None and not event.item and state.task == event.task:
                 state.task, state.output = "", ""
+        elif isinstance(event, TaskOutput):
+            state = view.hosts.get(event.host)
+            if state is not None and state.task == event.task:
+                state.output = event.line
         elif isinstance(event, HostDone) and event.host in view.hosts:
             view.hosts[event.host] = HostState(started=True, done=True)
 

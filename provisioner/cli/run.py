@@ -143,6 +143,7 @@ def apply(a: ApplyArgs) -> int:
         return fail(exc)
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
     report = pick_report(human, a)
+    options.stream = isinstance(report, LiveReport)  # only a live view shows it
     connector = Connector(accept_new_host_keys=a.accept_new_host_keys, connect_timeout=a.timeout)
     runner = Runner(
         book, inv, connector, options, report, login_user=login_user_of, plans=compiled.plans

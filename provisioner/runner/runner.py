@@ -28,6 +28,7 @@ from provisioner.events import (
     PlayStopped,
     RunSummary,
     Status,
+    TaskOutput,
     TaskResult,
 )
 from provisioner.inventory import Host, Inventory
@@ -71,6 +72,7 @@ class RunOptions:
     lock: bool = False  # take each SSH host's lock (runner.hostlock); the CLI always does
     wait: bool = True  # wait while another run holds a host (False: --no-wait)
     shard: Shard | None = None  # --shard K/N: this run's slice of the hosts, after --limit
+    stream: bool = False  # TaskOutput events: a change command's last line as it runs
 
 
 def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
@@ -372,6 +374,7 @@ class Runner:
             secrets=self._secrets.setdefault(host.name, set()),
             run_id=self.connections.run_id.id,
             done=self._done.setdefault(host.name, set()),
+            output=self._output(host.name) if self.options.stream else None,
         )
         batch = self._batch
         worker = HostWorker(
@@ -388,6 +391,9 @@ class Runner:
             self._host_failed(play, host.name, str(exc), exc.fatal)
         finally:
             worker.close()
+
+    def _output(self, host: str) -> Callable[[str, str], None]:
+        return lambda task, line: self.emit(TaskOutput(host, task, line))
 
     def _fail_host(self, host: Host, play: PlaySpec, task: str, msg: str) -> None:
         self.emit(TaskResult(host.name, play.display_name, task, "-", Status.FAILED, msg=msg))

@@ -19,6 +19,7 @@ from provisioner.events import (
     PlayStopped,
     RunSummary,
     Status,
+    TaskOutput,
     TaskResult,
     TaskStarted,
 )
@@ -92,6 +93,43 @@ def test_a_host_line_shows_its_task_how_long_and_its_counts() -> None:
     assert lines[0].split() == ["web1", "Start", "nginx", "(1m15s)", "ok=1", "changed=0"]
     assert lines[1].split() == ["web2", "Install", "packages", "(1m15s)", "ok=0", "changed=0"]
     assert lines[-1].strip() == "0 of 2 hosts done"
+    report.close()
+
+
+def test_a_long_task_shows_its_last_output_line_under_its_host() -> None:
+    clock, console = Clock(), terminal()
+    report = live(console, clock)
+    report(PlayStarted(PLAY, ("web1", "web2"), False))
+    report(TaskStarted("web1", "Install packages"))
+    report(TaskStarted("web2", "Install packages"))
+    report(TaskOutput("web1", "Install packages", "Installing : nginx-1.24 2/5"))
+    report(TaskOutput("web2", "an earlier task", "late line"))  # not its task now: ignored
+    lines = frame(report)
+    assert lines[1].split() == ["│", "Installing", ":", "nginx-1.24", "2/5"]
+    assert "web2" in lines[2] and not any("late line" in line for line in lines)
+    report(result("web1", "Install packages", Status.CHANGED))
+    report(TaskStarted("web1", "Start nginx"))
+    assert not any("│" in line for line in frame(report))  # the next task starts clean
+    report.close()
+
+
+def test_with_little_room_hosts_with_output_keep_their_lines_the_rest_group() -> None:
+    clock, console = Clock(), terminal(height=8)
+    report = live(console, clock)
+    hosts = tuple(f"h{n}" for n in range(10))
+    report(PlayStarted(PLAY, hosts, False))
+    for host in hosts:
+        report(TaskStarted(host, "Install packages"))
+    report(TaskOutput("h3", "Install packages", "Downloading"))
+    lines = [line.strip() for line in frame(report)]
+    assert lines[:3] == [
+        "h3  Install packages (0s)  ok=0 changed=0",
+        "│ Downloading",
+        "9 hosts: Install packages (0s)",
+    ]
+    for n, host in enumerate(hosts):  # output everywhere: no room for any of it
+        report(TaskOutput(host, "Install packages", f"line {n}"))
+    assert [line.strip() for line in frame(report)][:-1] == ["10 hosts: Install packages (0s)"]
     report.close()
 
 

@@ -1,6 +1,7 @@
 """The live view on a real pseudo-terminal: `provision apply` draws it, and Ctrl-C
 typed at the terminal ends the run cleanly (the view stopped, the cursor shown
-again, the interrupt's report below the last frame, exit code 130)."""
+again, the interrupt's report below the last frame, exit code 130); a running
+command's output line shows under its host as it comes."""
 
 from __future__ import annotations
 
@@ -92,12 +93,13 @@ def test_an_interrupt_stops_the_live_view_and_restores_the_terminal(
     book.write_text(
         "- hosts: localhost\n  tasks:\n"
         "    - name: quick\n      command: 'true'\n      changed_when: false\n"
-        "    - name: long wait\n      command: sleep 30\n"
+        "    - name: long wait\n      shell: echo warming up; sleep 30\n"
         "    - name: never\n      command: touch never\n"
     )
     term = Terminal("apply", str(book), cwd=tmp_path)
     try:
         assert term.read_until("localhost  long wait ("), term.screen  # the host's live line
+        assert term.read_until("│ warming up"), term.screen  # its output, as it came
         for _ in range(400):  # until the command itself runs
             if sleepers_in(tmp_path):
                 break
