@@ -93,8 +93,8 @@ class LiveReport(TerminalReport):
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.track(event)
-        if not self._closed:
-            self.live.start()
+        if not self._closed and not self.live.is_started:
+            self.live.start(refresh=True)  # drawn from this event on, not from before it
         if isinstance(event, TaskResult) and not shows(event):
             self.ended(event)  # it only counts
         else:
