@@ -97,8 +97,12 @@ class LiveReport(TerminalReport):
             self.live.start(refresh=True)  # drawn from this event on, not from before it
         if isinstance(event, TaskResult) and not shows(event):
             self.ended(event)  # it only counts
+        elif isinstance(event, TaskOutput):
+            pass  # the next frame shows it
         else:
             super().__call__(event)  # printed above the live region
+            if self.live.is_started:
+                self.live.refresh()  # below it, the view as it is now, not a frame ago
 
     def track(self, event: Event) -> None:
         view = self.view
