@@ -18,7 +18,8 @@ LONGEST = 400  # characters of a line told: a view shows one row of it
 
 class Tail:
     """Told the last non-empty line of the chunks it is handed, at most every `every`
-    seconds; a line that comes sooner waits for the next chunk."""
+    seconds; a line that comes sooner waits for the next chunk (the transport hands a
+    quiet command's b"" now and then, so it is not held for long)."""
 
     def __init__(
         self,

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-# Handed a command's stdout as it comes, in chunks (the Result still holds all of it).
+# Handed a command's stdout as it comes, in chunks (the Result still holds all of it),
+# and b"" now and then while the command is quiet (a tick: what was held back may go).
 Output = Callable[[bytes], None]
 
 

@@ -19,6 +19,7 @@ from provisioner.transport.base import Become, Output, Result
 __all__ = ["LocalConnection"]
 
 log = logging.getLogger(__name__)
+TICK = 0.2  # seconds: how often a quiet command's `on_output` is handed b"" (see base)
 
 
 def current_user() -> str:
@@ -138,7 +139,10 @@ def _communicate(
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(proc.args, timeout or 0)
-            for key, _ in sel.select(left):
+            ready = sel.select(TICK if left is None else min(left, TICK))
+            if not ready:
+                on_output(b"")  # a tick: a line held back may be shown now
+            for key, _ in ready:
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     sel.unregister(key.fileobj)

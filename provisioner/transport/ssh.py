@@ -556,7 +556,9 @@ class SSHConnection:
                 if left <= 0:
                     raise self._timed_out(timeout)
                 wait = min(wait, left)
-            select.select([chan], [], [], wait)
+            quiet = not select.select([chan], [], [], wait)[0]
+            if quiet and on_output is not None:
+                on_output(b"")  # a tick: a line held back may be shown now
 
     def _timed_out(self, timeout: float | None) -> CommandTimeout:
         return CommandTimeout(

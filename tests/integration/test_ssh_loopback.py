@@ -234,6 +234,22 @@ def test_on_output_gets_stdout_as_it_comes(connect: Connect, tmp_path: Path) -> 
     assert b"".join(chunks) == b"first\nsecond\n"
 
 
+def test_on_output_ticks_while_the_command_is_quiet(connect: Connect, tmp_path: Path) -> None:
+    """b"" now and then while nothing comes (a line a rate limit held back may go then):
+    the command waits for a file the test makes at the first tick."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if chunk == b"":
+            go.touch()
+
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; echo done"
+    res = connect().run(script, on_output=seen, timeout=30)
+    assert res.stdout == "done\n" and b"".join(chunks) == b"done\n"
+
+
 def test_timeout_then_still_usable(connect: Connect) -> None:
     conn = connect()
     with pytest.raises(TimeoutError_, match="did not finish within 1s"):

@@ -131,3 +131,19 @@ def test_on_output_with_stdin_and_both_streams_big(conn: LocalConnection) -> Non
 def test_on_output_keeps_the_timeout(conn: LocalConnection) -> None:
     with pytest.raises(TimeoutError_, match="within 0.5s"):
         conn.run("echo started; sleep 30", timeout=0.5, on_output=lambda chunk: None)
+
+
+def test_on_output_ticks_while_the_command_is_quiet(conn: LocalConnection, tmp_path: Path) -> None:
+    """A quiet command's on_output is handed b"" now and then (so a line held back by a
+    rate limit is shown): the command waits for a file the test makes at the tick."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if chunk == b"":
+            go.touch()
+
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; echo done"
+    res = conn.run(script, on_output=seen, timeout=30)
+    assert res.stdout == "done\n" and b"".join(chunks) == b"done\n"
