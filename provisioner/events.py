@@ -66,12 +66,30 @@ class TaskStarted:
 
 
 @dataclass(frozen=True)
+class TaskOutput:
+    """The last line a host's running task printed so far (a long command, a package
+    transaction); never a no_log task's. Sent only when the run asks (`stream`)."""
+
+    host: str
+    task: str
+    line: str
+
+
+@dataclass(frozen=True)
 class HostNote:
     """Something about a host that is no task's result: waiting for another run's lock,
     a stale lock taken over."""
 
     host: str
     text: str
+
+
+@dataclass(frozen=True)
+class HostDone:
+    """The host is through the play (finished, failed or ended): nothing more of it runs
+    until the next play."""
+
+    host: str
 
 
 @dataclass
@@ -119,4 +137,4 @@ class RunSummary:
         return code
 
 
-Event = PlayStarted | PlayStopped | TaskStarted | TaskResult | HostNote
+Event = PlayStarted | PlayStopped | TaskStarted | TaskOutput | TaskResult | HostNote | HostDone

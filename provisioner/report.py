@@ -81,10 +81,17 @@ class TerminalReport:
         elif isinstance(event, HostNote):
             host, text = escape(event.host), escape(event.text)
             self.console.print(f"  [cyan]{'note':<12}[/cyan] {host:<14} {text}")
-        else:
-            if not event.item and self.running.get(event.host) == event.task:
-                del self.running[event.host]  # a loop item's result does not end the loop
+        elif isinstance(event, TaskResult):
+            self.ended(event)
             self.result(event)
+
+    def ended(self, result: TaskResult) -> None:
+        """The task `result` reports is no longer running (for an interrupted run)."""
+        if not result.item and self.running.get(result.host) == result.task:
+            del self.running[result.host]  # a loop item's result does not end the loop
+
+    def close(self) -> None:
+        """Nothing to undo: what it printed stays as it is."""
 
     def interrupted(self, cause: str = "INTERRUPTED") -> None:
         """Say what an interrupt (Ctrl-C, SIGTERM: `cause`) may have left half-done."""

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
@@ -29,6 +30,7 @@ from provisioner.cli.retry import remember_failed
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
 from provisioner.inventory import Inventory
+from provisioner.live import LiveReport
 from provisioner.playbook.load import load_playbook
 from provisioner.playbook.roles import set_roles_path
 from provisioner.playbook.schema import Playbook
@@ -36,6 +38,9 @@ from provisioner.report import TerminalReport, dump_json
 from provisioner.runner import Runner, RunOptions
 from provisioner.runner.runner import selection_problem
 from provisioner.validate import Compiled, compile_run
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -112,6 +117,14 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     return book, inv, options, compiled
 
 
+def pick_report(human: Console, a: ApplyArgs) -> TerminalReport:
+    """The live view on an interactive terminal with text output and no -v; else the
+    plain line-per-task report (a pipe, a file, --output json, -v)."""
+    if a.output == "text" and not a.verbose and human.is_interactive:
+        return LiveReport(human, diff=a.diff or a.check)
+    return TerminalReport(human, diff=a.diff or a.check, verbose=a.verbose)
+
+
 def apply(a: ApplyArgs) -> int:
     from rich.console import Console
 
@@ -129,7 +142,8 @@ def apply(a: ApplyArgs) -> int:
     except ProvisionError as exc:
         return fail(exc)
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
-    report = TerminalReport(human, diff=a.diff or a.check, verbose=a.verbose)
+    report = pick_report(human, a)
+    options.stream = isinstance(report, LiveReport)  # only a live view shows it
     connector = Connector(accept_new_host_keys=a.accept_new_host_keys, connect_timeout=a.timeout)
     runner = Runner(
         book, inv, connector, options, report, login_user=login_user_of, plans=compiled.plans
@@ -145,6 +159,9 @@ def apply(a: ApplyArgs) -> int:
         # Worker threads may sit in a remote command; exiting now closes their
         # connections instead of waiting for them (Python would join them).
         os._exit(143 if terminated else 130)
+    except BaseException:
+        report.close()  # the terminal as it was (a live view's cursor shown again)
+        raise
     report.recap(summary)
     if not a.check:  # a dry run changes nothing, the retry file included
         for line in remember_failed(summary, inv.hosts):

@@ -18,7 +18,8 @@ from provisioner.modules.base import Module
 from provisioner.probes.base import MARK, Answers, Probe, frame, unframe
 from provisioner.runner.capture import captured, uncaptured
 from provisioner.runner.gate import read
-from provisioner.transport.base import Become, Connection, Result
+from provisioner.runner.tail import until
+from provisioner.transport.base import Become, Connection, Output, Result
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +101,29 @@ class Prober:
         stdin: bytes | None,
         timeout: float | None,
         then: Iterable[Probing],
+        on_output: Output | None = None,
     ) -> Result:
         """Run the change `script`, and in the same exchange, after it, the probes of
         `then`: they are known again without another round trip. The script's own
-        result; what it left unframed (cut short) is its result as it came."""
+        result; what it left unframed (cut short) is its result as it came.
+        `on_output` is handed the script's stdout as it comes, not the probes'."""
         then = list(then)
         unique = list(dict.fromkeys(p for b in then for p in b.asks()))
         if not unique:
-            return conn.run(script, become=become, stdin=stdin, timeout=timeout)
+            return conn.run(
+                script, become=become, stdin=stdin, timeout=timeout, on_output=on_output
+            )
         mark = f"@@provisioner-{secrets.token_hex(16)}@@"
         hidden = any(b.no_log for b in then)
         probes = frame([p.command() for p in unique], mark)
         log_script(conn.host, f"and probes ({len(unique)})", probes, become, hidden)
-        res = conn.run(captured(script, mark) + probes, become=become, stdin=stdin, timeout=timeout)
+        res = conn.run(
+            captured(script, mark) + probes,
+            become=become,
+            stdin=stdin,
+            timeout=timeout,
+            on_output=None if on_output is None else until(mark, on_output),
+        )
         found = uncaptured(res.stdout, mark)
         if found is None:
             return res

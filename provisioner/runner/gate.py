@@ -24,7 +24,8 @@ from typing import Literal
 
 from provisioner.errors import HostBusy, ProbeError
 from provisioner.runner import hostlock
-from provisioner.transport.base import Become, Connection, Reopening, Result
+from provisioner.runner.tail import after
+from provisioner.transport.base import Become, Connection, Output, Reopening, Result
 
 State = Literal["unchecked", "checked", "taken"]
 
@@ -79,22 +80,30 @@ class Gate:
         become: Become | None,
         stdin: bytes | None,
         timeout: float | None,
+        on_output: Output | None = None,
     ) -> Result:
-        """An exchange that may change the host: the lock is taken first, in it."""
+        """An exchange that may change the host: the lock is taken first, in it;
+        `on_output` is handed what the script prints as it comes."""
         if self.check and stdin is None:  # a dry run's check that runs: it only reads
             return self.read(conn, script, become, timeout)
         if self.check or self.state == "taken":
-            return conn.run(script, become=become, stdin=stdin, timeout=timeout)
+            return conn.run(
+                script, become=become, stdin=stdin, timeout=timeout, on_output=on_output
+            )
         if become != self.become:
             self._alone(conn, "take")
-            return conn.run(script, become=become, stdin=stdin, timeout=timeout)
+            return conn.run(
+                script, become=become, stdin=stdin, timeout=timeout, on_output=on_output
+            )
         while True:
             before = _generation(conn)
+            sink = None if on_output is None else after(f"{self.mark} gate\n", on_output)
             res = conn.run(
                 self._wrap(self._script("take"), script),
                 become=become,
                 stdin=stdin,
                 timeout=timeout,
+                on_output=sink,
             )
             answer, body = self._unwrap(res)
             if answer.status == "taken":
@@ -203,8 +212,9 @@ class Gated:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
-        return self.gate.change(self.conn, script, become, stdin, timeout)
+        return self.gate.change(self.conn, script, become, stdin, timeout, on_output)
 
     def read(
         self, script: str, *, become: Become | None = None, timeout: float | None = None

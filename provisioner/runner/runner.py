@@ -22,11 +22,13 @@ from provisioner.errors import (
 )
 from provisioner.events import (
     Event,
+    HostDone,
     HostStats,
     PlayStarted,
     PlayStopped,
     RunSummary,
     Status,
+    TaskOutput,
     TaskResult,
 )
 from provisioner.inventory import Host, Inventory
@@ -70,6 +72,7 @@ class RunOptions:
     lock: bool = False  # take each SSH host's lock (runner.hostlock); the CLI always does
     wait: bool = True  # wait while another run holds a host (False: --no-wait)
     shard: Shard | None = None  # --shard K/N: this run's slice of the hosts, after --limit
+    stream: bool = False  # TaskOutput events: a change command's last line as it runs
 
 
 def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
@@ -345,6 +348,7 @@ class Runner:
             self._run_locked(index, play, host, selected, gathers)
         except HostBusy as exc:  # another run holds it, or took it while this one was away
             self._fail_host(host, play, LOCK_TASK, exc.message)
+        self.emit(HostDone(host.name))
 
     def _run_locked(
         self, index: int, play: PlaySpec, host: Host, selected: Selected, gathers: bool
@@ -370,6 +374,7 @@ class Runner:
             secrets=self._secrets.setdefault(host.name, set()),
             run_id=self.connections.run_id.id,
             done=self._done.setdefault(host.name, set()),
+            output=self._output(host.name) if self.options.stream else None,
         )
         batch = self._batch
         worker = HostWorker(
@@ -386,6 +391,9 @@ class Runner:
             self._host_failed(play, host.name, str(exc), exc.fatal)
         finally:
             worker.close()
+
+    def _output(self, host: str) -> Callable[[str, str], None]:
+        return lambda task, line: self.emit(TaskOutput(host, task, line))
 
     def _fail_host(self, host: Host, play: PlaySpec, task: str, msg: str) -> None:
         self.emit(TaskResult(host.name, play.display_name, task, "-", Status.FAILED, msg=msg))

@@ -46,8 +46,9 @@ from provisioner.runner.dryrun import PlannedChange, expected_from, provider, un
 from provisioner.runner.gate import Gated, Moved, read
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
+from provisioner.runner.tail import Tail
 from provisioner.templating import Templar, as_data
-from provisioner.transport.base import Become, Connection, Result
+from provisioner.transport.base import Become, Connection, Output, Result
 
 AnyRemote = Module[Any, Any, Any]
 Ahead = Callable[[], Iterable[Probing]]  # what may join a probe batch
@@ -71,6 +72,8 @@ class Context:
     secrets: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)  # names set so far (registered, barriers)
     run_id: str = ""  # in upload names: a later run removes what a lost one left (hostlock)
+    # told (task, line) the last line a change command printed, as it runs (a live view)
+    output: Callable[[str, str], None] | None = None
 
 
 def run_unit(
@@ -360,7 +363,15 @@ def _run_ops(
             if number == len(ops) and not (check or module.comeback(change)):
                 then = [this, *ahead()]
             last = run_op(
-                conn, script, op.upload, become, task.timeout, ctx.run_id, then, ctx.prober
+                conn,
+                script,
+                op.upload,
+                become,
+                task.timeout,
+                ctx.run_id,
+                then,
+                ctx.prober,
+                _tail(ctx, task.display_name, this.no_log),
             )
         if last.exit_code != 0:
             break
@@ -376,9 +387,10 @@ def run_op(
     run_id: str = "",
     then: Iterable[Probing] = (),
     prober: Prober | None = None,
+    on_output: Output | None = None,
 ) -> Result:
     """One command, its upload sent first; with a `prober`, the probes of `then` are read
-    after it in the same exchange."""
+    after it in the same exchange; `on_output` is handed its stdout as it comes."""
     if upload is not None:
         path = f"{UPLOAD_PREFIX}{run_id + '-' if run_id else ''}{uuid.uuid4().hex}"
         script = (
@@ -389,8 +401,17 @@ def run_op(
             conn.hold(become)
         conn.put(upload, path, 0o600)
     if prober is None:
-        return conn.run(script, become=become, timeout=timeout)
-    return prober.after(conn, script, become, None, timeout, then)
+        return conn.run(script, become=become, timeout=timeout, on_output=on_output)
+    return prober.after(conn, script, become, None, timeout, then, on_output)
+
+
+def _tail(ctx: Context, task: str, hidden: bool) -> Tail | None:
+    """What hands the command's last line on as it runs; never a hidden task's (its
+    output may hold its secrets)."""
+    tell = ctx.output
+    if tell is None or hidden:
+        return None
+    return Tail(lambda line: tell(task, line))
 
 
 def error_text(res: Result) -> str:

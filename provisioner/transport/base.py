@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+# Handed a command's stdout as it comes, in chunks (the Result still holds all of it),
+# and b"" now and then while the command is quiet (a tick: what was held back may go).
+Output = Callable[[bytes], None]
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,10 @@ class Connection(Protocol):
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
-        """Run a POSIX sh script (LC_ALL=C) and return its exit code and output.
+        """Run a POSIX sh script (LC_ALL=C) and return its exit code and output;
+        `on_output` is handed its stdout as it comes.
 
         Raises TransportError subclasses when the host cannot be reached;
         a non-zero exit code is a Result, not an exception.

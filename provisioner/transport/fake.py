@@ -15,7 +15,8 @@ By default the first matching rule answers, any number of times; with
 (`assert_done()` checks none is left). A call nothing answers raises
 `UnexpectedCall` (an AssertionError), naming the script.
 
-Every call is recorded in `calls`, every put in `files`. `fail(exc)` makes
+Every call is recorded in `calls`, every put in `files`. A run's `on_output` is handed
+its answer's stdout a line at a time. `fail(exc)` makes
 every later run/put raise `exc` (a TransportError: the host is unreachable);
 `fail(None)` heals it.
 """
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from provisioner.errors import TransportError
-from provisioner.transport.base import Become, Result
+from provisioner.transport.base import Become, Output, Result
 
 __all__ = ["Call", "FakeConnection", "Handler", "Rule", "UnexpectedCall"]
 
@@ -90,6 +91,16 @@ class FakeConnection:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
+    ) -> Result:
+        result = self._answer(script, become, stdin, timeout)
+        if on_output is not None:  # a line at a time, as a slow command prints
+            for line in result.stdout.splitlines(keepends=True):
+                on_output(line.encode())
+        return result
+
+    def _answer(
+        self, script: str, become: Become | None, stdin: bytes | None, timeout: float | None
     ) -> Result:
         self.calls.append(Call(script, become, stdin, timeout))
         if self._fail is not None:

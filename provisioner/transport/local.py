@@ -5,16 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import selectors
 import signal
 import subprocess
+import threading
+import time
+from typing import IO
 
 from provisioner.errors import CommandTimeout, ConnectError, WriteError
 from provisioner.transport import sudo
-from provisioner.transport.base import Become, Result
+from provisioner.transport.base import Become, Output, Result
 
 __all__ = ["LocalConnection"]
 
 log = logging.getLogger(__name__)
+TICK = 0.2  # seconds: how often a quiet command's `on_output` is handed b"" (see base)
 
 
 def current_user() -> str:
@@ -48,6 +53,7 @@ class LocalConnection:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         data = sudo.build_stdin(become, stdin)  # also refuses password + stdin, as SSH does
         if become is not None and (become.user or "root") == current_user():
@@ -72,7 +78,7 @@ class LocalConnection:
             raise ConnectError(self.host, f"cannot run {argv[0]} locally: {e}") from e
         self._running.add(proc)
         try:
-            out, err = proc.communicate(input=data, timeout=timeout)
+            out, err = _communicate(proc, data, timeout, on_output)
         except subprocess.TimeoutExpired as e:
             _kill_group(proc)
             proc.communicate()
@@ -109,6 +115,53 @@ class LocalConnection:
         """Kill what still runs (an interrupted run), as a closed SSH session would."""
         for proc in list(self._running):
             _kill_group(proc)
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes],
+    data: bytes | None,
+    timeout: float | None,
+    on_output: Output | None,
+) -> tuple[bytes, bytes]:
+    """`proc.communicate`, stdout's chunks also handed to `on_output` as they come."""
+    if on_output is None:
+        return proc.communicate(input=data, timeout=timeout)
+    assert proc.stdout is not None and proc.stderr is not None
+    stdin, proc.stdin = proc.stdin, None  # fed here: communicate must not touch it after
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(stdin, data or b""), daemon=True).start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out, err = bytearray(), bytearray()
+    with proc.stdout, proc.stderr, selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, out)
+        sel.register(proc.stderr, selectors.EVENT_READ, err)
+        while sel.get_map():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout or 0)
+            ready = sel.select(TICK if left is None else min(left, TICK))
+            if not ready:
+                on_output(b"")  # a tick: a line held back may be shown now
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                kept: bytearray = key.data
+                kept += chunk
+                if key.fileobj is proc.stdout:
+                    on_output(chunk)
+    left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    proc.wait(timeout=left)
+    return bytes(out), bytes(err)
+
+
+def _feed(stdin: IO[bytes], data: bytes) -> None:
+    try:
+        stdin.write(data)
+        stdin.close()
+    except OSError:  # the command closed its stdin early
+        pass
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -63,7 +63,7 @@ from provisioner.errors import (
     WriteError,
 )
 from provisioner.transport import sudo
-from provisioner.transport.base import Become, Result
+from provisioner.transport.base import Become, Output, Result
 from provisioner.transport.hostkeys import HostKeyChecker, KnownHosts, known_hosts_name
 from provisioner.transport.sshconfig import (
     Endpoint,
@@ -430,6 +430,7 @@ class SSHConnection:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         data = sudo.build_stdin(become, stdin)  # refuses a password with stdin data
         self._transport()  # connect first: we need to know the login user
@@ -445,7 +446,7 @@ class SSHConnection:
         # for that answer (its KILL, the way back), then gives up itself.
         grace = sudo.KILL_AFTER + self.settings.connect_timeout
         wait = None if timeout is None else timeout + grace
-        code, out, err = self._exec(command, data, wait)
+        code, out, err = self._exec(command, data, wait, on_output)
         if timeout is not None and code in sudo.TIMED_OUT_CODES:
             if time.monotonic() - started >= timeout:
                 raise CommandTimeout(
@@ -474,7 +475,11 @@ class SSHConnection:
             ) from e
 
     def _exec(
-        self, command: str, data: bytes | None, timeout: float | None
+        self,
+        command: str,
+        data: bytes | None,
+        timeout: float | None,
+        on_output: Output | None = None,
     ) -> tuple[int, bytes, bytes]:
         t, chan = self._open_session()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -483,7 +488,7 @@ class SSHConnection:
                 chan.exec_command(command)
             except (paramiko.SSHException, EOFError, OSError) as e:
                 raise self._lost(t, e, "starting a command") from e
-            out, err = self._pump(t, chan, data, deadline, timeout)
+            out, err = self._pump(t, chan, data, deadline, timeout, on_output)
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not chan.status_event.wait(remaining):
                 raise self._timed_out(timeout)
@@ -501,8 +506,10 @@ class SSHConnection:
         data: bytes | None,
         deadline: float | None,
         timeout: float | None,
+        on_output: Output | None = None,
     ) -> tuple[bytes, bytes]:
-        """Feed stdin and drain stdout and stderr together until EOF: no deadlock."""
+        """Feed stdin and drain stdout and stderr together until EOF: no deadlock;
+        stdout's chunks also go to `on_output` as they come."""
         out = bytearray()
         err = bytearray()
         pending = memoryview(data) if data else None
@@ -511,7 +518,10 @@ class SSHConnection:
         while True:
             busy = False
             if chan.recv_ready():
-                out += chan.recv(_CHUNK)
+                chunk = chan.recv(_CHUNK)
+                out += chunk
+                if on_output is not None:
+                    on_output(chunk)
                 busy = True
             if chan.recv_stderr_ready():
                 err += chan.recv_stderr(_CHUNK)
@@ -546,7 +556,9 @@ class SSHConnection:
                 if left <= 0:
                     raise self._timed_out(timeout)
                 wait = min(wait, left)
-            select.select([chan], [], [], wait)
+            quiet = not select.select([chan], [], [], wait)[0]
+            if quiet and on_output is not None:
+                on_output(b"")  # a tick: a line held back may be shown now
 
     def _timed_out(self, timeout: float | None) -> CommandTimeout:
         return CommandTimeout(

@@ -217,6 +217,39 @@ def test_big_stdin_while_output_flows(connect: Connect) -> None:
     assert res.stdout.strip() == "2000000"
 
 
+def test_on_output_gets_stdout_as_it_comes(connect: Connect, tmp_path: Path) -> None:
+    """The first line arrives while the command still runs: it waits for a file (sshd is
+    on this machine) that the test makes only once it was handed that line."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if b"first" in b"".join(chunks):
+            go.touch()
+
+    script = f"echo first; while [ ! -e {go} ]; do sleep 0.05; done; echo second; echo e >&2"
+    res = connect().run(script, on_output=seen, timeout=30)
+    assert res == Result(0, "first\nsecond\n", "e\n")
+    assert b"".join(chunks) == b"first\nsecond\n"
+
+
+def test_on_output_ticks_while_the_command_is_quiet(connect: Connect, tmp_path: Path) -> None:
+    """b"" now and then while nothing comes (a line a rate limit held back may go then):
+    the command waits for a file the test makes at the first tick."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if chunk == b"":
+            go.touch()
+
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; echo done"
+    res = connect().run(script, on_output=seen, timeout=30)
+    assert res.stdout == "done\n" and b"".join(chunks) == b"done\n"
+
+
 def test_timeout_then_still_usable(connect: Connect) -> None:
     conn = connect()
     with pytest.raises(TimeoutError_, match="did not finish within 1s"):

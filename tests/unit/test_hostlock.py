@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from provisioner.errors import HostBusy
-from provisioner.events import HostNote, Status
+from provisioner.events import HostNote, Status, TaskOutput
 from provisioner.inventory import Host, load_inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.runner import Runner, RunOptions, hostlock
 from provisioner.runner.hostlock import Holder, RunId
-from provisioner.transport.base import Become, Result
+from provisioner.transport.base import Become, Output, Result
 
 A = RunId("aaaa11112222", "2026-01-05T08:00:00Z", "teacher@desk")
 B = RunId("bbbb33334444", "2026-01-05T08:01:00Z", "student@laptop")
@@ -51,9 +51,12 @@ class Sh:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         self.scripts.append(script)
         p = subprocess.run(["sh", "-c", script], cwd=self.root, capture_output=True, input=stdin)
+        if on_output is not None:  # all at once: the lock's answer and framing included
+            on_output(p.stdout)
         return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
@@ -227,6 +230,15 @@ def run(two: dict[str, Any], login: str = "root", **opts: Any) -> tuple[Any, lis
     return runner.run(), events
 
 
+def test_the_lock_taken_with_a_change_is_not_streamed_as_its_output(
+    two: dict[str, Any],
+) -> None:
+    summary, events = run(two, stream=True)
+    assert summary.exit_code == 0
+    assert "mode=take" in two["hosts"]["h1"].scripts[1]  # the change carried the lock
+    assert [e for e in events if isinstance(e, TaskOutput)] == []  # it printed nothing
+
+
 def test_a_run_looks_first_takes_the_lock_with_its_first_change_and_gives_it_back(
     two: dict[str, Any],
 ) -> None:
@@ -274,6 +286,7 @@ class Raced(Sh):
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         res = super().run(script, become=become, stdin=stdin, timeout=timeout)
         if len(self.scripts) == 1:
@@ -368,6 +381,7 @@ class Rebooting(Sh):
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         res = super().run(script, become=become, stdin=stdin, timeout=timeout)
         if self.after in script:

@@ -39,7 +39,7 @@ from provisioner.playbook.load import load_playbook
 from provisioner.probes.base import Probe, Seen, unframe
 from provisioner.runner import Runner, RunOptions
 from provisioner.runner.dryrun import PlannedChange, expected_from
-from provisioner.transport.base import Become, Result
+from provisioner.transport.base import Become, Output, Result
 
 
 class FlagArgs(Args):
@@ -147,6 +147,7 @@ class ShHost:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         if self.down:
             raise ConnectError(self.host, "connection refused")
@@ -154,6 +155,8 @@ class ShHost:
         proc = subprocess.run(
             ["sh", "-c", script], cwd=self.root, capture_output=True, input=stdin, check=False
         )
+        if on_output is not None:  # all of it at once: the exchange's framing included
+            on_output(proc.stdout)
         return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
     def put(self, data: bytes, path: str, mode: int = 0o600) -> None:
@@ -327,6 +330,7 @@ class CutOffHost(ShHost):
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         if "long-step" not in script:
             return super().run(script, become=become, stdin=stdin, timeout=timeout)

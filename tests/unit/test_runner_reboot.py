@@ -24,7 +24,7 @@ from provisioner.playbook.load import load_playbook
 from provisioner.runner import Runner, RunOptions, comeback
 from provisioner.runner.comeback import await_comeback
 from provisioner.runner.connections import Connections, LockOptions
-from provisioner.transport.base import Become, Connection, Result
+from provisioner.transport.base import Become, Connection, Output, Result
 from provisioner.transport.fake import FakeConnection
 from tests.unit.test_runner import statuses
 
@@ -75,6 +75,7 @@ class Link:
         become: Become | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        on_output: Output | None = None,
     ) -> Result:
         if not self.opened:
             if self.machine.refusals:

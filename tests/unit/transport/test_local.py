@@ -101,3 +101,49 @@ def test_become_other_user_through_sudo(conn: LocalConnection) -> None:
     assert res.stdout.splitlines()[0] == "nobody"
     assert res.stdout.splitlines()[2] == "C"
     assert res.stderr == ""
+
+
+def test_on_output_gets_stdout_as_it_comes(conn: LocalConnection, tmp_path: Path) -> None:
+    """The first line arrives while the command still runs (it waits for a file the
+    test makes only after seeing that line), and the chunks are all of stdout."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if b"first" in chunk:
+            go.touch()
+
+    script = f"echo first; while [ ! -e {go} ]; do sleep 0.05; done; echo second; echo err >&2"
+    res = conn.run(script, on_output=seen, timeout=20)
+    assert res == Result(0, "first\nsecond\n", "err\n")
+    assert b"".join(chunks) == b"first\nsecond\n"
+
+
+def test_on_output_with_stdin_and_both_streams_big(conn: LocalConnection) -> None:
+    chunks: list[bytes] = []
+    script = "wc -c; head -c 2000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero >&2"
+    res = conn.run(script, stdin=b"x" * 100_000, on_output=chunks.append)
+    assert res.stdout.startswith("100000\n") and len(res.stderr) == 2_000_000
+    assert b"".join(chunks).decode() == res.stdout
+
+
+def test_on_output_keeps_the_timeout(conn: LocalConnection) -> None:
+    with pytest.raises(TimeoutError_, match="within 0.5s"):
+        conn.run("echo started; sleep 30", timeout=0.5, on_output=lambda chunk: None)
+
+
+def test_on_output_ticks_while_the_command_is_quiet(conn: LocalConnection, tmp_path: Path) -> None:
+    """A quiet command's on_output is handed b"" now and then (so a line held back by a
+    rate limit is shown): the command waits for a file the test makes at the tick."""
+    go = tmp_path / "go"
+    chunks: list[bytes] = []
+
+    def seen(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if chunk == b"":
+            go.touch()
+
+    script = f"while [ ! -e {go} ]; do sleep 0.05; done; echo done"
+    res = conn.run(script, on_output=seen, timeout=30)
+    assert res.stdout == "done\n" and b"".join(chunks) == b"done\n"
