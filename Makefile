@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROVISION := $(VENV)/bin/provision
 # vagrant: only `vagrant validate` of vagrant/Vagrantfile in the unit tests (no VirtualBox needed).
-APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv vagrant
+# chromium: the report card page is rendered headless in a test (tests/unit/test_report_card_browser.py).
+APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv vagrant chromium
 LAB_HOSTS ?= 3
 INV := inventories/lab.yml
 PLAYBOOK := playbooks/docker-ce.yml
