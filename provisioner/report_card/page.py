@@ -73,7 +73,8 @@ def _head(card: Card) -> str:
 
 def _row(card: Card, host: HostCard) -> str:
     head = (
-        f'<th class="host" scope="row" data-verdict="{host.verdict.value}">'
+        f'<th class="host" scope="row" data-host="{escape(host.host)}"'
+        f' data-verdict="{host.verdict.value}">'
         f'<span class="chip {host.verdict.value}">{SIGN[host.verdict]}</span>'
         f" {escape(host.host)}</th>"
     )

@@ -114,7 +114,7 @@ def judge(result: TaskResult, dry: bool) -> Cell:
         return Cell(Verdict.FAIL, "blocked", r.msg, detail)
     if r.status is Status.CHANGED and dry:
         word = "would run" if r.would_run else "would change" if r.check else "changed"
-        return Cell(Verdict.FAIL, word, r.msg or _first(r.summary), detail)
+        return Cell(Verdict.FAIL, word, r.msg, detail)  # what differs: in the detail
     if r.status is Status.CHANGED:
         return Cell(Verdict.PASS, "changed", r.msg, detail)
     if r.status is Status.OK and r.undecided:
@@ -123,10 +123,6 @@ def judge(result: TaskResult, dry: bool) -> Cell:
         hint = COMMAND_HINT if r.would_run and dry and not r.msg else ""
         return Cell(Verdict.SKIPPED, "skipped", r.msg or hint)
     return Cell(Verdict.PASS, "ok", r.msg if r.shows_msg else "", detail)
-
-
-def _first(lines: Sequence[str]) -> str:
-    return lines[0] if lines else ""
 
 
 def _detail(r: TaskResult) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
@@ -17,6 +16,7 @@ from provisioner.report_card.document import to_json
 from provisioner.report_card.junit import to_junit
 from provisioner.report_card.page import to_html
 from provisioner.report_card.verdicts import Card, Verdict, card, judge
+from tests.card_dom import read_page
 from tests.unit.run_cli import provision
 
 SCHEMA = json.loads(
@@ -114,7 +114,8 @@ def test_a_loop_is_one_task_with_its_worst_item() -> None:
     )
     [cell] = card(run).hosts[0].cells
     assert (cell.verdict, cell.word) == (Verdict.FAIL, "would change")
-    assert cell.message == "[bob] groups: +docker\n[carol] groups: +docker"
+    assert cell.message == "[bob]\n[carol]"
+    assert cell.detail == "[bob]\ngroups: +docker\n\n[carol]\ngroups: +docker"
 
 
 def test_junit_has_a_suite_per_host_and_a_case_per_task() -> None:
@@ -148,52 +149,18 @@ def test_junit_has_a_suite_per_host_and_a_case_per_task() -> None:
     assert all(c.find("*") is None for c in suites["s1"].findall("testcase"))
 
 
-class Cells(HTMLParser):
-    """The grid's cells (data-host, data-task, data-verdict) and the text in each."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cells: dict[tuple[str, str], str] = {}
-        self.text: dict[tuple[str, str], str] = {}
-        self.at: tuple[str, str] | None = None
-        self.summary = ""
-        self.in_summary = False
-        self.tags: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        self.tags.append(tag)
-        if tag == "td" and a.get("data-host"):
-            self.at = (a["data-host"] or "", a["data-task"] or "")
-            self.cells[self.at] = a["data-verdict"] or ""
-            self.text[self.at] = ""
-        self.in_summary = a.get("id") == "summary" or self.in_summary
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td":
-            self.at = None
-        if tag == "p":
-            self.in_summary = False
-
-    def handle_data(self, data: str) -> None:
-        if self.at is not None:
-            self.text[self.at] += data
-        if self.in_summary:
-            self.summary += data
-
-
 def test_the_page_is_one_file_with_the_grid_and_escaped_text() -> None:
     page = to_html(classroom())
-    parsed = Cells()
-    parsed.feed(page)
-    assert parsed.summary == "1 of 3 hosts pass"
-    assert parsed.cells[("s1", "Install")] == "pass"
-    assert parsed.cells[("s2", "Write motd")] == "fail"
-    assert parsed.cells[("s3", "Install")] == "error"
-    assert "+<b>new</b> & \\x1b[31mred" in parsed.text[("s2", "Write motd")]
+    seen = read_page(page)
+    assert seen.summary == "1 of 3 hosts pass"
+    assert seen.hosts == {"s1": "pass", "s2": "fail", "s3": "error"}
+    assert seen.cells[("s1", "Install")].verdict == "pass"
+    assert seen.cells[("s2", "Write motd")].verdict == "fail"
+    assert seen.cells[("s3", "Install")].verdict == "error"
+    assert "+<b>new</b> & \\x1b[31mred" in seen.cells[("s2", "Write motd")].in_details
     assert "<b>new</b>" not in page and "&lt;b&gt;new&lt;/b&gt; &amp;" in page
-    assert "<script" not in page and "src=" not in page and "href=" not in page
-    assert not {"link", "img", "script", "iframe"} & set(parsed.tags)
+    assert "src=" not in page and "href=" not in page and "url(" not in page
+    assert not {"link", "img", "script", "iframe"} & seen.tags
 
 
 def test_the_json_part_validates_against_the_schema() -> None:
