@@ -50,11 +50,10 @@ def _cell(host: str, col: Column, cell: Cell) -> str:
     sign = SIGN[cell.verdict]
     if not (cell.message or cell.detail) or cell.verdict is Verdict.PASS:
         return f"<td {attrs}>{sign}</td>"
-    body = f"<p><b>{escape(cell.word)}</b>: {escape(cell.message)}</p>" if cell.message else ""
+    said = f": {escape(cell.message)}" if cell.message else ""
+    body = f"<p><b>{escape(cell.word)}</b>{said}</p>"
     if cell.detail:
         body += f'<pre class="diff">{escape(cell.detail)}</pre>'
-    if not body:
-        body = f"<p><b>{escape(cell.word)}</b></p>"
     pop = f'<div class="pop">{body}</div>'
     return f"<td {attrs}><details><summary>{sign}</summary>{pop}</details></td>"
 
