@@ -38,6 +38,8 @@ demo: venv
 	$(PROVISION) apply -i $(INV) $(PLAYBOOK)
 	@echo; echo "== 3. apply again: nothing to change"
 	$(PROVISION) apply -i $(INV) $(PLAYBOOK)
+	@echo; echo "== 4. verify: the report card (every host passes)"
+	$(PROVISION) verify -i $(INV) $(PLAYBOOK) --html .lab/report.html
 	@echo; echo "The lab is still up: ssh -i .lab/id_ed25519 -o UserKnownHostsFile=.lab/known_hosts student@10.66.0.11 docker run hello-world"
 	@echo "Take it down with: make lab-down"
 

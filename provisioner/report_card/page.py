@@ -24,7 +24,8 @@ h1 { font-size: 1.4em; margin: 0 0 .3em; }
 table.grid { border-collapse: collapse; margin-top: 1em; }
 .grid th, .grid td { border: 1px solid #ddd; padding: 2px 4px; }
 .grid thead th { background: #f5f5f5; font-weight: 500; vertical-align: bottom; }
-.grid thead th.task { max-width: 9em; font-size: .85em; text-align: left; }
+.grid thead th.task { max-width: 9em; font-size: .85em; text-align: left;
+  overflow-wrap: anywhere; }
 .grid th.host { text-align: left; white-space: nowrap; }
 .grid td.cell { position: relative; min-width: 2.2em; text-align: center; color: #fff; }
 td.pass { background: var(--pass); } td.fail { background: var(--fail); }
@@ -35,6 +36,7 @@ td.cell .pop { position: absolute; z-index: 5; left: 0; top: 100%; width: max-co
   max-width: min(90ch, 80vw); max-height: 60vh; overflow: auto; background: #fff;
   color: #212121; text-align: left; border: 1px solid #999; padding: .5em;
   box-shadow: 0 2px 8px rgba(0,0,0,.3); }
+.pop p { margin: 0; }
 .pop pre, .problems pre { white-space: pre-wrap; margin: .3em 0 0; font-size: .9em; }
 .problems li { margin: .3em 0; }
 .legend { color: #616161; margin-top: .5em; }

@@ -283,3 +283,26 @@ def test_a_report_file_in_no_directory_is_bad_input(lesson: Path) -> None:
     assert proc.returncode == 1
     assert "no/such.xml: no such directory no for the report" in proc.stderr
     assert not (lesson / "s2" / "motd").exists()
+
+
+def test_no_secret_reaches_the_report_files(lesson: Path) -> None:
+    """A no_log task's values stay out of the card, as out of the terminal and the JSON."""
+    (lesson / "secret.yml").write_text(
+        "- hosts: s2\n  gather_facts: false\n  tasks:\n"
+        "    - name: Write the key\n"
+        '      copy: {dest: "{{ home }}/key", content: "{{ key }}"}\n'
+        "      no_log: true\n"
+        "    - name: Show a check's output\n"
+        "      command: echo {{ key }}\n"
+        "      changed_when: false\n      check_mode: false\n"
+        "      failed_when: true\n"
+        "      no_log: true\n"
+    )
+    proc = provision(
+        "verify", "-i", "hosts.yml", "secret.yml", "-e", "key=TOPSECRET123",
+        "--junit", "s.xml", "--html", "s.html", "-o", "json", cwd=lesson,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    for text in (proc.stdout, proc.stderr, *(p.read_text() for p in lesson.glob("s.*"))):
+        assert "TOPSECRET123" not in text
+    assert "(changes hidden: no_log)" in (lesson / "s.html").read_text()
