@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
@@ -27,7 +28,7 @@ from provisioner.cli.common import (
     sharded,
 )
 from provisioner.cli.retry import remember_failed
-from provisioner.cli.verify import check_paths, run_card, say_verdicts, verify_json, write_files
+from provisioner.cli.verify import check_paths, run_card, verdict_lines, verify_json, write_files
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
 from provisioner.events import RunSummary
@@ -39,6 +40,9 @@ from provisioner.report import TerminalReport, to_json
 from provisioner.runner import Runner, RunOptions
 from provisioner.runner.runner import selection_problem
 from provisioner.validate import Compiled, compile_run
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -156,18 +160,19 @@ def apply(a: ApplyArgs) -> int:
     if not a.check:  # a dry run changes nothing, the retry file included
         for line in remember_failed(summary, inv.hosts):
             human.print(line, markup=False, highlight=False)
-    return _reported(a, summary)
+    return _reported(a, summary, human)
 
 
-def _reported(a: ApplyArgs, summary: RunSummary) -> int:
+def _reported(a: ApplyArgs, summary: RunSummary, human: Console) -> int:
     """The JSON document, the report card's files and verdicts; the exit code."""
     doc = to_json(summary)
     code = summary.exit_code
     if a.verify or a.junit or a.html:
         verb = "verify" if a.verify else "apply --check" if a.check else "apply"
         card = run_card(summary, f"provision {verb} {a.playbook}")
-        if a.verify:
-            say_verdicts(card)
+        if a.verify:  # on the recap's stream (the human one), masked as it is
+            for line in verdict_lines(card):
+                human.print(line, markup=False, highlight=False)
             doc, code = verify_json(doc, card), card.exit_code
         if not write_files(card, a.junit, a.html) and code == 0:
             code = 1

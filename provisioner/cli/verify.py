@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from provisioner.cli.common import SECRETS, say, say_error
+from provisioner.cli.common import SECRETS, say_error
 from provisioner.errors import InputError
 from provisioner.events import RunSummary
 from provisioner.report_card.document import to_json
@@ -46,9 +46,9 @@ def write_files(report: Card, junit: Path | None, html: Path | None) -> bool:
     return ok
 
 
-def say_verdicts(report: Card) -> None:
-    """The card in a few lines on stderr, after the recap: who does not pass, and where."""
-    say(f"VERIFY: {report.headline}")
+def verdict_lines(report: Card) -> list[str]:
+    """The card in a few lines, after the recap: who does not pass, and where."""
+    lines = [f"VERIFY: {report.headline}"]
     wrong = [h for h in report.hosts if h.verdict is not Verdict.PASS]
     for host in wrong[:SHOWN]:
         where = [
@@ -56,9 +56,12 @@ def say_verdicts(report: Card) -> None:
             for col, cell in zip(report.columns, host.cells, strict=True)
             if cell.verdict in (Verdict.FAIL, Verdict.ERROR)
         ]
-        say(SECRETS.scrub(f"  {host.host}: {host.verdict.value}: {'; '.join(where)}"))
+        lines.append(f"  {host.host}: {host.verdict.value}: {'; '.join(where)}")
     if len(wrong) > SHOWN:
-        say(f"  … and {len(wrong) - SHOWN} more hosts that do not pass (see the report files)")
+        lines.append(
+            f"  … and {len(wrong) - SHOWN} more hosts that do not pass (the files have all)"
+        )
+    return lines
 
 
 def verify_json(doc: dict[str, Any], report: Card) -> dict[str, Any]:

@@ -272,7 +272,7 @@ def test_verify_passes_once_apply_converged_and_apply_writes_the_card_too(lesson
     assert (suites.get("tests"), suites.get("failures"), suites.get("errors")) == ("12", "0", "0")
     proc = provision("verify", "-i", "hosts.yml", "lesson.yml", "--html", "ok.html", cwd=lesson)
     assert proc.returncode == 0, proc.stderr
-    assert "VERIFY: 3 of 3 hosts pass" in proc.stderr
+    assert "VERIFY: 3 of 3 hosts pass" in proc.stdout  # after the recap, on its stream
     assert 'id="summary">3 of 3 hosts pass<' in (lesson / "ok.html").read_text()
 
 
