@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROVISION := $(VENV)/bin/provision
 # vagrant: only `vagrant validate` of vagrant/Vagrantfile in the unit tests (no VirtualBox needed).
-APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv vagrant
+# chromium: the report card page is rendered headless in a test (tests/unit/test_report_card_browser.py).
+APT_PACKAGES := mmdebstrap systemd-container rpm createrepo-c gnupg openssh-client openssh-server sudo iproute2 python3-venv vagrant chromium
 LAB_HOSTS ?= 3
 INV := inventories/lab.yml
 PLAYBOOK := playbooks/docker-ce.yml
@@ -37,6 +38,8 @@ demo: venv
 	$(PROVISION) apply -i $(INV) $(PLAYBOOK)
 	@echo; echo "== 3. apply again: nothing to change"
 	$(PROVISION) apply -i $(INV) $(PLAYBOOK)
+	@echo; echo "== 4. verify: the report card (every host passes)"
+	$(PROVISION) verify -i $(INV) $(PLAYBOOK) --html .lab/report.html
 	@echo; echo "The lab is still up: ssh -i .lab/id_ed25519 -o UserKnownHostsFile=.lab/known_hosts student@10.66.0.11 docker run hello-world"
 	@echo "Take it down with: make lab-down"
 

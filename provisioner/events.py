@@ -35,6 +35,8 @@ class TaskResult:
     would_run: bool = False  # a command whose effect no probe can see: "would run"
     shows_msg: bool = False  # a controller module (debug, assert): the message is the result
     undecided: bool = False  # dry run: decided at apply (it reads what a change decides)
+    # dry run: a declared check that failed before an earlier planned change (this task) made
+    blocked_by: str = ""
 
     @property
     def would_change(self) -> bool:

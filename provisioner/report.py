@@ -48,6 +48,8 @@ def status_word(result: TaskResult) -> str:
         return "failed (rescued)"
     if result.would_change:
         return "would run" if result.would_run else "would change"
+    if result.blocked_by:
+        return "blocked"  # a check waiting for a change the dry run only planned
     if result.undecided and result.status is Status.OK:
         return "at apply"  # a dry run cannot tell yet; its message says why
     return result.status.value
@@ -333,6 +335,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "rescued": r.rescued,
                 "handler": r.handler,
                 "undecided": r.undecided,
+                "blocked_by": r.blocked_by or None,
             }
             for r in summary.results
         ],

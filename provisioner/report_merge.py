@@ -33,7 +33,9 @@ RESULT: dict[str, tuple[type, ...]] = {
     "rescued": (bool,),
     "handler": (bool,),
     "undecided": (bool,),
+    "blocked_by": (str, type(None)),
 }
+OPTIONAL = {"blocked_by"}  # older reports have no such key
 STATUSES = {s.value for s in Status}
 
 
@@ -105,10 +107,10 @@ def _count(value: Any) -> bool:
 
 def _result(entry: Any, number: int, summary: RunSummary, where: str) -> TaskResult:
     at = f"results[{number}]"
-    if not isinstance(entry, dict) or sorted(entry) != sorted(RESULT):
+    if not isinstance(entry, dict) or sorted({*entry, *OPTIONAL}) != sorted(RESULT):
         raise NotAReport(where, f"{at}: not the keys {', '.join(RESULT)}")
     for key, types in RESULT.items():
-        if not isinstance(entry[key], types):
+        if key in entry and not isinstance(entry[key], types):
             raise NotAReport(where, f"{at}.{key}: of the wrong type")
     if entry["status"] not in STATUSES:
         raise NotAReport(where, f"{at}.status: {entry['status']!r} is no status")
@@ -133,6 +135,7 @@ def _result(entry: Any, number: int, summary: RunSummary, where: str) -> TaskRes
         check=summary.check,
         handler=entry["handler"],
         undecided=entry["undecided"],
+        blocked_by=entry.get("blocked_by") or "",
     )
 
 

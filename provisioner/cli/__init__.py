@@ -102,7 +102,18 @@ TimeoutOpt = Annotated[
         "acknowledges nothing for 3 times as long is lost.",
     ),
 ]
-
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit", metavar="FILE", help="Write the report card as JUnit XML (a suite per host)."
+    ),
+]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--html", metavar="FILE", help="Write the report card as one HTML page (hosts × tasks)."
+    ),
+]
 
 RolesPathOpt = Annotated[
     list[str] | None,
@@ -156,12 +167,56 @@ def apply(
         ),
     ] = False,
     roles_path: RolesPathOpt = None,
+    junit: JunitOpt = None,
+    html: HtmlOpt = None,
 ) -> int:
     """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
     given = dict(locals())
     from provisioner.cli import run
 
     return run.apply(run.ApplyArgs(**given))
+
+
+@app.command()
+def verify(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    inventory: InventoryOpt = None,
+    junit: JunitOpt = None,
+    html: HtmlOpt = None,
+    limit: LimitOpt = None,
+    shard: ShardOpt = None,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
+    ] = None,
+    skip_tags: Annotated[
+        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
+    ] = None,
+    extra_vars: ExtraVarsOpt = None,
+    ask_become_pass: Annotated[
+        bool,
+        typer.Option(
+            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
+        ),
+    ] = False,
+    forks: ForksOpt = 10,
+    output: OutputOpt = "text",
+    accept_new_host_keys: AcceptNewOpt = False,
+    verbose: VerboseOpt = 0,
+    timeout: TimeoutOpt = 10.0,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
+        ),
+    ] = False,
+    roles_path: RolesPathOpt = None,
+) -> int:
+    """Which hosts are right: a dry run read as a test (exit 0 only if every host passes)."""
+    given = dict(locals())
+    from provisioner.cli import run
+
+    return run.apply(run.ApplyArgs(**given, check=True, diff=True, start_at_task=None, verify=True))
 
 
 @app.command()

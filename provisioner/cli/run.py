@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import signal
 import sys
@@ -27,14 +28,16 @@ from provisioner.cli.common import (
     sharded,
 )
 from provisioner.cli.retry import remember_failed
+from provisioner.cli.verify import check_paths, run_card, verdict_lines, verify_json, write_files
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
+from provisioner.events import RunSummary
 from provisioner.inventory import Inventory
 from provisioner.live import LiveReport
 from provisioner.playbook.load import load_playbook
 from provisioner.playbook.roles import set_roles_path
 from provisioner.playbook.schema import Playbook
-from provisioner.report import TerminalReport, dump_json
+from provisioner.report import TerminalReport, to_json
 from provisioner.runner import Runner, RunOptions
 from provisioner.runner.runner import selection_problem
 from provisioner.validate import Compiled, compile_run
@@ -63,6 +66,9 @@ class ApplyArgs:
     no_wait: bool = False
     roles_path: list[str] | None = None
     shard: str | None = None
+    junit: Path | None = None  # the report card as JUnit XML
+    html: Path | None = None  # the report card as one HTML page
+    verify: bool = False  # `provision verify`: a dry run read as a test
 
 
 class Terminated(KeyboardInterrupt):
@@ -80,6 +86,7 @@ def _words(text: str | None) -> frozenset[str]:
 def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     """Everything before the first host is touched; raises ProvisionError on bad input."""
     check_output(a.output)
+    check_paths(a.junit, a.html)
     shard = sharded(a.shard)
     set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
     book = load_playbook(a.playbook)
@@ -166,6 +173,22 @@ def apply(a: ApplyArgs) -> int:
     if not a.check:  # a dry run changes nothing, the retry file included
         for line in remember_failed(summary, inv.hosts):
             human.print(line, markup=False, highlight=False)
+    return _reported(a, summary, human)
+
+
+def _reported(a: ApplyArgs, summary: RunSummary, human: Console) -> int:
+    """The JSON document, the report card's files and verdicts; the exit code."""
+    doc = to_json(summary)
+    code = summary.exit_code
+    if a.verify or a.junit or a.html:
+        verb = "verify" if a.verify else "apply --check" if a.check else "apply"
+        card = run_card(summary, f"provision {verb} {a.playbook}")
+        if a.verify:  # on the recap's stream (the human one), masked as it is
+            for line in verdict_lines(card):
+                human.print(line, markup=False, highlight=False)
+            doc, code = verify_json(doc, card), card.exit_code
+        if not write_files(card, a.junit, a.html) and code == 0:
+            code = 1
     if a.output == "json":
-        sys.stdout.write(dump_json(summary) + "\n")
-    return summary.exit_code
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return code

@@ -54,6 +54,7 @@ class Outcome:
     show_output: bool = False  # stdout/stderr belong in the event (commands)
     effects: Verdict | None = None  # a controller module's: variables set, meta's action
     undecided: bool = False  # dry run: what it does is decided at apply
+    blocked_by: str = ""  # dry run: the planned change a failed declared check waits for
 
     @property
     def failed(self) -> bool:
@@ -118,6 +119,7 @@ def event(
         would_run=unit is not None and unit.module is not None and unit.module.unprobeable,
         shows_msg=unit is not None and unit.module is not None and unit.module.runs_on_controller,
         undecided=outcome.undecided,
+        blocked_by=outcome.blocked_by,
     )
     if hidden:
         summary = HIDDEN_CHANGES if res.summary else ()

@@ -371,6 +371,7 @@ class Runner:
             registered=self._registered.setdefault(host.name, {}),
             planned=self._planned.setdefault(host.name, []),
             check=self.options.check,
+            dry_run=self.options.check,
             secrets=self._secrets.setdefault(host.name, set()),
             run_id=self.connections.run_id.id,
             done=self._done.setdefault(host.name, set()),

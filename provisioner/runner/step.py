@@ -68,6 +68,8 @@ class Context:
     registered: dict[str, Any]
     planned: list[PlannedChange]  # the dry run's changes so far on this host, all plays
     check: bool
+    # the run's own --check (`check` is a task's: `check_mode` may override it)
+    dry_run: bool = False
     # registered by a hidden task: what uses them is hidden too
     secrets: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)  # names set so far (registered, barriers)
@@ -304,10 +306,21 @@ def _judge_command(ctx: Context, unit: Unit, change: Change[Any], ran: Ran) -> O
         return Outcome(Status.FAILED, msg=str(exc), ran=ran)
     if failed:
         msg = error_text(Result(ran.rc, ran.stdout, ran.stderr))
+        if ctx.dry_run and ctx.planned and declared_check(task):
+            return _check_blocked(ctx.planned[-1].task, msg, ran)
         return Outcome(Status.FAILED, change.summary, msg=msg, ran=ran, show_output=True)
     status = Status.CHANGED if changed else Status.OK
     summary = change.summary if changed else ()
     return Outcome(status, summary, ran=ran, show_output=True)
+
+
+def _check_blocked(by: str, msg: str, ran: Ran) -> Outcome:
+    """A declared check that fails in a dry run after a change was only planned on its
+    host (hello-world before Docker is installed): apply decides it, after that change."""
+    why = f"decided at apply: blocked by earlier planned changes (the latest: {by}); now: {msg}"
+    return Outcome(
+        Status.OK, (why,), msg=why, ran=ran, show_output=True, undecided=True, blocked_by=by
+    )
 
 
 def environment_of(ctx: Context, unit: Unit) -> str:

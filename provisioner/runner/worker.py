@@ -264,7 +264,9 @@ class HostWorker:
             outcomes.append(outcome)
             self.carry_out(unit, outcome)
         self.after(task, outcomes, hidden, ignored)
-        if ctx.check and any(o.status is Status.CHANGED or o.undecided for o in outcomes):
+        # a blocked check (check_mode: false) is undecided too: what it registers is known
+        # only at apply
+        if any((ctx.check and o.status is Status.CHANGED) or o.undecided for o in outcomes):
             self.mark_uncertain(planned)
 
     def delegated(self, task: TaskSpec, ctx: Context) -> Context:

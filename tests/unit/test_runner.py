@@ -684,3 +684,48 @@ def test_a_check_run_early_stands_only_while_nothing_changed_before_its_turn(
     assert statuses(rerun, "h1") == ["a:ok", "b:ok", "check:ok", "c:ok"]
     # a, b and the check in one exchange; c is written from what the check registered
     assert len(h1.runs) == 2 and "'cat' a b" in h1.runs[0] and "'cat' a b" not in h1.runs[1]
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["in the first batch", "at its turn"])
+def test_a_check_that_needs_a_planned_change_is_blocked_by_it_in_a_dry_run(
+    lab: dict[str, Any], early: bool
+) -> None:
+    """hello-world before Docker is installed: the dry run cannot run the check after the
+    change it only planned, so it says so (and which change), instead of failing."""
+    turn = "" if early else "      timeout: 30\n"  # a timeout keeps it out of the batch
+    body = (
+        "- hosts: h1\n  tasks:\n"
+        "    - {name: make a, test_flag: {path: a, value: '1'}}\n"
+        "    - name: check a\n      command: cat a\n      register: seen\n"
+        f"      changed_when: false\n      check_mode: false\n{turn}"
+        "    - {name: copy a, test_flag: {path: c, value: '{{ seen.stdout }}'}}\n"
+    )
+    book = play(lab["dir"], body)
+    h1: ShHost = lab["hosts"]["h1"]
+    dry = run(lab, book, check=True)
+    assert statuses(dry, "h1") == ["make a:changed", "check a:ok", "copy a:changed"]
+    check = dry.results[1]
+    assert check.undecided and check.blocked_by == "make a", check
+    blocked = "decided at apply: blocked by earlier planned changes (the latest: make a)"
+    assert check.msg.startswith(blocked)
+    assert "No such file" in check.msg  # what the check said now
+    assert dry.exit_code == 0 and sum("'cat' a" in s for s in h1.runs) == 1
+    assert not (h1.root / "a").exists()
+    assert statuses(run(lab, book), "h1") == ["make a:changed", "check a:ok", "copy a:changed"]
+
+
+def test_a_failing_check_with_nothing_planned_before_it_fails_a_dry_run(
+    lab: dict[str, Any],
+) -> None:
+    """Nothing earlier would change: the check's failure is the host's, dry run or not."""
+    body = (
+        "- hosts: h1\n  tasks:\n"
+        "    - name: check a\n      command: cat a\n"
+        "      changed_when: false\n      check_mode: false\n"
+    )
+    book = play(lab["dir"], body)
+    for check in (True, False):
+        summary = run(lab, book, check=check)
+        [result] = summary.results
+        assert result.status is Status.FAILED and not result.blocked_by, result
+        assert summary.exit_code == 2
