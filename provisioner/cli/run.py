@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import provisioner.transport.ssh  # noqa: F401  (imported before the worker threads need it)
 from provisioner.cli.common import (
@@ -28,6 +29,7 @@ from provisioner.cli.common import (
 from provisioner.cli.retry import remember_failed
 from provisioner.connect import Connector, login_user_of
 from provisioner.errors import InputError, ProvisionError
+from provisioner.events import RunSummary
 from provisioner.inventory import Inventory
 from provisioner.playbook.load import load_playbook
 from provisioner.playbook.roles import set_roles_path
@@ -37,10 +39,13 @@ from provisioner.runner import Runner, RunOptions
 from provisioner.runner.runner import selection_problem
 from provisioner.validate import Compiled, compile_run
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 @dataclass
 class ApplyArgs:
-    playbook: Path
+    playbook: Path | None  # None only with --plan, which names its own
     inventory: Path | None
     check: bool
     diff: bool
@@ -77,6 +82,8 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     check_output(a.output)
     shard = sharded(a.shard)
     set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
+    if a.playbook is None:
+        raise InputError("apply needs a playbook (or --plan FILE, a saved plan)")
     book = load_playbook(a.playbook)
     inv = load_inventory_or_local(a.inventory)
     extra_vars = parse_extra_vars(a.extra_vars)
@@ -113,21 +120,36 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
 
 
 def apply(a: ApplyArgs) -> int:
-    from rich.console import Console
-
     setup_logging(a.verbose)
     try:
         book, inv, options, compiled = prepare(a)
-        if compiled.problems:
-            for problem in compiled.problems:
-                say_error(problem)
-            say(f"{len(compiled.problems)} error(s); nothing was changed.")
+        if not ready(compiled, options, a.ask_become_pass):
             return 1
-        if a.ask_become_pass:
-            options.become_password = getpass.getpass("BECOME password: ")
-            SECRETS.add(options.become_password)
     except ProvisionError as exc:
         return fail(exc)
+    summary, human = execute(a, book, inv, options, compiled)
+    return finish(a, summary, inv, human)
+
+
+def ready(compiled: Compiled, options: RunOptions, ask_become_pass: bool) -> bool:
+    """False: the playbook has errors (said); else the sudo password asked, if -K."""
+    if compiled.problems:
+        for problem in compiled.problems:
+            say_error(problem)
+        say(f"{len(compiled.problems)} error(s); nothing was changed.")
+        return False
+    if ask_become_pass:
+        options.become_password = getpass.getpass("BECOME password: ")
+        SECRETS.add(options.become_password)
+    return True
+
+
+def execute(
+    a: ApplyArgs, book: Playbook, inv: Inventory, options: RunOptions, compiled: Compiled
+) -> tuple[RunSummary, Console]:
+    """The run, reported as it goes, and its recap; Ctrl-C and SIGTERM end the process."""
+    from rich.console import Console
+
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
     report = TerminalReport(human, diff=a.diff or a.check, verbose=a.verbose)
     connector = Connector(accept_new_host_keys=a.accept_new_host_keys, connect_timeout=a.timeout)
@@ -146,6 +168,11 @@ def apply(a: ApplyArgs) -> int:
         # connections instead of waiting for them (Python would join them).
         os._exit(143 if terminated else 130)
     report.recap(summary)
+    return summary, human
+
+
+def finish(a: ApplyArgs, summary: RunSummary, inv: Inventory, human: Console) -> int:
+    """The retry file, the JSON document; the exit code."""
     if not a.check:  # a dry run changes nothing, the retry file included
         for line in remember_failed(summary, inv.hosts):
             human.print(line, markup=False, highlight=False)

@@ -54,6 +54,8 @@ class Outcome:
     show_output: bool = False  # stdout/stderr belong in the event (commands)
     effects: Verdict | None = None  # a controller module's: variables set, meta's action
     undecided: bool = False  # dry run: what it does is decided at apply
+    digest: str = ""  # dry run: of the module's plan (runner.expect.plan_digest)
+    blocked: bool = False  # dry run: it waits for what an earlier planned change brings
 
     @property
     def failed(self) -> bool:
@@ -118,6 +120,8 @@ def event(
         would_run=unit is not None and unit.module is not None and unit.module.unprobeable,
         shows_msg=unit is not None and unit.module is not None and unit.module.runs_on_controller,
         undecided=outcome.undecided,
+        digest=outcome.digest,
+        blocked=outcome.blocked,
     )
     if hidden:
         summary = HIDDEN_CHANGES if res.summary else ()

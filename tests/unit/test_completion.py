@@ -122,7 +122,10 @@ def bash_tab(folder: Path, line: str) -> list[str]:
 @pytest.mark.parametrize(
     ("line", "offered"),
     [
-        ("provision ", ["apply", "validate", "facts", "schema", "inventory", "report"]),
+        (
+            "provision ",
+            ["apply", "plan", "show", "validate", "facts", "schema", "inventory", "report"],
+        ),
         ("provision inventory ", ["from-vagrant"]),
         ("provision apply --li", ["--limit"]),
         ("provision apply -i hosts.yml --limit web", ["web", "web1", "web2", "web3"]),
