@@ -30,33 +30,46 @@ VERSION = 1
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class PlanTask(_Model):
     """One task (one loop item) on one host, as the dry run reported it."""
 
     play: str
+    """The play's name."""
     task: str
-    where: str  # file:line:col of the task, the file relative to the plan's directory
+    """The task's name."""
+    where: str
+    """file:line:col of the task, the file relative to the plan's directory."""
     module: str
     item: str | None = None
+    """The loop item's label; null without a loop; `(hidden)` for a no_log task."""
     handler: bool = False
     status: Literal["ok", "changed", "skipped", "failed"]
-    would_run: bool = False  # a command: it runs at apply
-    # The plan leaves it to apply: it reads what an earlier change decides, or waits
-    # for what one brings; `apply --plan` does not hold it to its probe digest.
+    """What the dry run found: changed means would change (or would run, `would_run`)."""
+    would_run: bool = False
+    """A command or shell task that would run: it runs at apply."""
     at_apply: bool = False
-    why: str | None = None  # why it is decided at apply, or skipped
+    """The plan leaves it to apply: it reads what an earlier change decides, or waits for
+    what one brings (a unit a package installs). `apply --plan` does not hold it to
+    `probed`, since the earlier change is made by then."""
+    why: str | None = None
+    """Why it is decided at apply, or skipped."""
     changes: list[str] = []
+    """What would change, one line each (`(changes hidden: no_log)` for a no_log task)."""
     diff: str | None = None
-    # sha256 of the module's plan from what its probes found (runner.expect); None:
-    # the dry run made none (skipped, run on the controller, decided at apply)
+    """A unified diff of a file's content, when there is one (never for a no_log task)."""
     probed: str | None = None
+    """sha256 of what the module would do, from what its probes found on the host (a
+    no_log task's changes and diff are in it, not in the file). `apply --plan` asks the
+    host again and runs the task only if this is the same. Null: the dry run made none
+    (skipped, run on the controller, decided at apply)."""
 
 
 class PlanHost(_Model):
     tasks: list[PlanTask]
+    """In the order they ran in the dry run."""
 
 
 class PlanInputs(_Model):
@@ -64,30 +77,52 @@ class PlanInputs(_Model):
 
     playbook: str
     inventory: str | None
+    """Null: no -i (localhost only)."""
     roles_path: list[str] = []
-    files: dict[str, str]  # every controller file the run read → its sha256
-    extra_vars: dict[str, Any] = {}  # as given, secrets masked
+    files: dict[str, str]
+    """Every controller file the dry run read (playbooks, roles, vars files, templates, the
+    inventory and its host_vars) → its sha256; `apply --plan` refuses to run if one changed."""
+    extra_vars: dict[str, Any] = {}
+    """The -e variables, secrets masked."""
     extra_vars_digest: str
-    extra_vars_masked: bool = False  # some were secret: pass the same -e again
+    """sha256 of the -e variables as they were (unmasked)."""
+    extra_vars_masked: bool = False
+    """Some -e values were secrets and are masked: `apply --plan` needs the same -e again."""
 
 
 class PlanOptions(_Model):
-    limit: str | None = None  # as given to `provision plan`; apply runs `hosts`' names
+    limit: str | None = None
+    """--limit as given to `provision plan`; `apply --plan` runs the hosts in `hosts`."""
     tags: list[str] = []
     skip_tags: list[str] = []
     start_at_task: str | None = None
 
 
 class PlanFile(_Model):
+    """A saved plan: `provision plan -o FILE` writes it, `provision show FILE` prints it,
+    `provision apply --plan FILE` applies it."""
+
     format: Literal["provisioner-plan"]
     version: int
+    """The file format's version (1); another is refused."""
     tool_version: str
-    created: str  # UTC, ISO 8601
+    """The version of provision that made it."""
+    created: str
+    """When it was made: UTC, ISO 8601."""
     inputs: PlanInputs
     options: PlanOptions
     hosts: dict[str, PlanHost]
-    # hosts the dry run could not plan (a task failed, unreachable): not applied
+    """The hosts planned, by inventory name: `apply --plan` applies these and no other."""
     left_out: dict[str, str] = {}
+    """Hosts the dry run could not plan (a task failed, unreachable) → why: not applied."""
+
+
+def plan_schema() -> dict[str, Any]:
+    """The plan file's JSON Schema (docs/plan-schema.json)."""
+    schema = PlanFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "provision plan -o FILE"
+    return schema
 
 
 class PlanError(InputError):

@@ -8,10 +8,14 @@ import json
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from provisioner.planfile import read
-from tests.unit.run_cli import provision
+from provisioner.modules.service import ServiceModule
+from provisioner.planfile import plan_schema, read
+from provisioner.probes.systemd import UnitState
+from provisioner.runner.expect import plan_digest
+from tests.unit.run_cli import ROOT, provision
 
 INVENTORY = """\
 all:
@@ -219,3 +223,27 @@ def test_secret_extra_vars_are_masked_and_must_be_given_again(site: Path) -> Non
     assert res.returncode == 1 and "pass the same -e options again" in res.stderr
     res = run(site, "apply", "--plan", "change.plan", "-e", "api_token=s3cret-Extra-token")
     assert res.returncode == 0, res.stderr
+
+
+def test_the_digest_is_of_what_the_task_would_do_not_of_volatile_probe_fields() -> None:
+    """`systemctl show` answers timestamps and PIDs that differ between two looks: the
+    service's plan does not read them, so its digest is the same; what it reads does."""
+    module = ServiceModule.from_dict({"name": "docker", "state": "started", "enabled": True})
+
+    def unit(active: str, since: str, pid: str) -> UnitState:
+        props = {"ActiveEnterTimestamp": since, "MainPID": pid, "InvocationID": pid * 4}
+        return UnitState("loaded", active, "disabled", False, props)
+
+    one = plan_digest(module.plan(unit("inactive", "Thu 2026-12-03 08:00:00 UTC", "0")))
+    two = plan_digest(module.plan(unit("inactive", "Thu 2026-12-03 09:30:12 UTC", "41")))
+    assert one == two
+    assert plan_digest(module.plan(unit("active", "Thu 2026-12-03 09:30:12 UTC", "41"))) != one
+
+
+def test_the_plan_schema_in_docs_is_the_file_format_and_a_real_plan_validates(
+    site: Path,
+) -> None:
+    documented = json.loads((ROOT / "docs" / "plan-schema.json").read_text())
+    assert documented == plan_schema(), "docs/plan-schema.json: regenerate it from planfile"
+    path = make_plan(site)
+    jsonschema.Draft202012Validator(documented).validate(json.loads(path.read_text()))
