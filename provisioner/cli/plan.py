@@ -5,6 +5,7 @@ each host is still where the plan found it (provisioner.runner.expect)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -223,21 +224,65 @@ def _from_plan(a: ApplyArgs, saved: PlanFile, path: Path) -> ApplyArgs:
     )
 
 
-def expectations(saved: PlanFile, base: Path) -> dict[str, HostExpectations]:
+def _places(keys: list[Key]) -> list[tuple[Key, int]]:
+    """Each key with its number among the same keys before it (loop items, repeats)."""
+    counts: dict[Key, int] = {}
+    out = []
+    for key in keys:
+        out.append((key, counts.get(key, 0)))
+        counts[key] = counts.get(key, 0) + 1
+    return out
+
+
+def expectations(
+    saved: PlanFile, base: Path, now: RunSummary | None = None
+) -> dict[str, HostExpectations]:
+    """The runner's view of the plan, per host; with `now` (a dry run just made), where
+    each host first differs from the plan."""
     out = {}
     for name, host in saved.hosts.items():
-        entries: dict[tuple[Key, int], Expected] = {}
-        counts: dict[Key, int] = {}
-        for task in host.tasks:
-            key: Key = (task.play, resolved_where(task.where, base), task.task)
-            number = counts.get(key, 0)
-            counts[key] = number + 1
-            entries[(key, number)] = Expected(
-                task.status, task.probed or "", task.at_apply, tuple(task.changes)
-            )
+        keys = [(t.play, resolved_where(t.where, base), t.task) for t in host.tasks]
+        entries = {
+            place: Expected(t.status, t.probed or "", t.at_apply, tuple(t.changes))
+            for place, t in zip(_places(keys), host.tasks, strict=True)
+        }
         opened = any(t.at_apply and t.module.startswith("include_") for t in host.tasks)
-        out[name] = HostExpectations(entries, opened)
+        drift = _drift(host.tasks, keys, now, name) if now is not None else None
+        out[name] = HostExpectations(entries, opened, drift)
     return out
+
+
+def _drift(
+    tasks: list[PlanTask], keys: list[Key], now: RunSummary, host: str
+) -> tuple[tuple[Key, int], str] | None:
+    """The first task where the dry run `now` differs from the plan on this host: its
+    place and what differs. A host it could not reach is left to the apply to say."""
+    found = [r for r in now.results if r.host == host]
+    if any(r.status is Status.UNREACHABLE for r in found):
+        return None
+    here = [(r.play, str(_abs_where(r.where)), r.task) for r in found]
+    places = _places(here)
+    for index, (planned, key) in enumerate(zip(tasks, keys, strict=False)):
+        if index >= len(found):
+            return (key, _places(keys)[index][1]), "a dry run now stops before this task"
+        result = found[index]
+        same = key == here[index] and planned.status == result.status.value
+        if same and (planned.probed or "") == result.digest:
+            continue
+        said = "would change" if planned.status == "changed" else planned.status
+        expected = f"{said}: {'; '.join(planned.changes)}" if planned.changes else said
+        got = result.status.value if result.status is not Status.CHANGED else "would change"
+        what = "; ".join(result.summary) or result.msg
+        if same:
+            what = what + " (from another state than the plan's)" if what else "another state"
+        return places[index], f"the plan expected {expected}; a dry run now finds {got}: {what}"
+    if len(found) > len(tasks):
+        return places[len(tasks)], "the plan has no such task for this host"
+    return None
+
+
+def _abs_where(where: str) -> str:
+    return resolved_where(where, Path.cwd()) if where else where
 
 
 def apply_plan(a: ApplyArgs, path: Path) -> int:
@@ -267,11 +312,38 @@ def apply_plan(a: ApplyArgs, path: Path) -> int:
             return 1
     except ProvisionError as exc:
         return fail(exc)
-    options.expected = expectations(saved, path.parent)
+    now = _dry_run(a, options.become_password)
+    if now is None:
+        return 1
+    options.expected = expectations(saved, path.parent, now)
     summary, human = execute(a, book, inv, options, compiled)
     for line in stale_lines(saved, summary):
         human.print(line, markup=False, highlight=False)
     return finish(a, summary, inv, human)
+
+
+def _dry_run(a: ApplyArgs, become_password: str | None) -> RunSummary | None:
+    """The plan's dry run made again, just before the apply, told nothing: what each host
+    would do now, from the state it is in before any change (None: bad input, said)."""
+    from provisioner.connect import Connector, login_user_of
+    from provisioner.runner import Runner
+
+    try:
+        book, inv, options, compiled = prepare(replace(a, check=True))
+    except ProvisionError as exc:
+        fail(exc)
+        return None
+    options.become_password = become_password
+    connector = Connector(accept_new_host_keys=a.accept_new_host_keys, connect_timeout=a.timeout)
+    runner = Runner(
+        book, inv, connector, options, lambda event: None, login_user_of, compiled.plans
+    )
+    try:
+        return runner.run()
+    except KeyboardInterrupt:  # nothing was changed yet: stop at once, as apply does
+        say("INTERRUPTED before anything was applied")
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _same_inputs(saved: PlanFile, path: Path, reads: set[Path], extra: dict[str, object]) -> None:

@@ -105,18 +105,21 @@ class Pristine:
 @dataclass
 class HostExpectations:
     """A host's tasks in the plan, in order; `open`: the plan has something decided at
-    apply on this host (an include it did not expand), so a task it does not list runs."""
+    apply on this host (an include it did not expand), so a task it does not list runs.
+    `drift`: where a dry run just before this apply found the host no longer as planned
+    (the task's key and number, and what it found): the host stops there."""
 
     entries: Mapping[tuple[Key, int], Expected]
     open: bool = False
+    drift: tuple[tuple[Key, int], str] | None = None
     pristine: Pristine = field(default_factory=Pristine)
     _counts: dict[Key, int] = field(default_factory=dict)
-    _taken: dict[int, Expected | None] = field(default_factory=dict)
+    _taken: dict[int, tuple[tuple[Key, int], Expected | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def of(self, play: str, unit: Unit) -> Expected | None:
-        """The plan's entry for this unit (the same one when it is asked again: until,
-        a lock that moved); None: the plan has none."""
+    def of(self, play: str, unit: Unit) -> tuple[tuple[Key, int], Expected | None]:
+        """The unit's place (the same when it is asked again: until, a lock that moved)
+        and the plan's entry for it (None: the plan has none)."""
         with self._lock:
             if id(unit) not in self._taken:
                 key: Key = (play, _where(unit.task.loc), unit.task.display_name)
@@ -126,7 +129,7 @@ class HostExpectations:
                 first = self.entries.get((key, 0))
                 if found is None and first is not None and first.at_apply:
                     found = first  # a loop the plan could not unroll: decided at apply
-                self._taken[id(unit)] = found
+                self._taken[id(unit)] = ((key, number), found)
             return self._taken[id(unit)]
 
     def stale(
@@ -138,13 +141,17 @@ class HostExpectations:
         become: Become | None,
     ) -> Stale | None:
         """Why this task may not run (the host drifted since the plan), or None."""
-        expected = self.of(play, unit)
+        place, expected = self.of(play, unit)
+        if self.drift is not None and place == self.drift[0]:
+            return Stale(self.drift[1])
         if expected is None:
             return None if self.open else Stale("the plan has no such task for this host")
-        if expected.at_apply:
-            return None
-        if not expected.digest:
+        if not expected.digest:  # decided at apply without a look, or never probed
+            if expected.at_apply:
+                return None
             return Stale(f"the plan expected {expected.said()}; now the task would probe the host")
+        # The dry run planned from the host before any change: so is it checked, when the
+        # answers from before this run's first change are known, even if decided at apply.
         seen = self.pristine.seen(module.probes(), become)
         if seen is not None:
             try:
@@ -154,7 +161,7 @@ class HostExpectations:
         elif not self.pristine.closed:
             then = now
         else:
-            return None  # first read after this run's own change: decided at apply
+            return None  # first read after this run's own change: the dry run before told
         if plan_digest(then) == expected.digest:
             return None
         found = described(then)

@@ -24,6 +24,14 @@ pytestmark = pytest.mark.lab
 PREREQUISITES = "Install prerequisites"
 REPOSITORY = "Add the Docker CE repository"
 INSTALL = "Install Docker CE"
+REPO_FILE = """\
+[docker-ce-stable]
+name=Docker CE Stable - $basearch
+baseurl=http://10.66.0.1:8080/linux/centos/$releasever/$basearch/stable
+enabled=1
+gpgcheck=1
+gpgkey=http://10.66.0.1:8080/linux/centos/gpg
+"""
 
 
 def make_plan(lab: Lab, path: Path) -> dict[str, Any]:
@@ -79,11 +87,9 @@ def test_a_host_changed_by_hand_after_the_plan_stops_at_the_drifted_task(
     # After the review, before the apply, someone changes two hosts by hand.
     assert lab.ssh("lab01", "yum install -y yum-utils").returncode == 0
     assert rpm_has(lab, "lab01", "yum-utils")
-    lab.ssh(
-        "lab02",
-        "printf '[docker-ce-stable]\\nname=mine\\nbaseurl=http://10.66.0.1:8080/x\\n'"
-        " > /etc/yum.repos.d/docker-ce.repo",
-    )
+    # The repository file the plan would write, written by hand with another name line.
+    repo = REPO_FILE.replace("name=Docker CE Stable - $basearch", "name=mine")
+    assert lab.ssh("lab02", "cat > /etc/yum.repos.d/docker-ce.repo", input=repo).returncode == 0
     run = provision("apply", "--plan", tmp_path / "change.plan", "-o", "json")
     assert run.code == 3, run.output
     assert statuses(run.doc, "stale") == {("lab01", PREREQUISITES, ""), ("lab02", REPOSITORY, "")}
@@ -92,9 +98,13 @@ def test_a_host_changed_by_hand_after_the_plan_stops_at_the_drifted_task(
     assert hosts["lab01"].get("stale") and hosts["lab02"].get("stale")
     assert "stale" not in hosts["lab03"]
     stale_msg = {r["host"]: r["msg"] for r in run.doc["results"] if r["status"] == "stale"}
-    assert "the plan expected would change" in stale_msg["lab01"]
+    assert "the plan expected would change: + yum-utils" in stale_msg["lab01"]
     assert "plan is stale for lab01 at 'Install prerequisites'" in run.stderr
-    # Nothing after the drifted task ran there; the other host converged.
+    assert "not run on lab02: Install Docker CE" in run.stderr
+    # What came before the drifted task was applied (the vault play, the key on lab02);
+    # nothing after it; the other host converged.
+    assert "centos-vault" in lab.ssh("lab01", "cat /etc/yum.repos.d/CentOS-Base.repo").stdout
+    assert ("lab02", "Install prerequisites", "") in statuses(run.doc, "changed")
     assert not rpm_has(lab, "lab01", "lvm2")
     assert not rpm_has(lab, "lab02", "docker-ce")
     assert "name=mine" in lab.ssh("lab02", "cat /etc/yum.repos.d/docker-ce.repo").stdout

@@ -247,3 +247,65 @@ def test_the_plan_schema_in_docs_is_the_file_format_and_a_real_plan_validates(
     assert documented == plan_schema(), "docs/plan-schema.json: regenerate it from planfile"
     path = make_plan(site)
     jsonschema.Draft202012Validator(documented).validate(json.loads(path.read_text()))
+
+
+def test_a_host_the_dry_run_could_not_plan_is_left_out_and_not_applied(site: Path) -> None:
+    (site / "site.yml").write_text(
+        SITE.replace(
+            "  tasks:\n",
+            "  tasks:\n    - name: not h2\n      assert: {that: \"inventory_hostname != 'h2'\"}\n",
+            1,
+        )
+    )
+    res = run(site, "plan", "-i", "hosts.yml", "site.yml", "-o", "change.plan")
+    assert res.returncode == 2, "the dry run's own exit code: a task failed"
+    saved = read(site / "change.plan")
+    assert list(saved.hosts) == ["h1"] and "not h2" in saved.left_out["h2"]
+    assert "h2 is left out of the plan" in res.stderr
+    applied = run(site, "apply", "--plan", "change.plan", "-o", "json")
+    assert applied.returncode == 0, applied.stderr
+    assert {h for h, _, _ in results(applied)} == {"h1"}
+    assert not (site / "out" / "h2" / "motd").exists()
+
+
+TWO_PLAYS = """\
+- hosts: all
+  gather_facts: false
+  vars_files: [vars.yml]
+  tasks:
+    - name: lines of one file
+      lineinfile:
+        path: "{{ out }}/{{ inventory_hostname }}/conf"
+        line: "{{ item }}"
+        create: true
+      loop: [a, b, c]
+- hosts: all
+  gather_facts: false
+  vars_files: [vars.yml]
+  tasks:
+    - name: later file
+      copy: {content: "later\\n", dest: "{{ out }}/{{ inventory_hostname }}/later"}
+    - name: last
+      copy: {content: "last\\n", dest: "{{ out }}/{{ inventory_hostname }}/last"}
+"""
+
+
+def test_drift_after_an_earlier_change_of_the_same_apply_is_found_and_items_are_not(
+    site: Path,
+) -> None:
+    """Each loop item edits the file the one before it changed: not drift. A file changed
+    by hand that a later play manages, read only after this apply changed the host: drift."""
+    (site / "site.yml").write_text(TWO_PLAYS)
+    make_plan(site)
+    (site / "out" / "h1" / "later").write_text("by hand\n")
+    res = run(site, "apply", "--plan", "change.plan", "-o", "json")
+    assert res.returncode == 3, res.stderr
+    got = results(res)
+    assert [(t, s) for h, t, s in got if h == "h1"] == [
+        *[("lines of one file", "changed")] * 3,
+        ("later file", "stale"),
+    ]
+    assert [s for h, _, s in got if h == "h2"] == ["changed"] * 5
+    assert (site / "out" / "h1" / "conf").read_text() == "a\nb\nc\n"
+    assert (site / "out" / "h1" / "later").read_text() == "by hand\n"
+    assert not (site / "out" / "h1" / "last").exists()
