@@ -9,12 +9,14 @@ is what the probes' answers mean to the task: a host whose answers would make th
 anything else than what the reviewer read has drifted; one that differs only where the
 task does not look has not.
 
-The check is made against the host as this apply first read it, before its first change
-there (`Pristine`): that is the state the dry run planned from, so a task after an earlier
-planned change is checked too, without counting that change as drift. A task the plan left
-to apply (`at_apply`: decided at apply, or waiting for what an earlier change brings) is
-not checked, nor one whose probes were first read after this run changed the host (a
-become switch or a block ends a probe batch): it cannot be told from its plan then.
+Two checks. The CLI makes the plan's dry run again just before the apply and finds where
+each host first differs from the plan (`drift`): the host stops at that task. That covers
+every task, those after an earlier planned change included, since a dry run reads the host
+before any change, as the plan's did. Then, at each task's turn, its plan from the host as
+this apply first read it (`Pristine`, the answers from before its first change there) must
+still be the recorded one: what changed between that dry run and the apply is found too.
+A task whose probes were first read after this apply changed the host is not checked again
+at its turn (the dry run before told); nor a task decided at apply that was never probed.
 """
 
 from __future__ import annotations
