@@ -1,10 +1,10 @@
-"""The `provision` command: apply, validate, facts, schema, inventory, report.
+"""The `provision` command: apply, plan, show, validate, facts, schema, inventory, report.
 
 Only the command line is declared here; each command's work lives in its own
 module, imported when that command runs, so `provision --help` or `validate`
 never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
-(0 ok, 1 bad input, 2 a task failed, 4 a host unreachable, 6 both, 130 interrupted,
-143 terminated).
+(0 ok, 1 bad input, 2 a task failed, 3 a saved plan stale for some hosts (apply --plan),
+4 a host unreachable, 6 both 2 and 4, 130 interrupted, 143 terminated).
 """
 
 from __future__ import annotations
