@@ -12,6 +12,7 @@ class Status(str, Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
+    STALE = "stale"  # apply --plan: the host is no longer where the plan found it
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class TaskResult:
     undecided: bool = False  # dry run: decided at apply (it reads what a change decides)
     # dry run: a declared check that failed before an earlier planned change (this task) made
     blocked_by: str = ""
+    # dry run: a digest of the module's plan from what its probes found ("": none made);
+    # `blocked`: it waits for what an earlier planned change brings (saved plans: runner.expect)
+    digest: str = ""
+    blocked: bool = False
 
     @property
     def would_change(self) -> bool:
@@ -103,10 +108,13 @@ class HostStats:
     ignored: int = 0
     rescued: int = 0
     unreachable: bool = False
+    stale: bool = False  # apply --plan stopped it: it drifted since the plan
 
     def count(self, result: TaskResult) -> None:
         if result.status is Status.UNREACHABLE:
             self.unreachable = True
+        elif result.status is Status.STALE:
+            self.stale = True
         elif result.status is Status.FAILED and result.ignored:
             self.ignored += 1
         elif result.status is Status.FAILED and result.rescued:
@@ -130,12 +138,15 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all ok; 2 a task failed; 4 a host was unreachable (both: 6)."""
+        """0 all ok; 2 a task failed; 4 a host was unreachable (both: 6); 3 a saved plan
+        was stale for some hosts and nothing else went wrong (2, 4 and 6 come first)."""
         code = 0
         if any(s.failed for s in self.hosts.values()):
             code |= 2
         if any(s.unreachable for s in self.hosts.values()):
             code |= 4
+        if code == 0 and any(s.stale for s in self.hosts.values()):
+            code = 3
         return code
 
 

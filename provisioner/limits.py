@@ -9,6 +9,8 @@ a gigabyte (PyYAML's pure-Python loader reads about 150 KB a second).
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 from provisioner.errors import InputError, Location
@@ -23,6 +25,8 @@ __all__ = [
     "MAX_PATTERN_HOSTS",
     "MAX_PATTERN_RANGES",
     "MAX_VALUES",
+    "READS",
+    "ReadLog",
     "read_text",
 ]
 
@@ -51,12 +55,39 @@ def mib(size: int) -> str:
     return f"{size // (1024 * 1024)} MiB"
 
 
+class ReadLog:
+    """The controller files a run read (playbooks, roles, vars files, templates, the
+    inventory), while `start`ed: a saved plan records their digests (`provision plan`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paths: set[Path] | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            self._paths = set()
+
+    def note(self, path: Path) -> None:
+        with self._lock:
+            if self._paths is not None:
+                self._paths.add(Path(os.path.abspath(path)))
+
+    def stop(self) -> set[Path]:
+        with self._lock:
+            paths, self._paths = self._paths or set(), None
+        return paths
+
+
+READS = ReadLog()
+
+
 def read_text(path: Path, *, error: type[InputError] = InputError) -> str:
     """A UTF-8 text file of at most MAX_FILE_BYTES, newlines as Python reads them.
 
     Reads no more than the limit allows, so `/dev/zero` or a huge file costs
     nothing. Errors name the file as `path` was given.
     """
+    READS.note(path)
     where = Location(str(path))
     try:
         with open(path, "rb") as stream:

@@ -35,6 +35,7 @@ STYLE = {
     Status.SKIPPED: "cyan",
     Status.FAILED: "bold red",
     Status.UNREACHABLE: "bold magenta",
+    Status.STALE: "bold red",
 }
 
 
@@ -131,7 +132,7 @@ class TerminalReport:
             if res.diff and (self.diff or res.check):
                 self.print_diff(res.diff)
         if res.msg and (
-            res.status in (Status.FAILED, Status.UNREACHABLE)
+            res.status in (Status.FAILED, Status.UNREACHABLE, Status.STALE)
             or self.verbose
             or res.shows_msg
             or (res.undecided and res.status is Status.OK)  # else its changes say why
@@ -256,7 +257,8 @@ def counts_text(st: HostStats) -> str:
     }
     parts = [f"ok={st.ok}", f"changed={st.changed}"]
     parts += [f"{key}={n}" for key, n in rare.items() if n]
-    return " ".join(parts + (["unreachable=yes"] if st.unreachable else []))
+    flags = (["unreachable=yes"] if st.unreachable else []) + (["stale=yes"] if st.stale else [])
+    return " ".join(parts + flags)
 
 
 def first_failures(summary: RunSummary) -> dict[str, TaskResult]:
@@ -317,6 +319,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
                 "rescued": st.rescued,
                 "ignored": st.ignored,
                 "unreachable": st.unreachable,
+                **({"stale": True} if st.stale else {}),
             }
             for name, st in summary.hosts.items()
         },

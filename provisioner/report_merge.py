@@ -91,8 +91,11 @@ def _hosts(hosts: Any, where: str) -> dict[str, HostStats]:
     out = {}
     keys = (*COUNTS, "unreachable")
     for name, stats in hosts.items():
-        if not isinstance(stats, dict) or sorted(stats) != sorted(keys):
+        # `stale` (apply --plan) is there only when true
+        if not isinstance(stats, dict) or sorted(set(stats) - {"stale"}) != sorted(keys):
             raise NotAReport(where, f"hosts.{name}: not the keys {', '.join(keys)}")
+        if stats.get("stale", True) is not True:
+            raise NotAReport(where, f"hosts.{name}.stale is not true")
         if any(not _count(stats[key]) for key in COUNTS):
             raise NotAReport(where, f"hosts.{name}: a count that is not a whole number >= 0")
         if not isinstance(stats["unreachable"], bool):

@@ -1,10 +1,10 @@
-"""The `provision` command: apply, validate, facts, schema, inventory, report.
+"""The `provision` command: apply, plan, show, validate, facts, schema, inventory, report.
 
 Only the command line is declared here; each command's work lives in its own
 module, imported when that command runs, so `provision --help` or `validate`
 never pay for SSH (paramiko) or Vagrant. Each command returns its exit code
-(0 ok, 1 bad input, 2 a task failed, 4 a host unreachable, 6 both, 130 interrupted,
-143 terminated).
+(0 ok, 1 bad input, 2 a task failed, 3 a saved plan stale for some hosts (apply --plan),
+4 a host unreachable, 6 both 2 and 4, 130 interrupted, 143 terminated).
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ RolesPathOpt = Annotated[
 
 @app.command()
 def apply(
-    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    playbook: Annotated[
+        Path | None, typer.Argument(help="Playbook YAML file (none with --plan).")
+    ] = None,
     inventory: InventoryOpt = None,
     check: Annotated[
         bool, typer.Option("--check", "-C", help="Dry run: show what would change, change nothing.")
@@ -169,11 +171,24 @@ def apply(
     roles_path: RolesPathOpt = None,
     junit: JunitOpt = None,
     html: HtmlOpt = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Apply exactly this saved plan (provision plan): a host that drifted since "
+            "stops before the drifted task (exit code 3).",
+        ),
+    ] = None,
 ) -> int:
     """Converge hosts to a playbook (or, with --check, show exactly what would change)."""
     given = dict(locals())
+    given.pop("plan")
     from provisioner.cli import run
 
+    if plan is not None:
+        from provisioner.cli import plan as saved
+
+        return saved.apply_plan(run.ApplyArgs(**given), plan)
     return run.apply(run.ApplyArgs(**given))
 
 
@@ -199,7 +214,7 @@ def verify(
             "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
         ),
     ] = False,
-    forks: ForksOpt = 10,
+    forks: ForksOpt = 20,
     output: OutputOpt = "text",
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
@@ -217,6 +232,79 @@ def verify(
     from provisioner.cli import run
 
     return run.apply(run.ApplyArgs(**given, check=True, diff=True, start_at_task=None, verify=True))
+
+
+@app.command("plan")
+def plan_cmd(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The plan file to write (JSON).")],
+    inventory: InventoryOpt = None,
+    limit: LimitOpt = None,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
+    ] = None,
+    skip_tags: Annotated[
+        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
+    ] = None,
+    start_at_task: Annotated[
+        str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
+    ] = None,
+    extra_vars: ExtraVarsOpt = None,
+    ask_become_pass: Annotated[
+        bool,
+        typer.Option(
+            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
+        ),
+    ] = False,
+    forks: ForksOpt = 20,
+    accept_new_host_keys: AcceptNewOpt = False,
+    verbose: VerboseOpt = 0,
+    timeout: TimeoutOpt = 10.0,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
+        ),
+    ] = False,
+    roles_path: RolesPathOpt = None,
+) -> int:
+    """Dry run, saved: print what would change per host and write it to a plan file, to
+    review (provision show) and then apply exactly (provision apply --plan)."""
+    from provisioner.cli import plan as saved
+    from provisioner.cli import run
+
+    args = run.ApplyArgs(
+        playbook=playbook,
+        inventory=inventory,
+        check=True,
+        diff=True,
+        limit=limit,
+        tags=tags,
+        skip_tags=skip_tags,
+        start_at_task=start_at_task,
+        extra_vars=extra_vars,
+        ask_become_pass=ask_become_pass,
+        forks=forks,
+        output="text",
+        accept_new_host_keys=accept_new_host_keys,
+        verbose=verbose,
+        timeout=timeout,
+        no_wait=no_wait,
+        roles_path=roles_path,
+    )
+    return saved.plan(args, out)
+
+
+@app.command()
+def show(
+    plan: Annotated[Path, typer.Argument(help="A plan file (provision plan -o FILE).")],
+    output: OutputOpt = "text",
+) -> int:
+    """Show a saved plan: per host, what would change (or the plan as JSON)."""
+    from provisioner.cli import plan as saved
+
+    return saved.show(plan, output)
 
 
 @app.command()

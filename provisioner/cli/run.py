@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ApplyArgs:
-    playbook: Path
+    playbook: Path | None  # None only with --plan, which names its own
     inventory: Path | None
     check: bool
     diff: bool
@@ -89,6 +89,8 @@ def prepare(a: ApplyArgs) -> tuple[Playbook, Inventory, RunOptions, Compiled]:
     check_paths(a.junit, a.html)
     shard = sharded(a.shard)
     set_roles_path([p for given in a.roles_path or [] for p in given.split(":") if p])
+    if a.playbook is None:
+        raise InputError("apply needs a playbook (or --plan FILE, a saved plan)")
     book = load_playbook(a.playbook)
     inv = load_inventory_or_local(a.inventory)
     extra_vars = parse_extra_vars(a.extra_vars)
@@ -133,21 +135,36 @@ def pick_report(human: Console, a: ApplyArgs) -> TerminalReport:
 
 
 def apply(a: ApplyArgs) -> int:
-    from rich.console import Console
-
     setup_logging(a.verbose)
     try:
         book, inv, options, compiled = prepare(a)
-        if compiled.problems:
-            for problem in compiled.problems:
-                say_error(problem)
-            say(f"{len(compiled.problems)} error(s); nothing was changed.")
+        if not ready(compiled, options, a.ask_become_pass):
             return 1
-        if a.ask_become_pass:
-            options.become_password = getpass.getpass("BECOME password: ")
-            SECRETS.add(options.become_password)
     except ProvisionError as exc:
         return fail(exc)
+    summary, human = execute(a, book, inv, options, compiled)
+    return finish(a, summary, inv, human)
+
+
+def ready(compiled: Compiled, options: RunOptions, ask_become_pass: bool) -> bool:
+    """False: the playbook has errors (said); else the sudo password asked, if -K."""
+    if compiled.problems:
+        for problem in compiled.problems:
+            say_error(problem)
+        say(f"{len(compiled.problems)} error(s); nothing was changed.")
+        return False
+    if ask_become_pass:
+        options.become_password = getpass.getpass("BECOME password: ")
+        SECRETS.add(options.become_password)
+    return True
+
+
+def execute(
+    a: ApplyArgs, book: Playbook, inv: Inventory, options: RunOptions, compiled: Compiled
+) -> tuple[RunSummary, Console]:
+    """The run, reported as it goes, and its recap; Ctrl-C and SIGTERM end the process."""
+    from rich.console import Console
+
     human = Console(stderr=(a.output == "json"), highlight=False, soft_wrap=True)
     report = pick_report(human, a)
     options.stream = isinstance(report, LiveReport)  # only a live view shows it
@@ -170,6 +187,11 @@ def apply(a: ApplyArgs) -> int:
         report.close()  # the terminal as it was (a live view's cursor shown again)
         raise
     report.recap(summary)
+    return summary, human
+
+
+def finish(a: ApplyArgs, summary: RunSummary, inv: Inventory, human: Console) -> int:
+    """The retry file, the JSON document; the exit code."""
     if not a.check:  # a dry run changes nothing, the retry file included
         for line in remember_failed(summary, inv.hosts):
             human.print(line, markup=False, highlight=False)

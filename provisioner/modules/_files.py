@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 from provisioner.errors import InputError, ModuleArgsError, ProbeError
-from provisioner.limits import mib, read_text
+from provisioner.limits import READS, mib, read_text
 from provisioner.modules.base import CONVERGED, Blocked, Change, Kind, Op, Plan, Provision
 from provisioner.probes.accounts import GroupEntry, PasswdEntry
 from provisioner.probes.base import Probe, Seen
@@ -405,6 +405,7 @@ def read_src(base_dir: Path, src: str, module: str, *, limit: int | None = None)
             raise ModuleArgsError(f"{module}: src {path} is a directory, not a file")
         if path.exists() and not path.is_file():
             raise ModuleArgsError(f"{module}: src {path} is not a regular file")
+        READS.note(path)
         with open(path, "rb") as stream:
             data = stream.read() if limit is None else stream.read(limit + 1)
     except FileNotFoundError:

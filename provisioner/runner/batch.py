@@ -17,6 +17,7 @@ from provisioner.errors import ProbeError
 from provisioner.modules.base import Module
 from provisioner.probes.base import MARK, Answers, Probe, frame, unframe
 from provisioner.runner.capture import captured, uncaptured
+from provisioner.runner.expect import Pristine
 from provisioner.runner.gate import read
 from provisioner.runner.tail import until
 from provisioner.transport.base import Become, Connection, Output, Result
@@ -64,10 +65,18 @@ def log_script(host: str, what: str, script: str, become: Become | None, hidden:
 
 
 class Prober:
-    def __init__(self, connection: Callable[[], Connection]) -> None:
+    def __init__(
+        self, connection: Callable[[], Connection], pristine: Pristine | None = None
+    ) -> None:
         self.connection = connection
         self.cache: dict[Key, tuple[str, int]] = {}
         self.changed = False  # since this prober's first batch, the host changed
+        self.pristine = pristine  # apply --plan: the answers before the first change
+
+    def _keep(self, probe: Probe[Any], become: Become | None, answer: tuple[str, int]) -> None:
+        self.cache[(probe, become)] = answer
+        if self.pristine is not None:
+            self.pristine.keep(probe, become, answer)
 
     def seen(
         self,
@@ -130,7 +139,7 @@ class Prober:
         own, rest = found
         outputs = unframe(rest, len(unique), mark)
         for probe, answer in zip(unique, outputs or [], strict=False):
-            self.cache[(probe, become)] = answer
+            self._keep(probe, become, answer)
         return own
 
     def batch(
@@ -154,8 +163,10 @@ class Prober:
             detail = res.stderr.strip() or res.stdout[-500:]
             raise ProbeError(f"probe batch failed (exit {res.exit_code}): {detail}")
         for probe, answer in zip(unique, outputs, strict=True):
-            self.cache[(probe, become)] = answer
+            self._keep(probe, become, answer)
 
     def invalidate(self) -> None:
         self.cache.clear()
         self.changed = True
+        if self.pristine is not None:
+            self.pristine.closed = True

@@ -55,6 +55,8 @@ class Outcome:
     effects: Verdict | None = None  # a controller module's: variables set, meta's action
     undecided: bool = False  # dry run: what it does is decided at apply
     blocked_by: str = ""  # dry run: the planned change a failed declared check waits for
+    digest: str = ""  # dry run: of the module's plan (runner.expect.plan_digest)
+    blocked: bool = False  # dry run: it waits for what an earlier planned change brings
 
     @property
     def failed(self) -> bool:
@@ -120,6 +122,8 @@ def event(
         shows_msg=unit is not None and unit.module is not None and unit.module.runs_on_controller,
         undecided=outcome.undecided,
         blocked_by=outcome.blocked_by,
+        digest=outcome.digest,
+        blocked=outcome.blocked,
     )
     if hidden:
         summary = HIDDEN_CHANGES if res.summary else ()

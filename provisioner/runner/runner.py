@@ -47,6 +47,7 @@ from provisioner.runner.batch import Prober
 from provisioner.runner.connections import LOCK_TASK, Connections, LockOptions
 from provisioner.runner.control import Batch
 from provisioner.runner.dryrun import PlannedChange
+from provisioner.runner.expect import HostExpectations
 from provisioner.runner.facts import gather
 from provisioner.runner.serial import batch_sizes, batches, limit_exceeded
 from provisioner.runner.step import Context
@@ -73,6 +74,8 @@ class RunOptions:
     wait: bool = True  # wait while another run holds a host (False: --no-wait)
     shard: Shard | None = None  # --shard K/N: this run's slice of the hosts, after --limit
     stream: bool = False  # TaskOutput events: a change command's last line as it runs
+    # apply --plan: per host, what the saved plan expects of each task (runner.expect)
+    expected: Mapping[str, HostExpectations] = field(default_factory=dict)
 
 
 def selection_problem(playbook: Playbook, options: RunOptions) -> str | None:
@@ -362,9 +365,10 @@ class Runner:
         if plan is None:
             return
         plan.included = self._included.setdefault(host.name, {})
+        expect = self.options.expected.get(host.name)
         ctx = Context(
             plan=plan,
-            prober=Prober(lambda: self._connection(host)),
+            prober=Prober(lambda: self._connection(host), expect.pristine if expect else None),
             connection=lambda: self._connection(host),
             reconnect=lambda: self.connections.reconnect(host),
             comeback=lambda back, become: self.connections.comeback(host, back, become),
@@ -376,6 +380,7 @@ class Runner:
             run_id=self.connections.run_id.id,
             done=self._done.setdefault(host.name, set()),
             output=self._output(host.name) if self.options.stream else None,
+            expect=expect,
         )
         batch = self._batch
         worker = HostWorker(
@@ -389,7 +394,11 @@ class Runner:
         except HostEnded:
             pass
         except HostFailed as exc:
-            self._host_failed(play, host.name, str(exc), exc.fatal)
+            if exc.stale:  # out of the run, but no failure the other hosts answer for
+                with self._lock:
+                    self._dead.add(host.name)
+            else:
+                self._host_failed(play, host.name, str(exc), exc.fatal)
         finally:
             worker.close()
 

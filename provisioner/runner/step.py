@@ -43,6 +43,7 @@ from provisioner.playbook.task import declared_check
 from provisioner.runner.batch import Prober, Probing, log_script
 from provisioner.runner.comeback import Returned
 from provisioner.runner.dryrun import PlannedChange, expected_from, provider, unchecked
+from provisioner.runner.expect import HostExpectations, plan_digest
 from provisioner.runner.gate import Gated, Moved, read
 from provisioner.runner.hostlock import UPLOAD_PREFIX
 from provisioner.runner.outcome import Outcome, Ran, registered
@@ -76,6 +77,7 @@ class Context:
     run_id: str = ""  # in upload names: a later run removes what a lost one left (hostlock)
     # told (task, line) the last line a change command printed, as it runs (a live view)
     output: Callable[[str, str], None] | None = None
+    expect: HostExpectations | None = None  # apply --plan: what the plan expects here
 
 
 def run_unit(
@@ -148,13 +150,30 @@ def _remote(
     become: Become | None,
     ahead: Ahead,
 ) -> Outcome:
-    module = this.module
     try:
         plan, fields = _plan(ctx, unit, this, become, ahead)
     except ProbeError as exc:
         return Outcome(Status.FAILED, msg=str(exc))
     except InputError as exc:  # a template's own error, found as it is rendered
         return Outcome(Status.FAILED, msg=exc.message)
+    if ctx.expect is not None and not ctx.check:
+        stale = ctx.expect.stale(ctx.plan.play.display_name, unit, this.module, plan, become)
+        if stale is not None:  # the host drifted: it stops here, nothing of the task runs
+            return Outcome(Status.STALE, diff=stale.diff, msg=stale.msg, stop_host=True)
+    decided = _decide(ctx, unit, this, plan, fields, become, ahead)
+    return replace(decided, digest=plan_digest(plan))  # what a saved plan records of it
+
+
+def _decide(
+    ctx: Context,
+    unit: Unit,
+    this: Probing,
+    plan: Plan[Any],
+    fields: Mapping[str, Any],
+    become: Become | None,
+    ahead: Ahead,
+) -> Outcome:
+    module = this.module
     if isinstance(plan, Failed):  # in a dry run too: nothing earlier would help
         return Outcome(Status.FAILED, msg=plan.msg, fields=fields)
     if isinstance(plan, Blocked) and plan.otherwise is not None:
@@ -188,7 +207,7 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
         reason += f"; not checked now: {blocked.detail}"
     if module.reads_only:  # it changes nothing: what it finds is known at apply
         why = f"decided at apply: {reason}"
-        return Outcome(Status.OK, (why,), msg=why, undecided=True)
+        return Outcome(Status.OK, (why,), msg=why, undecided=True, blocked=True)
     maybe = blocked.uncertain_if
     uncertain = blocked.uncertain or (maybe is not None and provider(maybe, ctx.planned))
     if uncertain:  # what it does depends on what the earlier change brings
@@ -198,7 +217,9 @@ def _blocked(ctx: Context, unit: Unit, module: AnyRemote, blocked: Blocked) -> O
     ctx.planned.append(PlannedChange(unit.task.display_name, provides))
     summary = (*(change.summary if change else ()), f"would change: {reason}")
     diff = change.diff if change else None
-    return Outcome(Status.CHANGED, summary, diff, msg=reason, undecided=bool(uncertain))
+    return Outcome(
+        Status.CHANGED, summary, diff, msg=reason, undecided=bool(uncertain), blocked=True
+    )
 
 
 def _apply(

@@ -56,9 +56,12 @@ def task_sets(task: TaskSpec | IncludeSpec) -> frozenset[str]:
 class HostFailed(Exception):
     """Stops this host for the rest of the run (a failed task or unreachable)."""
 
-    def __init__(self, task: str, unreachable: bool = False, result: Any = None) -> None:
+    def __init__(
+        self, task: str, unreachable: bool = False, result: Any = None, stale: bool = False
+    ) -> None:
         super().__init__(task)
         self.unreachable = unreachable
+        self.stale = stale  # apply --plan: the host drifted since the plan; nothing failed
         self.result = result
         self.fatal: bool | None = None  # the failed task's any_errors_fatal (None: the play's)
 
@@ -260,7 +263,8 @@ class HostWorker:
             outcome = judged(ctx, unit, outcome)
             self.report(task, unit, outcome, hidden, ignored)
             if outcome.stop_host:
-                raise HostFailed(task.display_name, unreachable=True)
+                stale = outcome.status is Status.STALE
+                raise HostFailed(task.display_name, unreachable=True, stale=stale)
             outcomes.append(outcome)
             self.carry_out(unit, outcome)
         self.after(task, outcomes, hidden, ignored)

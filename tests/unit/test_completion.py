@@ -122,7 +122,20 @@ def bash_tab(folder: Path, line: str) -> list[str]:
 @pytest.mark.parametrize(
     ("line", "offered"),
     [
-        ("provision ", ["apply", "verify", "validate", "facts", "schema", "inventory", "report"]),
+        (
+            "provision ",
+            [
+                "apply",
+                "verify",
+                "plan",
+                "show",
+                "validate",
+                "facts",
+                "schema",
+                "inventory",
+                "report",
+            ],
+        ),
         ("provision inventory ", ["from-vagrant"]),
         ("provision apply --li", ["--limit"]),
         ("provision apply -i hosts.yml --limit web", ["web", "web1", "web2", "web3"]),

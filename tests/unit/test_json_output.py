@@ -91,9 +91,10 @@ def mixed_run(*, check: bool) -> RunSummary:
             r("web2", "Install Docker", "package", Status.OK),
             r("web2", "Configure the daemon", "copy", Status.FAILED, msg="cannot write"),
             r("db1", "Install Docker", "package", Status.UNREACHABLE, msg="cannot connect to db1"),
+            r("db2", "Install Docker", "package", Status.STALE, msg="the plan expected ok"),
         ],
         check=check,
-        hosts=("web1", "web2", "db1", "idle"),
+        hosts=("web1", "web2", "db1", "db2", "idle"),
     )
 
 
@@ -115,10 +116,10 @@ def test_empty_run_validates(validator: Draft202012Validator) -> None:
 def test_host_counts_match_results(validator: Draft202012Validator) -> None:
     doc = to_json(mixed_run(check=False))
     validator.validate(doc)
-    assert set(doc["hosts"]) == {"web1", "web2", "db1", "idle"}
+    assert set(doc["hosts"]) == {"web1", "web2", "db1", "db2", "idle"}
     for name, stats in doc["hosts"].items():
         mine = [r for r in doc["results"] if r["host"] == name]
-        counted = [r for r in mine if r["status"] != "unreachable"]
+        counted = [r for r in mine if r["status"] not in ("unreachable", "stale")]
         assert stats["ok"] == sum(r["status"] == "ok" for r in counted)
         assert stats["changed"] == sum(r["status"] == "changed" for r in counted)
         assert stats["skipped"] == sum(r["status"] == "skipped" for r in counted)
@@ -127,6 +128,7 @@ def test_host_counts_match_results(validator: Draft202012Validator) -> None:
         assert stats["rescued"] == sum(r["rescued"] and not r["ignored"] for r in failed)
         assert stats["ignored"] == sum(r["status"] == "failed" and r["ignored"] for r in counted)
         assert stats["unreachable"] is any(r["status"] == "unreachable" for r in mine)
+        assert stats.get("stale", False) is any(r["status"] == "stale" for r in mine)
     assert doc["hosts"]["web1"] == {
         "ok": 1,
         "changed": 4,
@@ -140,6 +142,7 @@ def test_host_counts_match_results(validator: Draft202012Validator) -> None:
         ("ok", "changed", "failed", "skipped", "rescued", "ignored"), 0
     ) | {"unreachable": False}
     assert doc["hosts"]["db1"]["unreachable"] is True
+    assert doc["hosts"]["db2"]["stale"] is True
 
 
 def test_result_fields(validator: Draft202012Validator) -> None:
@@ -173,6 +176,15 @@ def test_every_status_member_is_in_the_schema(schema: dict[str, Any]) -> None:
 def test_exit_code_of_the_mixed_run() -> None:
     # web2 failed (2) and db1 was unreachable (4); web1's ignored failure does not count
     assert mixed_run(check=False).exit_code == 6
+
+
+def test_a_stale_host_alone_is_exit_code_3_and_a_failure_comes_first() -> None:
+    def r(host: str, status: Status) -> TaskResult:
+        return TaskResult(host, "p", "t", "copy", status)
+
+    assert summarize([r("a", Status.CHANGED), r("b", Status.STALE)], check=False).exit_code == 3
+    assert summarize([r("a", Status.FAILED), r("b", Status.STALE)], check=False).exit_code == 2
+    assert summarize([r("a", Status.UNREACHABLE), r("b", Status.STALE)], check=False).exit_code == 4
 
 
 def _broken(doc: dict[str, Any], how: str) -> dict[str, Any]:

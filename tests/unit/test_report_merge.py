@@ -48,7 +48,7 @@ def test_a_report_reads_back_as_the_same_document() -> None:
 
 
 def test_merge_sums_the_shards(validator: Draft202012Validator) -> None:
-    one = to_json(mixed_run(check=False))  # web1, web2, db1, idle
+    one = to_json(mixed_run(check=False))  # web1, web2, db1, db2, idle
     two = shard(("app1", Status.CHANGED), ("app2", Status.OK), idle=("app3",))
     stop = PlayStopped("site", "every host of batch 1 failed", ("app4",))
     three_summary = summarize([], check=False, hosts=("app4",))
@@ -57,7 +57,10 @@ def test_merge_sums_the_shards(validator: Draft202012Validator) -> None:
     empty = to_json(RunSummary(check=False))  # a shard with no host
     doc = to_json(merged(one, two, empty, three))
     validator.validate(doc)
-    assert list(doc["hosts"]) == ["web1", "web2", "db1", "idle", "app3", "app1", "app2", "app4"]
+    assert list(doc["hosts"]) == [
+        *("web1", "web2", "db1", "db2", "idle"),
+        *("app3", "app1", "app2", "app4"),
+    ]
     assert doc["hosts"] == {**one["hosts"], **two["hosts"], **three["hosts"]}
     assert doc["results"] == one["results"] + two["results"]
     assert doc["stopped"] == [{"play": "site", "reason": stop.reason, "hosts": ["app4"]}]
