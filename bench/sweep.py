@@ -33,11 +33,14 @@ DEFAULT_MAX = 200
 CHANGED_PER_HOST = 7  # the nine items, less the read-only check and the package check
 
 
-def sizes(maximum: int) -> list[int]:
-    """The N of the sweep: the usual ones up to `maximum`, and `maximum` itself."""
+def sizes(maximum: int, minimum: int = 1) -> list[int]:
+    """The N of the sweep: the usual ones from `minimum` up to `maximum`, and `maximum`
+    itself (BENCH_MIN=500 BENCH_MAX=500: only N = 500)."""
     if maximum < 1:
         raise ValueError("BENCH_MAX must be at least 1")
-    picked = [n for n in SIZES if n <= maximum]
+    if not 1 <= minimum <= maximum:
+        raise ValueError("BENCH_MIN must be at least 1 and at most BENCH_MAX")
+    picked = [n for n in SIZES if minimum <= n <= maximum]
     return picked if maximum in picked else [*picked, maximum]
 
 
@@ -45,6 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     env = os.environ
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--max", type=int, default=int(env.get("BENCH_MAX", DEFAULT_MAX)))
+    p.add_argument("--min", type=int, default=int(env.get("BENCH_MIN", 1)))
     p.add_argument("--runs", type=int, default=int(env.get("BENCH_RUNS", 3)))
     p.add_argument("--forks", type=int, default=int(env.get("BENCH_FORKS", 10)))
     p.add_argument("--port", type=int, default=int(env.get("BENCH_PORT", 2222)))
@@ -286,7 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.base.exists():
         say(f"{args.base} exists: a run is going on, or one was killed (then: --cleanup)")
         return 1
-    ns = sizes(args.max)
+    try:
+        ns = sizes(args.max, args.min)
+    except ValueError as e:
+        say(f"bench: {e}")
+        return 1
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     when = datetime.now(timezone.utc)

@@ -83,6 +83,9 @@ def test_sizes_cap_and_extend() -> None:
     assert sizes(10) == [1, 10]
     assert sizes(500) == [1, 10, 50, 200, 500]
     assert sizes(30) == [1, 10, 30]
+    assert sizes(500, 500) == [500]
+    assert sizes(200, 10) == [10, 50, 200]
+    assert sizes(30, 20) == [30]
     with pytest.raises(ValueError):
         sizes(0)
 
