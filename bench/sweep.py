@@ -247,8 +247,11 @@ def commit() -> str:
     return found.stdout.strip() or "unknown"
 
 
-def title(when: datetime, forks: int, runs: int, peers_note: str = "") -> list[str]:
-    """The table's head; `peers_note` (their versions, ansible's cap) when they ran."""
+def title(
+    when: datetime, forks: int, runs: int, peers_note: str = "", measured: str = ""
+) -> list[str]:
+    """The table's head; `peers_note` (their versions, ansible's cap) when they ran;
+    `measured`: the commit as the run began (the tree may move while it runs)."""
     if peers_note:
         how = f"parallelism {forks} (every tool), {runs} runs per point, medians"
         how += f"; ratio = tool / floor; {peers_note}"
@@ -256,7 +259,7 @@ def title(when: datetime, forks: int, runs: int, peers_note: str = "") -> list[s
         how = f"forks {forks} (both tools), {runs} runs per point, medians"
         how += "; ratio = provision / floor"
     return [
-        f"provisioner bench, {when:%Y-%m-%d %H:%M} UTC, commit {commit()}",
+        f"provisioner bench, {when:%Y-%m-%d %H:%M} UTC, commit {measured or commit()}",
         f"machine: {machine()}",
         how,
         "",
@@ -297,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
-    when = datetime.now(timezone.utc)
+    when, measured = datetime.now(timezone.utc), commit()
     lab = Lab(args.base, max(ns), args.port, args.first_host)
     note = f"{peers.versions(args.peers)}; ansible at N <= {args.ansible_max}" if args.peers else ""
     try:
@@ -323,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lab.down()
     out = args.out or ROOT / "bench" / "results" / f"{when:%Y-%m-%d}"
     out.mkdir(parents=True, exist_ok=True)
-    table = render(samples, title(when, args.forks, args.runs, note))
+    table = render(samples, title(when, args.forks, args.runs, note, measured))
     suffix = "-peers" if args.peers else ""  # beside make bench's of the same day
     csv, txt = out / f"bench{suffix}.csv", out / f"table{suffix}.txt"
     csv.write_text(to_csv(samples))
