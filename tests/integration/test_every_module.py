@@ -224,12 +224,13 @@ def test_a_reboot_whose_test_never_passes_fails_naming_host_and_timeout(
     book = tmp_path / "reboot.yml"
     book.write_text(REBOOT_BOOK)
     before = lab.ssh(host, BOOT_ID).stdout.strip()
-    started = time.monotonic()
+    # A run that waited far past reboot_timeout would hit this bound (a hang guard, not a
+    # measurement: the message below says which timeout it obeyed).
     run = provision(
         "apply", "-i", lab.inventory_path, book, "--limit", host.name,
         "-e", f"targets={host.name}", "-e", "rb_timeout=6", "-e", "rb_test=false", "-o", "json",
+        timeout=120,
     )  # fmt: skip
-    took = time.monotonic() - started
     assert run.code == 2, run.output
     [failed] = [r for r in run.doc["results"] if r["status"] == "failed"]
     assert failed["task"] == "Reboot"
@@ -238,4 +239,3 @@ def test_a_reboot_whose_test_never_passes_fails_naming_host_and_timeout(
     ), failed["msg"]
     assert not _results(run, "After the reboot"), "the host went on after a failed reboot"
     assert lab.ssh(host, BOOT_ID).stdout.strip() != before  # it did reboot, though
-    assert took < 30, took
