@@ -115,6 +115,30 @@ HtmlOpt = Annotated[
     ),
 ]
 
+TagsOpt = Annotated[
+    str | None,
+    typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
+]
+
+SkipTagsOpt = Annotated[str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")]
+
+StartAtOpt = Annotated[
+    str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
+]
+
+AskBecomePassOpt = Annotated[
+    bool,
+    typer.Option("--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."),
+]
+
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
+    ),
+]
+
+
 RolesPathOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -140,34 +164,17 @@ def apply(
     ] = False,
     limit: LimitOpt = None,
     shard: ShardOpt = None,
-    tags: Annotated[
-        str | None,
-        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
-    ] = None,
-    skip_tags: Annotated[
-        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
-    ] = None,
-    start_at_task: Annotated[
-        str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
-    ] = None,
+    tags: TagsOpt = None,
+    skip_tags: SkipTagsOpt = None,
+    start_at_task: StartAtOpt = None,
     extra_vars: ExtraVarsOpt = None,
-    ask_become_pass: Annotated[
-        bool,
-        typer.Option(
-            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
-        ),
-    ] = False,
+    ask_become_pass: AskBecomePassOpt = False,
     forks: ForksOpt = 20,
     output: OutputOpt = "text",
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
     timeout: TimeoutOpt = 10.0,
-    no_wait: Annotated[
-        bool,
-        typer.Option(
-            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
-        ),
-    ] = False,
+    no_wait: NoWaitOpt = False,
     roles_path: RolesPathOpt = None,
     junit: JunitOpt = None,
     html: HtmlOpt = None,
@@ -200,31 +207,16 @@ def verify(
     html: HtmlOpt = None,
     limit: LimitOpt = None,
     shard: ShardOpt = None,
-    tags: Annotated[
-        str | None,
-        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
-    ] = None,
-    skip_tags: Annotated[
-        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
-    ] = None,
+    tags: TagsOpt = None,
+    skip_tags: SkipTagsOpt = None,
     extra_vars: ExtraVarsOpt = None,
-    ask_become_pass: Annotated[
-        bool,
-        typer.Option(
-            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
-        ),
-    ] = False,
+    ask_become_pass: AskBecomePassOpt = False,
     forks: ForksOpt = 20,
     output: OutputOpt = "text",
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
     timeout: TimeoutOpt = 10.0,
-    no_wait: Annotated[
-        bool,
-        typer.Option(
-            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
-        ),
-    ] = False,
+    no_wait: NoWaitOpt = False,
     roles_path: RolesPathOpt = None,
 ) -> int:
     """Which hosts are right: a dry run read as a test (exit 0 only if every host passes)."""
@@ -240,33 +232,16 @@ def plan_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="The plan file to write (JSON).")],
     inventory: InventoryOpt = None,
     limit: LimitOpt = None,
-    tags: Annotated[
-        str | None,
-        typer.Option("--tags", "-t", help="Only tasks with these tags (comma-separated)."),
-    ] = None,
-    skip_tags: Annotated[
-        str | None, typer.Option("--skip-tags", help="Skip tasks with these tags.")
-    ] = None,
-    start_at_task: Annotated[
-        str | None, typer.Option("--start-at-task", help="Start at the task with this name.")
-    ] = None,
+    tags: TagsOpt = None,
+    skip_tags: SkipTagsOpt = None,
+    start_at_task: StartAtOpt = None,
     extra_vars: ExtraVarsOpt = None,
-    ask_become_pass: Annotated[
-        bool,
-        typer.Option(
-            "--ask-become-pass", "-K", help="Ask once for the sudo password of all hosts."
-        ),
-    ] = False,
+    ask_become_pass: AskBecomePassOpt = False,
     forks: ForksOpt = 20,
     accept_new_host_keys: AcceptNewOpt = False,
     verbose: VerboseOpt = 0,
     timeout: TimeoutOpt = 10.0,
-    no_wait: Annotated[
-        bool,
-        typer.Option(
-            "--no-wait", help="Leave alone a host that another run holds, instead of waiting."
-        ),
-    ] = False,
+    no_wait: NoWaitOpt = False,
     roles_path: RolesPathOpt = None,
 ) -> int:
     """Dry run, saved: print what would change per host and write it to a plan file, to
