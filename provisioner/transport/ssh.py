@@ -72,6 +72,7 @@ from provisioner.transport.sshconfig import (
     read_config,
     resolve,
 )
+from provisioner.transport.tcp import low_latency
 
 __all__ = ["SSHConnection", "SSHSettings", "resolve_target"]
 
@@ -742,7 +743,7 @@ def open_socket(host: str, address: str, port: int, timeout: float, label: str) 
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
         watch_socket(sock, timeout)
-        return sock
+        return low_latency(sock)
     except socket.gaierror as e:
         raise ConnectError(
             host,
