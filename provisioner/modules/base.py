@@ -41,6 +41,7 @@ from pydantic_core import PydanticCustomError
 from provisioner.errors import ModuleArgsError
 from provisioner.modules._args import resolve_aliases
 from provisioner.probes.base import MARK, Probe, Seen, answers_of, frame
+from provisioner.probes.footprint import Footprint
 
 
 class Args(BaseModel):
@@ -426,6 +427,12 @@ class Module(BaseModule[A], Generic[A, S, P]):
         package's availability: the repositories); a dry run says it could not check it
         when an earlier planned change provides one."""
         return frozenset()
+
+    def touches(self, change: Change[P]) -> Footprint:
+        """Where on the host this change's commands write (probes.footprint): after it,
+        only the answers read from there are asked again. None (the default): it may
+        write anywhere, and every answer is stale."""
+        return None
 
     def comeback(self, change: Change[P]) -> Comeback | None:
         """When this change's commands take the host down (reboot): what the runner

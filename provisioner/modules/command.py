@@ -29,6 +29,8 @@ from provisioner.modules.base import (
     Provision,
 )
 from provisioner.probes.base import Probe, Seen
+from provisioner.probes.files import leads, resolved
+from provisioner.probes.footprint import Footprint
 from provisioner.shell import facts, join, op_script, q, q_always, subshell
 
 
@@ -109,7 +111,13 @@ class GuardProbe(Probe[Guards]):
         for key, path in (("creates", self.creates), ("removes", self.removes)):
             if path is not None:
                 lines.append(f"if [ -e {q(path)} ]; then echo {key}=yes; else echo {key}=no; fi")
+                lines += [f"g={q(path)}", leads("g")]  # see reads()
         return subshell(*lines) if lines else ":"
+
+    def reads(self, stdout: str) -> Footprint:
+        """Its paths and where they lead; relative ones could be anywhere (None)."""
+        named = [p for p in (self.chdir, self.creates, self.removes) if p is not None]
+        return resolved(stdout, *named) if named else frozenset()
 
     def parse(self, stdout: str, exit_code: int) -> Guards:
         f = facts(stdout.splitlines())

@@ -24,6 +24,7 @@ from provisioner.modules._files import (
 from provisioner.modules.base import Args, Change, Module, ModuleContext, Op, Plan, Provision
 from provisioner.probes.base import Probe, Seen
 from provisioner.probes.files import ContentState, FileContent
+from provisioner.probes.footprint import Footprint, paths
 
 
 class DestArgs(Args):
@@ -63,6 +64,9 @@ class ContentFileModule(Module[DA, FileView, WritePlan]):
 
     def provides(self, change: Change[WritePlan]) -> frozenset[Provision]:
         return path_provisions(self.args.dest)
+
+    def touches(self, change: Change[WritePlan]) -> Footprint:
+        return paths(self.args.dest)  # the file (a temporary beside it, a backup)
 
 
 class CopyArgs(DestArgs):

@@ -48,6 +48,7 @@ from provisioner.modules.base import (
 )
 from provisioner.probes.base import Probe, Seen
 from provisioner.probes.files import PathInfo, PathState, TreeAttrs, TreeEntry
+from provisioner.probes.footprint import Footprint, paths
 from provisioner.shell import op_script, q
 
 
@@ -207,6 +208,9 @@ class FileModule(Module[FileArgs, FileView, FilePlan]):
         if change.payload.action in ("mkdir", "touch", "link"):
             return frozenset({Provision(Kind.PATH, self.args.path)})
         return frozenset()
+
+    def touches(self, change: Change[FilePlan]) -> Footprint:
+        return paths(self.args.path)  # and what is under it (recurse, a removed tree)
 
 
 def _kind_name(kind: str) -> str:

@@ -9,8 +9,9 @@ from pydantic import Field, field_validator
 from provisioner.errors import ProbeError
 from provisioner.modules import register
 from provisioner.modules.base import CONVERGED, Args, Change, Kind, Module, Op, Plan, Provision
-from provisioner.probes.accounts import GroupEntry, GroupInfo
+from provisioner.probes.accounts import ACCOUNTS_ONLY, GroupEntry, GroupInfo
 from provisioner.probes.base import Probe, Seen
+from provisioner.probes.footprint import Footprint
 from provisioner.shell import join, op_script, valid_name
 
 # ':' and ',' separate fields in /etc/group and in `usermod -G`; whitespace
@@ -74,3 +75,6 @@ class GroupModule(Module[GroupArgs, GroupInfo, GroupAction]):
             if change.payload == "add"
             else frozenset()
         )
+
+    def touches(self, change: Change[GroupAction]) -> Footprint:
+        return ACCOUNTS_ONLY

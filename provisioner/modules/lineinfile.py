@@ -41,6 +41,7 @@ from provisioner.modules.base import (
 from provisioner.modules.copy import FileView
 from provisioner.probes.base import Probe, Seen
 from provisioner.probes.files import FileContent
+from provisioner.probes.footprint import Footprint, paths
 
 LIMIT = 8 * 1024 * 1024
 """Larger files are refused: the whole file travels in the probe."""
@@ -172,3 +173,6 @@ class LineinfileModule(Module[LineinfileArgs, FileView, WritePlan]):
 
     def provides(self, change: Change[WritePlan]) -> frozenset[Provision]:
         return path_provisions(self.args.path)
+
+    def touches(self, change: Change[WritePlan]) -> Footprint:
+        return paths(self.args.path)  # the file (a temporary beside it, a backup)

@@ -39,6 +39,7 @@ from provisioner.modules.base import (
 )
 from provisioner.modules.group import GROUP_FORBID
 from provisioner.probes.accounts import (
+    ACCOUNTS_ONLY,
     GroupEntry,
     PasswdEntry,
     Shadow,
@@ -46,10 +47,13 @@ from provisioner.probes.accounts import (
     UserGroups,
 )
 from provisioner.probes.base import Probe, Seen
+from provisioner.probes.footprint import Footprint, paths
 from provisioner.shell import comma_list, join, op_script, valid_name
 
 # A crypt(3) hash ($id$[params$]salt$hash, or 13 characters of DES), or a locked one
 # (a leading '!' or '*', alone too: '!!' is "no password yet").
+MAIL = frozenset({"/var/spool/mail", "/var/mail"})  # useradd may make a spool there
+
 CRYPTED = re.compile(r"[!*]*(?:\$[0-9a-z]+(?:\$[^$\s]+)+|[./0-9A-Za-z]{13})?")
 
 
@@ -306,3 +310,9 @@ class UserModule(Module[UserArgs, UserState, UserPlan]):
         if p.primary is None:
             made.add(Provision(Kind.GROUP, self.args.name))  # useradd's own-named group
         return frozenset(made)
+
+    def touches(self, change: Change[UserPlan]) -> Footprint:
+        """The accounts, the home (made, or removed with `remove`) and the mail spool;
+        anywhere when the home is useradd's default (its settings decide where)."""
+        home = paths(self.args.home) if self.args.home else None
+        return None if home is None else home | MAIL | ACCOUNTS_ONLY

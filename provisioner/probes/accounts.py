@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
+from provisioner.probes.footprint import ACCOUNTS, Footprint
 from provisioner.shell import join
 
 # getent: 0 found, 2 no such entry; anything else (no getent, NSS down) tells nothing.
 NOT_FOUND = 2
+ACCOUNTS_ONLY = frozenset({ACCOUNTS})
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class PasswdEntry(Probe[Passwd]):
 
     def command(self) -> str:
         return join(["getent", "passwd", "--", self.name])
+
+    def reads(self, stdout: str) -> Footprint:
+        return ACCOUNTS_ONLY
 
     def parse(self, stdout: str, exit_code: int) -> Passwd:
         if exit_code == NOT_FOUND:
@@ -59,6 +64,9 @@ class GroupEntry(Probe[GroupInfo]):
     def command(self) -> str:
         return join(["getent", "group", "--", self.name])
 
+    def reads(self, stdout: str) -> Footprint:
+        return ACCOUNTS_ONLY
+
     def parse(self, stdout: str, exit_code: int) -> GroupInfo:
         if exit_code == NOT_FOUND:
             return GroupInfo(False, rc=exit_code)
@@ -85,6 +93,9 @@ class UserGroups(Probe[Membership | None]):
 
     def command(self) -> str:
         return join(["id", "-nG", "--", self.name]) + " 2>/dev/null"
+
+    def reads(self, stdout: str) -> Footprint:
+        return ACCOUNTS_ONLY
 
     def parse(self, stdout: str, exit_code: int) -> Membership | None:
         names = stdout.split()
@@ -121,6 +132,9 @@ class ShadowDigest(Probe[Shadow]):
                 "fi",
             ]
         )
+
+    def reads(self, stdout: str) -> Footprint:
+        return ACCOUNTS_ONLY
 
     def parse(self, stdout: str, exit_code: int) -> Shadow:
         words = stdout.split()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from provisioner.errors import ProbeError
+from provisioner.probes.footprint import Footprint
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -32,6 +33,11 @@ class Probe(ABC, Generic[T_co]):
     @abstractmethod
     def parse(self, stdout: str, exit_code: int) -> T_co:
         """The command's output as typed data; ProbeError when it makes no sense."""
+
+    def reads(self, stdout: str) -> Footprint:
+        """Where on the host this answer (`stdout`) came from (probes.footprint): a
+        change writing elsewhere leaves it standing. None: it may depend on anything."""
+        return None
 
 
 class Seen(Protocol):

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
+from provisioner.probes.footprint import ACCOUNTS, Footprint, paths
 from provisioner.shell import b64_of, facts, parse_queries, q, query, subshell, unb64
 
 DIFF_LIMIT = 64 * 1024
@@ -122,6 +123,36 @@ class FileContent(Probe[ContentState]):
                 content = unb64("".join(cq.lines), self.path)
         return ContentState(self.path, real, kind, attrs, digest, content)
 
+    def reads(self, stdout: str) -> Footprint:
+        return resolved(stdout, self.path)
+
+
+def leads(var: str) -> str:
+    """sh printing `real=` and where the path in $`var` resolves to (links followed, a
+    missing end too), when that differs from it: see `resolved`."""
+    return (
+        f'r=$(readlink -m -- "${var}" 2>/dev/null); '
+        f'[ "$r" = "${var}" ] || {{ printf real=; {b64_of(chr(34) + "$r" + chr(34)).rstrip()}; }}'
+    )
+
+
+def resolved(stdout: str, *names: str) -> Footprint:
+    """A path probe's footprint: its paths, where they resolved to (its `real=`
+    lines), and the accounts (owners show as names); None when one did not resolve."""
+    reals = []
+    for line in stdout.splitlines():
+        if line.startswith("@@"):  # the content's frame: the facts came before it
+            break
+        if line.startswith("real="):
+            try:
+                reals.append(unb64(line[5:], names[0]).decode("utf-8", "surrogateescape"))
+            except ProbeError:
+                return None
+    if any(not r for r in reals):
+        return None
+    found = paths(*names, *reals)
+    return None if found is None else found | {ACCOUNTS}
+
 
 PathKind = Literal["absent", "file", "directory", "other"]
 PATH_KINDS: dict[str, PathKind] = {k: k for k in get_args(PathKind)}
@@ -166,6 +197,7 @@ class PathInfo(Probe[PathState]):
             "fi",
             f'if [ -e "$p" ]; then stat -L -c {STAT_FMT} -- "$p" | sed "s/^/stat=/"; fi',
             f"if [ -d {q(parent_of(self.path))} ]; then echo parent=yes; else echo parent=no; fi",
+            leads("p"),  # where it leads, when that is elsewhere (a link on the way)
         )
 
     def parse(self, stdout: str, exit_code: int) -> PathState:
@@ -185,6 +217,11 @@ class PathInfo(Probe[PathState]):
             target=target,
             parent_exists=f.get("parent") == "yes",
         )
+
+    def reads(self, stdout: str) -> Footprint:
+        if "\nlink=yes" in "\n" + stdout:
+            return None  # what it says of the target depends on where the link leads
+        return resolved(stdout, self.path)
 
 
 TREE_LIMIT = 1000

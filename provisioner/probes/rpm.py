@@ -13,6 +13,7 @@ from typing import Literal
 
 from provisioner.errors import ProbeError
 from provisioner.probes.base import Probe
+from provisioner.probes.footprint import PACKAGES, Footprint
 from provisioner.shell import join, q
 
 QF = r"%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"
@@ -61,12 +62,33 @@ def repo_error(lines: list[str]) -> str:
     return (f"{failed}: {text}" if failed else text)[:600]
 
 
+# What decides which package manager a host has: the programs on its PATH.
+MANAGER_PLACES = frozenset(
+    {PACKAGES, "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin"}
+)
+
+
+# What a repository query depends on on the host: the package manager, its settings
+# and repositories (and the releasever: the release package, in rpm's database).
+REPO_PLACES = MANAGER_PLACES | {
+    "/etc/yum.repos.d",
+    "/etc/yum.conf",
+    "/etc/yum",
+    "/etc/dnf",
+    "/etc/pki/rpm-gpg",
+    "/etc/os-release",
+}
+
+
 @dataclass(frozen=True)
 class PackageManager(Probe[Manager]):
     """dnf where it exists (EL8+), else yum; and rpm must be there."""
 
     def command(self) -> str:
         return f"{PICK_MANAGER}\n{SAY_MANAGER}\ncommand -v rpm >/dev/null 2>&1 || echo norpm=1"
+
+    def reads(self, stdout: str) -> Footprint:
+        return MANAGER_PLACES
 
     def parse(self, stdout: str, exit_code: int) -> Manager:
         if "norpm=1" in stdout.split():
@@ -101,6 +123,9 @@ class RpmQuery(Probe[tuple[Installed, ...]]):
 
     def command(self) -> str:
         return rpm_query(self.text, self.provides)
+
+    def reads(self, stdout: str) -> Footprint:
+        return frozenset({PACKAGES})
 
     def parse(self, stdout: str, exit_code: int) -> tuple[Installed, ...]:
         found: list[Installed] = []
@@ -171,6 +196,9 @@ class RepoListing(Probe[Availability]):
             f"{PICK_MANAGER}\n{SAY_MANAGER}\n"
             f"{{ {installed}; }} >/dev/null 2>&1 || ( {locked}\n{fresh}{listing} ) 2>&1"
         )
+
+    def reads(self, stdout: str) -> Footprint:
+        return REPO_PLACES
 
     def parse(self, stdout: str, exit_code: int) -> Availability:
         if exit_code == 0:

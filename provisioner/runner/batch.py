@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from provisioner.errors import ProbeError
 from provisioner.modules.base import Module
 from provisioner.probes.base import MARK, Answers, Probe, frame, unframe
+from provisioner.probes.footprint import Footprint, overlaps, paths_in
 from provisioner.runner.capture import captured, uncaptured
 from provisioner.runner.expect import Pristine
 from provisioner.runner.gate import read
@@ -117,7 +118,8 @@ class Prober:
         result; what it left unframed (cut short) is its result as it came.
         `on_output` is handed the script's stdout as it comes, not the probes'."""
         then = list(then)
-        unique = list(dict.fromkeys(p for b in then for p in b.asks()))
+        asked = (p for b in then for p in b.asks())
+        unique = list(dict.fromkeys(p for p in asked if (p, become) not in self.cache))
         if not unique:
             return conn.run(
                 script, become=become, stdin=stdin, timeout=timeout, on_output=on_output
@@ -165,8 +167,31 @@ class Prober:
         for probe, answer in zip(unique, outputs, strict=True):
             self._keep(probe, become, answer)
 
-    def invalidate(self) -> None:
-        self.cache.clear()
+    def invalidate(self, written: Footprint = None, own: Iterable[Probe[Any]] = ()) -> None:
+        """The host is about to change where `written` says (None: anywhere): the answers
+        read from there are stale. `own`: the changing task's probes; where they found
+        its paths to lead (a symlink's target) is written too."""
         self.changed = True
         if self.pristine is not None:
             self.pristine.closed = True
+        written = self._widened(written, own)
+        if written is None:
+            self.cache.clear()
+            return
+        for key, (stdout, _) in list(self.cache.items()):
+            if overlaps(key[0].reads(stdout), written):
+                del self.cache[key]
+
+    def _widened(self, written: Footprint, own: Iterable[Probe[Any]]) -> Footprint:
+        if written is None:
+            return None
+        places, mine = set(written), set(own)
+        for (probe, _), (stdout, _) in self.cache.items():
+            if probe not in mine:
+                continue
+            read = probe.reads(stdout)
+            if read is None:
+                return None  # it cannot say where its paths lead
+            if overlaps(read, written):
+                places |= paths_in(read)
+        return frozenset(places)

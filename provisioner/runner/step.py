@@ -377,8 +377,8 @@ def _run_ops(
     module, task = this.module, unit.task
     conn = ctx.connection()
     check = declared_check(task)
-    if not check:
-        ctx.prober.invalidate()  # the host is about to change: every answer is stale
+    if not check:  # the host is about to change: what it read there is stale
+        ctx.prober.invalidate(module.touches(change), module.probes())
     ops = module.commands(change)
     last = Result(0, "", "")
     for number, op in enumerate(ops, 1):
