@@ -254,11 +254,10 @@ class SSHConnection:
         def factory(sock: Any, /, **kwargs: Any) -> paramiko.Transport:
             disabled = cast("Mapping[str, Iterable[str]] | None", kwargs.get("disabled_algorithms"))
             t = paramiko.Transport(sock, disabled_algorithms=disabled)
+            opts = t.get_security_options()
             if preferred:
-                opts = t.get_security_options()
-                have = list(opts.key_types)
-                first = [k for k in preferred if k in have]
-                opts.key_types = first + [k for k in have if k not in first]
+                opts.key_types = preferring(opts.key_types, preferred)
+            opts.ciphers = preferring(opts.ciphers, AEAD_CIPHERS)
             return t
 
         timeout = self.settings.connect_timeout
@@ -694,6 +693,19 @@ class _ProxyCommand(paramiko.ProxyCommand):
         for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+# AES-GCM first: as strong as the others, and its tag is checked inside `cryptography`,
+# while with a separate MAC paramiko computes and compares it in Python for every
+# packet (a fifth of a rerun's controller CPU was that compare, measured on 50 hosts).
+AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+def preferring(have: Iterable[str], first: Iterable[str]) -> list[str]:
+    """`have` in its order, with those of `first` it holds moved ahead, in `first`'s."""
+    names = list(have)
+    ahead = [n for n in first if n in names]
+    return ahead + [n for n in names if n not in ahead]
 
 
 def keepalive_interval(connect_timeout: float) -> float:
