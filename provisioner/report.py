@@ -112,14 +112,16 @@ class TerminalReport:
         )
 
     def result(self, res: TaskResult) -> None:
-        style = STYLE[res.status]
-        item = f" [dim]({escape(res.item)})[/dim]" if res.item else ""
-        handler = "[dim]handler[/dim] " if res.handler else ""
-        word = status_word(res)
-        self.console.print(
-            f"  [{style}]{word:<12}[/{style}] {escape(res.host):<14} "
-            f"{handler}{escape(res.task)}{item}"
+        # A Text, not markup, and no highlighting: a line per host and task adds up.
+        head = Text.assemble(
+            "  ",
+            (f"{status_word(res):<12}", STYLE[res.status]),
+            f" {res.host:<14} ",
+            ("handler ", "dim") if res.handler else "",
+            res.task,
+            (f" ({res.item})", "dim") if res.item else "",
         )
+        self.console.print(head, highlight=False)
         show_detail = res.status is not Status.OK or self.verbose
         if res.status is Status.CHANGED and not (self.diff or res.check):
             show_detail = self.verbose > 0
