@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, TypeVar
 
 from pydantic import model_validator
@@ -47,13 +48,17 @@ class ContentFileModule(Module[DA, FileView, WritePlan]):
         super().__init__(args)
         self.data = data
 
+    def _file(self) -> FileContent:
+        """The file, its bytes brought back only when they differ (for the diff)."""
+        return FileContent(self.args.dest, unless=hashlib.sha256(self.data).hexdigest())
+
     def probes(self) -> tuple[Probe[Any], ...]:
         a = self.args
-        return (FileContent(a.dest), *account_probes(a.owner, a.group))
+        return (self._file(), *account_probes(a.owner, a.group))
 
     def state(self, seen: Seen) -> FileView:
         a = self.args
-        return seen(FileContent(a.dest)), accounts_seen(seen, a.owner, a.group)
+        return seen(self._file()), accounts_seen(seen, a.owner, a.group)
 
     def plan(self, current: FileView) -> Plan[WritePlan]:
         a = self.args

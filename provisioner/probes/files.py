@@ -67,18 +67,22 @@ class ContentState:
 @dataclass(frozen=True)
 class FileContent(Probe[ContentState]):
     """The file at `path` (resolved), its `algo` digest, and its bytes when at most
-    `limit` (None: never)."""
+    `limit` (None: never) and their digest is not `unless` (the content a task wants:
+    when the file holds it already, its bytes need not travel)."""
 
     path: str
     algo: str = "sha256"
     limit: int | None = DIFF_LIMIT
+    unless: str | None = None
 
     def command(self) -> str:
+        # Few processes: every fork costs the host about a millisecond, on every run.
+        wanted = "" if self.unless is None else f' && [ "${{h%% *}}" != {q(self.unless)} ]'
         content = (
             []
             if self.limit is None
             else [
-                f'    if [ "$(stat -c %s -- "$r")" -le {self.limit} ]; then',
+                f'    if [ -n "$s" ] && [ "${{s##*|}}" -le {self.limit} ]{wanted}; then',
                 "      " + query("content", 'base64 < "$r"').replace("\n", "\n      "),
                 "    fi",
             ]
@@ -90,12 +94,12 @@ class FileContent(Probe[ContentState]):
             "r=${r%x}; r=${r%?}",
             'if [ -z "$r" ]; then echo kind=noparent',
             "else",
-            "  printf real=; " + b64_of('"$r"'),
+            '  [ "$r" = "$p" ] || { printf real=; ' + b64_of('"$r"').rstrip() + "; }",
             '  if [ -d "$r" ]; then echo kind=directory',
             '  elif [ -f "$r" ]; then',
             "    echo kind=file",
-            f'    stat -c {STAT_FMT} -- "$r" | sed "s/^/stat=/"',
-            f'    echo "sum=$({self.algo}sum < "$r" | cut -d " " -f 1)"',
+            f'    s=$(stat -c {STAT_FMT} -- "$r") && echo "stat=$s"',
+            f'    h=$({self.algo}sum < "$r") && echo "sum=${{h%% *}}"',
             *content,
             '  elif [ -e "$r" ] || [ -L "$r" ]; then echo kind=other',
             "  else echo kind=absent",
@@ -110,6 +114,8 @@ class FileContent(Probe[ContentState]):
         if kind is None:
             raise ProbeError(f"cannot understand the probe of {self.path}: {stdout[:200]!r}")
         real = unb64(f["real"], self.path).decode("utf-8", "surrogateescape") if "real" in f else ""
+        if kind != "noparent" and not real:
+            real = self.path  # it resolves to itself: the probe said nothing more
         attrs = digest = content = None
         if kind == "file":
             if "stat" not in f or not f.get("sum"):
@@ -124,6 +130,8 @@ class FileContent(Probe[ContentState]):
         return ContentState(self.path, real, kind, attrs, digest, content)
 
     def reads(self, stdout: str) -> Footprint:
+        if "\nkind=noparent" in "\n" + stdout:
+            return None  # a missing directory on the way: no telling where it leads
         return resolved(stdout, self.path)
 
 

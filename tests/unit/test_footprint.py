@@ -4,6 +4,7 @@ are temp directories driven by a real sh."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -171,3 +172,19 @@ def test_a_command_may_alter_anything(lab: dict[str, Any]) -> None:
 """
     summary = run(lab, play(lab["dir"], body))
     assert result(summary) == ["a command writes the file:changed", "the file:ok"]
+
+
+def test_a_file_holding_the_wanted_bytes_does_not_send_them(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_bytes(b"wanted\n")
+    digest = hashlib.sha256(b"wanted\n").hexdigest()
+    same = FileContent(str(target), unless=digest)
+    other = FileContent(str(target), unless=hashlib.sha256(b"else\n").hexdigest())
+    found = same.parse(answer(same, tmp_path), 0)
+    assert (found.kind, found.digest, found.content, found.real) == (
+        "file",
+        digest,
+        None,
+        str(target),
+    )
+    assert other.parse(answer(other, tmp_path), 0).content == b"wanted\n"
