@@ -72,6 +72,8 @@ class Connections:
         self._gates: dict[str, Gate] = {}  # hosts whose lock this run uses
         self._locks: dict[str, int] = {}  # host → its connection's generation when locked
         self._guard = threading.Lock()
+        self._selected: list[frozenset[str]] | None = None  # each play's hosts, once
+        self._selecting = threading.Lock()
 
     def get(self, host: Host) -> Connection:
         conn = self._open.get(host.name)
@@ -90,11 +92,10 @@ class Connections:
         user, can change only what that user may, and takes none."""
         if not self.options.lock or host.connection.connection == "local":
             return False, None
-        chosen = (self.options.limit, self.options.shard)
         plays = [
             play
-            for play in self.playbook.plays
-            if host.name in {h.name for h in select_hosts(self.inventory, play, *chosen)}
+            for play, names in zip(self.playbook.plays, self._play_hosts(), strict=True)
+            if host.name in names
         ]
         if any(_becomes(play) for play in plays):
             password = host.connection.become_password or self.options.become_password
@@ -103,6 +104,18 @@ class Connections:
             return self.login_user(host) == "root", None
         except InputError:  # an ssh config it cannot read: connecting says so
             return False, None
+
+    def _play_hosts(self) -> list[frozenset[str]]:
+        """Each play's selected hosts, found once per run, not once per host (which
+        grew with the square of the hosts)."""
+        with self._selecting:
+            if self._selected is None:
+                chosen = (self.options.limit, self.options.shard)
+                self._selected = [
+                    frozenset(h.name for h in select_hosts(self.inventory, play, *chosen))
+                    for play in self.playbook.plays
+                ]
+            return self._selected
 
     def lock(self, host: Host) -> None:
         """The host's lock for this run, carried by its exchanges from now on (see gate):
@@ -198,6 +211,28 @@ class Connections:
             if returned.connection is not None:
                 self._relock(host, fresh)
         return returned
+
+    def last_play(self, host: Host) -> int:
+        """The index of the last play that selects `host` (-1: none)."""
+        found = [i for i, names in enumerate(self._play_hosts()) if host.name in names]
+        return found[-1] if found else -1
+
+    def finish(self, host: Host, lost: bool) -> None:
+        """The host has nothing more to do in this run: its lock given back now (not if
+        it was `lost` during a command: see release) and its connection closed, instead
+        of both waiting, idle, for the run's last host."""
+        with self._guard:
+            conn = self._open.pop(host.name, None)
+        locked = self._locks.pop(host.name, None) is not None
+        if conn is None:
+            return
+        if locked and not (self.options.check or lost):
+            _, become = self._lock_plan(host)
+            try:
+                hostlock.ask(conn, self.run_id, "release", become)
+            except ProvisionError:  # it goes stale when the connection closes
+                log.debug("releasing the lock on %s failed", host.name, exc_info=True)
+        _close_quietly(conn)
 
     def release(self, lost: Iterable[str]) -> None:
         """Give back the locks, but not of a host `lost` (unreachable) during a command (it

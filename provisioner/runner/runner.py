@@ -351,6 +351,9 @@ class Runner:
             self._run_locked(index, play, host, selected, gathers)
         except HostBusy as exc:  # another run holds it, or took it while this one was away
             self._fail_host(host, play, LOCK_TASK, exc.message)
+        if index == self.connections.last_play(host) and not self._interrupted:
+            stats = self.summary.hosts.get(host.name)
+            self.connections.finish(host, lost=stats is not None and stats.unreachable)
         self.emit(HostDone(host.name))
 
     def _run_locked(
