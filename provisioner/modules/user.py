@@ -52,9 +52,8 @@ from provisioner.shell import comma_list, join, op_script, valid_name
 
 # A crypt(3) hash ($id$[params$]salt$hash, or 13 characters of DES), or a locked one
 # (a leading '!' or '*', alone too: '!!' is "no password yet").
-MAIL = frozenset({"/var/spool/mail", "/var/mail"})  # useradd may make a spool there
-
 CRYPTED = re.compile(r"[!*]*(?:\$[0-9a-z]+(?:\$[^$\s]+)+|[./0-9A-Za-z]{13})?")
+MAIL = frozenset({"/var/spool/mail", "/var/mail"})  # useradd may make a spool there
 
 
 class UserArgs(Args):

@@ -138,9 +138,10 @@ class FileContent(Probe[ContentState]):
 def leads(var: str) -> str:
     """sh printing `real=` and where the path in $`var` resolves to (links followed, a
     missing end too), when that differs from it: see `resolved`."""
+    real = b64_of('"$r"').rstrip()
     return (
         f'r=$(readlink -m -- "${var}" 2>/dev/null); '
-        f'[ "$r" = "${var}" ] || {{ printf real=; {b64_of(chr(34) + "$r" + chr(34)).rstrip()}; }}'
+        f'[ "$r" = "${var}" ] || {{ printf real=; {real}; }}'
     )
 
 

@@ -227,11 +227,7 @@ class Connections:
         if conn is None:
             return
         if locked and not (self.options.check or lost):
-            _, become = self._lock_plan(host)
-            try:
-                hostlock.ask(conn, self.run_id, "release", become)
-            except ProvisionError:  # it goes stale when the connection closes
-                log.debug("releasing the lock on %s failed", host.name, exc_info=True)
+            self._give_back(host, conn)
         _close_quietly(conn)
 
     def release(self, lost: Iterable[str]) -> None:
@@ -243,11 +239,14 @@ class Connections:
             conn = self._open.get(name)
             if self.options.check or conn is None or name in lost:
                 continue
-            _, become = self._lock_plan(self.inventory.hosts[name])
-            try:
-                hostlock.ask(conn, self.run_id, "release", become)
-            except ProvisionError:  # it goes stale when the connection closes
-                log.debug("releasing the lock on %s failed", name, exc_info=True)
+            self._give_back(self.inventory.hosts[name], conn)
+
+    def _give_back(self, host: Host, conn: Connection) -> None:
+        _, become = self._lock_plan(host)
+        try:
+            hostlock.ask(conn, self.run_id, "release", become)
+        except ProvisionError:  # it goes stale when the connection closes
+            log.debug("releasing the lock on %s failed", host.name, exc_info=True)
 
     def close_all(self) -> None:
         for conn in self._open.values():

@@ -109,19 +109,24 @@ def result(summary: RunSummary, host: str = "h1") -> list[str]:
     return statuses(summary, host)
 
 
+def on_h1(lab: dict[str, Any], tasks: str) -> RunSummary:
+    """Run a play of these tasks (YAML, indented as a play's) on h1."""
+    return run(lab, play(lab["dir"], "- hosts: h1\n  tasks:\n" + tasks))
+
+
 def test_a_change_asks_again_only_what_it_may_have_altered(lab: dict[str, Any]) -> None:
     root = lab["dir"] / "h1"
-    body = f"""
-- hosts: h1
-  tasks:
+    summary = on_h1(
+        lab,
+        f"""
     - name: a
       copy: {{dest: "{root}/a", content: "1\\n"}}
     - name: b
       copy: {{dest: "{root}/b", content: "2\\n"}}
     - name: c
       copy: {{dest: "{root}/b", content: "2\\n"}}
-"""
-    summary = run(lab, play(lab["dir"], body))
+""",
+    )
     assert result(summary) == ["a:changed", "b:changed", "c:ok"]
     host: ShHost = lab["hosts"]["h1"]
     # b's file: in the first batch and after b's change; a's change left it standing
@@ -140,8 +145,6 @@ def test_a_change_through_a_link_is_seen_on_the_other_name(lab: dict[str, Any], 
     os.symlink(root / "real", root / "link")
     second = "link" if first == "real" else "real"
     body = f"""
-- hosts: h1
-  tasks:
     - name: first
       copy: {{dest: "{root}/{first}/f", content: "new\\n"}}
     - name: second
@@ -151,7 +154,7 @@ def test_a_change_through_a_link_is_seen_on_the_other_name(lab: dict[str, Any], 
     - name: the same directory by its own name
       file: {{path: "{root}/real/d", state: directory}}
 """
-    summary = run(lab, play(lab["dir"], body))
+    summary = on_h1(lab, body)
     assert result(summary) == [
         "first:changed",
         "second:ok",
@@ -163,14 +166,12 @@ def test_a_change_through_a_link_is_seen_on_the_other_name(lab: dict[str, Any], 
 def test_a_command_may_alter_anything(lab: dict[str, Any]) -> None:
     root = lab["dir"] / "h1"
     body = f"""
-- hosts: h1
-  tasks:
     - name: a command writes the file
       command: sh -c 'echo new > {root}/f'
     - name: the file
       copy: {{dest: "{root}/f", content: "new\\n"}}
 """
-    summary = run(lab, play(lab["dir"], body))
+    summary = on_h1(lab, body)
     assert result(summary) == ["a command writes the file:changed", "the file:ok"]
 
 
